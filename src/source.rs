@@ -90,3 +90,84 @@ mod tests {
         assert_eq!(idx.line_count(), 3);
     }
 }
+
+/// Text assembled from pieces of a file (a Dockerfile instruction with its continuation lines
+/// joined, a YAML block scalar with its indentation removed), with a map back to file offsets.
+/// Analysers work on `text`; `to_source` turns their spans back into spans of the file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MappedText {
+    pub text: String,
+    /// Verbatim runs: (offset in `text`, offset in the file, length). Sorted, non-overlapping.
+    pieces: Vec<(usize, usize, usize)>,
+}
+
+impl MappedText {
+    pub fn new() -> Self {
+        MappedText::default()
+    }
+
+    /// The whole of `source[span]`, copied verbatim.
+    pub fn verbatim(source: &str, span: Span) -> Self {
+        let mut mapped = MappedText::new();
+        mapped.push_source(source, span);
+        mapped
+    }
+
+    /// Appends `source[span]` verbatim, remembering where it came from.
+    pub fn push_source(&mut self, source: &str, span: Span) {
+        let Some(piece) = source.get(span.clone()) else {
+            return;
+        };
+        if piece.is_empty() {
+            return;
+        }
+        self.pieces.push((self.text.len(), span.start, piece.len()));
+        self.text.push_str(piece);
+    }
+
+    /// Appends text that stands for something in the file without being a copy of it (a joining
+    /// space, an unescaped quote). It maps to the file position of the nearest preceding piece.
+    pub fn push_synthetic(&mut self, text: &str) {
+        self.text.push_str(text);
+    }
+
+    /// File offset of `offset` in `text`. Offsets inside synthetic text map to the end of the
+    /// preceding verbatim piece (or the start of the following one when there is none before).
+    pub fn offset_to_source(&self, offset: usize) -> usize {
+        let idx = self.pieces.partition_point(|&(t, _, _)| t <= offset);
+        if idx == 0 {
+            return self.pieces.first().map(|&(_, s, _)| s).unwrap_or(0);
+        }
+        let (t, s, len) = self.pieces[idx - 1];
+        s + (offset - t).min(len)
+    }
+
+    /// File span of `range` in `text`.
+    pub fn to_source(&self, range: Span) -> Span {
+        let start = self.offset_to_source(range.start);
+        let end = if range.end > range.start {
+            self.offset_to_source(range.end - 1) + 1
+        } else {
+            start
+        };
+        start..end.max(start)
+    }
+}
+
+#[cfg(test)]
+mod mapped_tests {
+    use super::*;
+
+    #[test]
+    fn maps_joined_continuation_lines_back_to_the_file() {
+        let file = "RUN echo a \\\n    && echo b\n";
+        let mut m = MappedText::new();
+        m.push_source(file, 4..11);
+        m.push_synthetic(" ");
+        m.push_source(file, 17..26);
+        assert_eq!(m.text, "echo a  && echo b");
+        let b = m.text.find("echo b").unwrap();
+        assert_eq!(&file[m.to_source(b..b + 6)], "echo b");
+        assert_eq!(&file[m.to_source(0..6)], "echo a");
+    }
+}
