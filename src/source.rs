@@ -84,7 +84,7 @@ mod tests {
         assert_eq!(idx.position(text, 0), Position { line: 1, column: 1 });
         assert_eq!(idx.position(text, 4), Position { line: 2, column: 1 });
         assert_eq!(idx.position(text, 6), Position { line: 2, column: 2 });
-        assert_eq!(idx.position(text, 9), Position { line: 3, column: 1 });
+        assert_eq!(idx.position(text, 8), Position { line: 3, column: 1 });
         assert_eq!(idx.line_span(text, 0), 0..2);
         assert_eq!(&text[idx.line_span(text, 1)], "çd");
         assert_eq!(idx.line_count(), 3);
