@@ -2,7 +2,12 @@
 //! see which file. A check reads the file through a [`FileCtx`], reports [`Draft`]s, registers
 //! every credential it sees as a secret (so no output shows it), and returns nothing.
 
+pub mod bunfig;
+pub mod dotenv;
+pub mod npmrc;
+pub mod registry_auth;
 pub mod sweep;
+pub mod yarnrc;
 
 use std::path::Path;
 
@@ -112,11 +117,11 @@ impl<'a> FileCtx<'a> {
 /// Runs every check that applies to the file's kind, then the literal-token sweep.
 pub fn run(ctx: &mut FileCtx<'_>) {
     match ctx.kind {
-        FileKind::Npmrc
-        | FileKind::Yarnrc
-        | FileKind::YarnrcYml
-        | FileKind::Bunfig
-        | FileKind::DotEnv
+        FileKind::Npmrc => npmrc::check(ctx),
+        FileKind::Yarnrc => yarnrc::check(ctx),
+        FileKind::Bunfig => bunfig::check(ctx),
+        FileKind::DotEnv => dotenv::check(ctx),
+        FileKind::YarnrcYml
         | FileKind::Dockerfile
         | FileKind::Compose
         | FileKind::GithubWorkflow
