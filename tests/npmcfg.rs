@@ -248,3 +248,33 @@ fn dotenv_token_variables_only() {
     assert_eq!(found[0]["line"], 1);
     assert_eq!(found[0]["confidence"], "medium");
 }
+
+mod no_panic {
+    use npm_auth_scan::finding::Severity;
+    use npm_auth_scan::scan::{scan_text, ScanSettings};
+    use proptest::prelude::*;
+
+    fn settings() -> ScanSettings {
+        ScanSettings {
+            min_severity: Severity::Info,
+            ..ScanSettings::default()
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Config-like noise through every check of these kinds: no panic, findings in bounds.
+        #[test]
+        fn checks_never_panic(
+            body in "((//[a-z.:$]{0,12}/:)?(_authToken|_auth|_password|username|registry|always-auth|email|NPM_TOKEN|\\[s\\])[ ]?=?[ ]?[\"']?(npm_[A-Za-z0-9]{36}|https://u:p@h/|\\$\\{?[A-Z_:-]{0,6}\\}?|[a-zé0-9;#]{0,8})[\"']?(\r\n|\n))*",
+            name in prop::sample::select(vec![".npmrc", ".yarnrc", "bunfig.toml", ".env"]),
+        ) {
+            let outcome = scan_text(name, &body, &settings());
+            for f in &outcome.findings {
+                prop_assert!(f.line >= 1 && f.end_line >= f.line);
+                prop_assert!(!f.snippet.contains("npm_") || f.snippet.contains("****"));
+            }
+        }
+    }
+}

@@ -94,6 +94,10 @@ pub fn is_placeholder(value: &str) -> bool {
     if v.is_empty() {
         return true;
     }
+    // An escaped or malformed reference (`\${NPM_TOKEN}`) is a broken placeholder, not a secret.
+    if v.contains("${") {
+        return true;
+    }
     let lower = v.to_ascii_lowercase();
     if (v.starts_with('<') && v.ends_with('>')) || (v.starts_with('[') && v.ends_with(']')) {
         return true;
@@ -393,6 +397,7 @@ mod tests {
             "changeme",
             "",
             "abc",
+            "\\${NPM_TOKEN}",
         ] {
             assert!(is_placeholder(p), "{p}");
         }
