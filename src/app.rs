@@ -8,6 +8,7 @@ use crate::discover::{self, Candidate, FileKind};
 use crate::output::{self, Format, Style};
 use crate::rules::{self, ExampleKind};
 use crate::scan::{self, Report};
+use crate::suppress::Baseline;
 
 /// Exit codes of the contract.
 pub const EXIT_OK: u8 = 0;
@@ -132,7 +133,62 @@ pub fn run_scan(settings: Settings) -> u8 {
     } else {
         Vec::new()
     };
-    let report = scan::scan(&settings.paths, extra, &settings.scan);
+    let mut report = if settings.staged {
+        match crate::staged::staged_blobs(
+            &settings.paths,
+            settings.scan.walk.all_files,
+            &settings.scan.walk.excludes,
+        ) {
+            Ok(mut staged) => {
+                staged.blobs.extend(read_extra(extra));
+                scan::scan_blobs(&settings.paths, staged.blobs, staged.errors, &settings.scan)
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_ERROR;
+            }
+        }
+    } else {
+        scan::scan(&settings.paths, extra, &settings.scan)
+    };
+    if !settings.path_ignores.is_empty() {
+        let ignores = settings.path_ignores.clone();
+        let roots = report.roots.clone();
+        report.suppress(|f| ignores.ignores(f.rule, scan::relative_to_roots(&f.path, &roots)));
+    }
+    if let Some(path) = &settings.baseline {
+        match Baseline::read(path) {
+            Ok(baseline) => {
+                let known: std::collections::BTreeSet<String> = baseline
+                    .findings
+                    .iter()
+                    .map(|e| e.fingerprint.clone())
+                    .collect();
+                report.suppress(|f| known.contains(&f.fingerprint));
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_ERROR;
+            }
+        }
+    }
+    if let Some(path) = &settings.write_baseline {
+        let baseline = Baseline::from_findings(&report.findings);
+        if let Err(e) = baseline.write(path) {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+        eprintln!(
+            "wrote {} fingerprint{} to {}",
+            baseline.findings.len(),
+            if baseline.findings.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
+            path.display()
+        );
+    }
     let style = Style {
         color: use_color(settings.color, settings.output.is_none()),
     };
@@ -147,7 +203,41 @@ pub fn run_scan(settings: Settings) -> u8 {
         None => print_stdout(&rendered),
     }
     report_errors(&report, settings.format);
+    if settings.format == Format::Github {
+        write_step_summary(&report);
+    }
+    if settings.write_baseline.is_some() {
+        return if report.errors.is_empty() {
+            EXIT_OK
+        } else {
+            EXIT_ERROR
+        };
+    }
     exit_code(&report, &settings)
+}
+
+/// Appends the findings table to the GitHub job summary, when running in GitHub Actions.
+fn write_step_summary(report: &Report) {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let summary = output::github::step_summary(report);
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(summary.as_bytes()));
+    if let Err(e) = written {
+        eprintln!("warning: cannot write the job summary: {e}");
+    }
+}
+
+/// User-level configs read from disk, for `--staged --user` (they are not in the index).
+fn read_extra(extra: Vec<Candidate>) -> Vec<(Candidate, Vec<u8>)> {
+    extra
+        .into_iter()
+        .filter_map(|c| std::fs::read(&c.fs_path).ok().map(|b| (c, b)))
+        .collect()
 }
 
 fn report_errors(report: &Report, format: Format) {

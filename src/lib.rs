@@ -6,6 +6,7 @@
 pub mod app;
 pub mod checks;
 pub mod cli;
+pub mod config;
 pub mod discover;
 pub mod finding;
 pub mod output;
@@ -13,4 +14,6 @@ pub mod parse;
 pub mod rules;
 pub mod scan;
 pub mod source;
+pub mod staged;
+pub mod suppress;
 pub mod token;
