@@ -98,6 +98,15 @@ pub struct ScanArgs {
     /// Scan the staged content of files in the git index, not the working tree
     #[arg(long)]
     pub staged: bool,
+    /// Print the suggested rewrites as a unified diff; change nothing
+    #[arg(long, conflicts_with = "fix")]
+    pub diff: bool,
+    /// Apply safe rewrites in place
+    #[arg(long)]
+    pub fix: bool,
+    /// With --fix or --diff, also apply unsafe rewrites (they need a change elsewhere: a CI secret, a build flag)
+    #[arg(long)]
+    pub unsafe_fixes: bool,
 }
 
 /// Everything a run needs, resolved and validated.
@@ -113,6 +122,9 @@ pub struct Settings {
     pub baseline: Option<PathBuf>,
     pub write_baseline: Option<PathBuf>,
     pub staged: bool,
+    pub diff: bool,
+    pub fix: bool,
+    pub unsafe_fixes: bool,
     /// `[[ignore]]` entries of the configuration file.
     pub path_ignores: PathIgnores,
     pub scan: ScanSettings,
@@ -257,6 +269,9 @@ impl ScanArgs {
             baseline: self.baseline,
             write_baseline: self.write_baseline,
             staged: self.staged,
+            diff: self.diff,
+            fix: self.fix,
+            unsafe_fixes: self.unsafe_fixes,
             path_ignores: PathIgnores::new(&config.ignore),
             scan: ScanSettings {
                 walk: WalkOptions {

@@ -65,6 +65,8 @@ pub struct FileOutcome {
     pub redacted: Option<Arc<str>>,
     /// The original text, kept when a finding carries edits (for `--diff` and `--fix`).
     pub original: Option<Arc<str>>,
+    /// Replacement text of every secret span, for renderers that diff the file.
+    pub redactions: Vec<(Span, String)>,
     /// Whether the file was read (counts toward `files_scanned`).
     pub scanned: bool,
 }
@@ -82,8 +84,10 @@ pub struct Report {
     pub sources: BTreeMap<String, Arc<str>>,
     /// Original text of each file whose findings carry edits, by display path.
     pub originals: BTreeMap<String, Arc<str>>,
-    /// On-disk location of each file with findings, by display path.
-    pub locations: BTreeMap<String, PathBuf>,
+    /// The candidate (location and kind) of each file with findings, by display path.
+    pub candidates: BTreeMap<String, Candidate>,
+    /// The redactions of each file with findings, by display path, for diffs of combined fixes.
+    pub redactions: BTreeMap<String, Vec<(Span, String)>>,
     /// Per scan root: display name, files scanned, findings.
     pub roots: Vec<RootSummary>,
 }
@@ -165,8 +169,11 @@ fn assemble(
                 report.originals.insert(candidate.display.clone(), text);
             }
             report
-                .locations
-                .insert(candidate.display.clone(), candidate.fs_path.clone());
+                .redactions
+                .insert(candidate.display.clone(), outcome.redactions);
+            report
+                .candidates
+                .insert(candidate.display.clone(), candidate.clone());
         }
         report.findings.extend(outcome.findings);
         report.errors.extend(outcome.errors);
@@ -437,6 +444,7 @@ fn finish(
         if has_edits {
             outcome.original = Some(Arc::from(text));
         }
+        outcome.redactions = redactions;
     }
 }
 
@@ -515,7 +523,12 @@ fn snippet_of(text: &str, index: &LineIndex, span: Span) -> String {
 }
 
 /// Unified diff of the suggestion, computed on redacted text so no secret can show.
-fn render_diff(path: &str, text: &str, edits: &[Edit], redactions: &[(Span, String)]) -> String {
+pub fn render_diff(
+    path: &str,
+    text: &str,
+    edits: &[Edit],
+    redactions: &[(Span, String)],
+) -> String {
     if edits.is_empty() {
         return String::new();
     }

@@ -27,6 +27,9 @@ pub struct Inline {
     pub rules: Vec<String>,
     /// Span of `npm-auth-scan: ignore[...]`.
     pub span: Span,
+    /// What to delete to remove the comment: the whole line when the comment stands alone, else
+    /// the comment and the blanks before it.
+    pub removal: Span,
 }
 
 /// Every suppression comment in `text`.
@@ -42,8 +45,18 @@ pub fn find_inline(text: &str, index: &LineIndex) -> Vec<Inline> {
             let start = text[whole.start()..list.start()]
                 .find("npm-auth-scan")
                 .map_or(whole.start(), |i| whole.start() + i);
+            let line = index.line_of(start);
+            let line_span = index.line_span(text, line);
+            let before = &text[line_span.start..whole.start()];
+            let removal = if before.trim().is_empty() {
+                let next = index.line_span(text, line + 1).start;
+                line_span.start..next.max(line_span.end)
+            } else {
+                (line_span.start + before.trim_end().len())..line_span.end
+            };
             Some(Inline {
-                line: index.line_of(start),
+                line,
+                removal,
                 rules: list
                     .as_str()
                     .split(',')
@@ -101,8 +114,8 @@ pub fn apply_inline(
             let draft = Draft::at("unused-suppression", comment.span.clone())
                 .arg("rules", names)
                 .suggestion(
-                    Suggestion::new("Remove the suppression", Applicability::Manual)
-                        .edit(comment.span.clone(), ""),
+                    Suggestion::new("Remove the suppression comment", Applicability::Safe)
+                        .edit(comment.removal.clone(), ""),
                 );
             drafts.push(if unknown.is_empty() {
                 draft
@@ -178,6 +191,14 @@ mod tests {
         );
         assert_eq!(found[1].rules, vec!["a", "b"]);
         assert_eq!(found[2].line, 2);
+        assert_eq!(
+            &text[found[0].removal.clone()],
+            " # npm-auth-scan: ignore[hardcoded-token] fixture"
+        );
+        assert_eq!(
+            &text[found[1].removal.clone()],
+            "; npm-auth-scan: ignore[a, b]\n"
+        );
     }
 
     #[test]
