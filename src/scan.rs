@@ -292,6 +292,11 @@ pub fn scan_bytes(candidate: &Candidate, bytes: &[u8], settings: &ScanSettings) 
         scanned: true,
         ..FileOutcome::default()
     };
+    // The token sweep is the only check for files of no known kind, and it needs `npm_`: most
+    // files of an `--all-files` sweep end here, without UTF-8 validation or a line index.
+    if candidate.kind == FileKind::Other && memchr::memmem::find(bytes, b"npm_").is_none() {
+        return outcome;
+    }
     let (text, kind) = match std::str::from_utf8(bytes) {
         Ok(text) => (std::borrow::Cow::Borrowed(text), candidate.kind),
         Err(e) => {

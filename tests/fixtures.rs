@@ -90,8 +90,29 @@ fn bad_fixtures_raise_their_rule_and_good_ones_do_not() {
             "{rule}: exit 1 exactly when a finding is at or above medium"
         );
         let secrets = secrets_in(&bad);
+        let sarif = run_in(&bad, &["-f", "sarif", "--min-severity", "info", "."]);
+        let github = run_in(&bad, &["-f", "github", "--min-severity", "info", "."]);
+        let diff = run_in(
+            &bad,
+            &["--diff", "--unsafe-fixes", "--min-severity", "info", "."],
+        );
+        let baseline_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let baseline = baseline_dir.path().join("baseline.json");
+        let baseline_arg = baseline.to_string_lossy().into_owned();
+        let written = run_in(&bad, &["--write-baseline", &baseline_arg, "."]);
+        let baseline_text = std::fs::read_to_string(&baseline).unwrap_or_default();
         assert_no_secret(
-            &[("json", &run.stdout), ("human", &human.stdout)],
+            &[
+                ("json", &run.stdout),
+                ("human", &human.stdout),
+                ("human stderr", &human.stderr),
+                ("sarif", &sarif.stdout),
+                ("github", &github.stdout),
+                ("diff", &diff.stdout),
+                ("diff stderr", &diff.stderr),
+                ("baseline", &baseline_text),
+                ("baseline stderr", &written.stderr),
+            ],
             &secrets,
             &bad,
         );
