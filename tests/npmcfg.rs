@@ -278,3 +278,55 @@ mod no_panic {
         }
     }
 }
+
+#[test]
+fn safe_fixes_apply_and_re_lint_clean() {
+    let original = "registry=https://npm.acme.dev/\nalways-auth=true\n_authToken=${ACME_NPM_TOKEN}\r\nhttps://registry.npmjs.org/:_authToken=$NPM_TOKEN\n//registry.npmjs.org/:email=ci@acme.dev\n";
+    let dir = tree(&[(".npmrc", original)]);
+    let run = run_in(dir.path(), &["--fix", "."]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let fixed = std::fs::read_to_string(dir.path().join(".npmrc")).unwrap_or_default();
+    assert_eq!(
+        fixed,
+        "registry=https://npm.acme.dev/\n//npm.acme.dev/:_authToken=${ACME_NPM_TOKEN}\r\n//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n"
+    );
+    // A second run has nothing left to do.
+    let again = run_in(dir.path(), &["--fix", "."]);
+    assert_eq!(again.code, 0);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(".npmrc")).unwrap_or_default(),
+        fixed
+    );
+}
+
+#[test]
+fn unsafe_fix_replaces_the_literal_with_a_reference() {
+    let dir = tree(&[
+        (
+            ".npmrc",
+            &format!("//registry.npmjs.org/:_authToken=\"{TOKEN}\"\n"),
+        ),
+        // With text after the closing quote the value is not quoted for npm: the quotes are
+        // part of what it sends, so the reference replaces them too.
+        (
+            "legacy/.npmrc",
+            &format!("//registry.npmjs.org/:_authToken=\"{TOKEN}\" ; ci\n"),
+        ),
+    ]);
+    let run = run_in(dir.path(), &["--fix", "."]);
+    assert_eq!(run.code, 1, "the literal is only fixed with --unsafe-fixes");
+    let report = scan(dir.path());
+    for f in findings_of(&report, "hardcoded-token") {
+        assert_eq!(f["confidence"], "high", "recognised as an npm token: {f}");
+    }
+    let run = run_in(dir.path(), &["--fix", "--unsafe-fixes", "."]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(".npmrc")).unwrap_or_default(),
+        "//registry.npmjs.org/:_authToken=\"${NPM_TOKEN}\"\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("legacy/.npmrc")).unwrap_or_default(),
+        "//registry.npmjs.org/:_authToken=${NPM_TOKEN} ; ci\n"
+    );
+}

@@ -145,7 +145,8 @@ pub struct TokenVerdict {
 /// `NPM_TOKEN=`) is. `host` is the registry it is for (None: unknown). None: not a credential
 /// worth reporting (a placeholder).
 pub fn token_verdict(value: &str, host: Option<&str>) -> Option<TokenVerdict> {
-    let value = value.trim();
+    // Quotes npm keeps as part of the value (`"npm_…" ; comment`) do not change what the token is.
+    let value = value.trim().trim_matches(['"', '\'']);
     let on_npmjs = host.is_none_or(is_npmjs_host);
     match token::classify_literal(value) {
         LiteralKind::NpmToken => Some(TokenVerdict {
