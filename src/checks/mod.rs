@@ -2,6 +2,7 @@
 //! see which file. A check reads the file through a [`FileCtx`], reports [`Draft`]s, registers
 //! every credential it sees as a secret (so no output shows it), and returns nothing.
 
+pub mod shell_auth;
 pub mod sweep;
 
 use std::path::Path;
