@@ -935,10 +935,10 @@ impl Checker<'_> {
             })
             .find(|k| shell_auth::is_token_variable(k) || self.uses.iter().any(|u| &u.var == k));
         let instead = arg.map_or(String::new(), |a| {
-            format!("   # instead of --build-arg {a}=...")
+            format!("; instead of --build-arg {a}=...")
         });
         vec![
-            format!("docker build --secret id=npmrc,src=$HOME/.npmrc .{instead}"),
+            format!("docker build --secret id=npmrc,src=$HOME/.npmrc .   # or docker buildx build{instead}"),
             "with Compose: add `secrets: [npmrc]` under the service's `build:`, and a top-level `secrets: {npmrc: {file: ~/.npmrc}}`".to_string(),
             "token in an environment variable instead (Dockerfile 1.10+): RUN --mount=type=secret,id=npm_token,env=NPM_TOKEN npm ci, with the committed .npmrc line //registry.npmjs.org/:_authToken=${NPM_TOKEN}, built with docker build --secret id=npm_token,env=NPM_TOKEN .".to_string(),
             TOKEN_NOTE.to_string(),
