@@ -560,7 +560,22 @@ impl Checker<'_> {
     /// The stage-wide rewrite shared by every finding of `stage`.
     fn rewrite(&self, ctx: &FileCtx<'_>, stage: Option<usize>) -> Suggestion {
         let mut edits: Vec<Edit> = Vec::new();
-        let mount = self.mount_flag(stage);
+        // Yarn Berry reads no `.npmrc`: its token goes in through YARN_NPM_AUTH_TOKEN.
+        let yarn_berry = self.runs.iter().any(|r| {
+            self.df
+                .instructions
+                .get(r.inst)
+                .is_some_and(|i| i.stage == stage)
+                && r.facts.iter().any(|f| {
+                    matches!(&f.kind, FactKind::ConfigSet { tool, key }
+                        if tool == "yarn" && key.to_ascii_lowercase().starts_with("npmauth"))
+                })
+        });
+        let mount = if yarn_berry {
+            env_mount("YARN_NPM_AUTH_TOKEN")
+        } else {
+            self.mount_flag(stage)
+        };
         let mut manual = false;
 
         // Token ARG and ENV pairs of this stage (and the global ARGs). Variables that no RUN
@@ -728,6 +743,16 @@ impl Checker<'_> {
                 replacement: "# syntax=docker/dockerfile:1\n".to_string(),
             });
         }
+        // `env=` on secret mounts needs Dockerfile frontend 1.10: lift an older pinned syntax.
+        let uses_env = edits.iter().any(|e| e.replacement.contains(",env="));
+        if let Some(directive) = self.df.directive("syntax").filter(|_| uses_env) {
+            if frontend_before_1_10(&directive.value) {
+                edits.push(Edit {
+                    span: directive.span.clone(),
+                    replacement: "# syntax=docker/dockerfile:1".to_string(),
+                });
+            }
+        }
         edits.sort_by_key(|e| (e.span.start, e.span.end));
         edits.dedup();
 
@@ -746,16 +771,20 @@ impl Checker<'_> {
             .iter()
             .any(|e| e.replacement.contains(",env="));
         if env_used {
-            let secrets: Vec<String> = env_secrets
+            let mut names: Vec<String> = env_secrets.iter().map(|(_, n)| n.clone()).collect();
+            if yarn_berry {
+                names.push("YARN_NPM_AUTH_TOKEN".to_string());
+            }
+            let secrets: Vec<String> = names
                 .iter()
-                .map(|(_, n)| format!("--secret id={},env={n}", n.to_ascii_lowercase()))
+                .map(|n| format!("--secret id={},env={n}", n.to_ascii_lowercase()))
                 .collect();
             suggestion = suggestion.note(format!("docker build {} .", secrets.join(" ")));
         }
         for note in self.notes(stage).into_iter().skip(usize::from(env_used)) {
             suggestion = suggestion.note(note);
         }
-        if mount.contains("/run/secrets/npmrc") {
+        if mount.contains("target=/run/secrets/npmrc") {
             suggestion = suggestion.note(
                 "USER is a numeric id: run npm with NPM_CONFIG_USERCONFIG=/run/secrets/npmrc (or set target= to that user's home/.npmrc)",
             );
@@ -944,6 +973,21 @@ impl Checker<'_> {
             TOKEN_NOTE.to_string(),
         ]
     }
+}
+
+/// Whether a `syntax` directive pins a Dockerfile frontend older than 1.10 (`docker/dockerfile:1.4`).
+fn frontend_before_1_10(value: &str) -> bool {
+    let Some(version) = value
+        .split('@')
+        .next()
+        .and_then(|v| v.strip_prefix("docker/dockerfile:"))
+    else {
+        return false;
+    };
+    let mut parts = version.split(['.', '-']);
+    let major = parts.next().and_then(|p| p.parse::<u32>().ok());
+    let minor = parts.next().and_then(|p| p.parse::<u32>().ok());
+    matches!((major, minor), (Some(0), _) | (Some(1), Some(0..=9)))
 }
 
 /// `--mount` giving a secret to npm through the environment variable it already reads.
@@ -1326,6 +1370,15 @@ mod tests {
             "//registry.npmjs.org/:_authToken=${NPM_TOKEN}"
         ));
         assert!(!npmrc_has_credential("registry=https://r\n# _authToken=x"));
+    }
+
+    #[test]
+    fn old_frontends_are_recognised() {
+        assert!(frontend_before_1_10("docker/dockerfile:1.4"));
+        assert!(frontend_before_1_10("docker/dockerfile:1.9-labs"));
+        assert!(!frontend_before_1_10("docker/dockerfile:1"));
+        assert!(!frontend_before_1_10("docker/dockerfile:1.10"));
+        assert!(!frontend_before_1_10("docker.io/docker/dockerfile:1.4"));
     }
 
     #[test]
