@@ -500,10 +500,15 @@ impl Checker<'_> {
                 } else {
                     continue;
                 };
-                let on_disk = context.as_ref().map(|c| c.join(&rel));
-                let content = on_disk
+                // The context is usually the Dockerfile's folder; `docker build -f sub/Dockerfile .`
+                // makes it an ancestor, so look up to the repository root.
+                let context = context
+                    .as_deref()
+                    .and_then(|dir| find_context(dir, &rel))
+                    .or_else(|| context.clone());
+                let content = context
                     .as_ref()
-                    .and_then(|p| std::fs::read_to_string(p).ok());
+                    .and_then(|c| std::fs::read_to_string(c.join(&rel)).ok());
                 let ignored = context.as_ref().is_some_and(|c| dockerignored(c, &rel));
                 if ignored {
                     continue;
@@ -667,10 +672,30 @@ impl Checker<'_> {
                     .is_some_and(|i| i.stage == stage)
             })
             .collect();
+        // `COPY <<EOF /root/.npmrc` with credentials goes like an `echo > .npmrc`.
+        let heredoc_copies: Vec<usize> = self
+            .df
+            .instructions
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.stage == stage && npmrc_heredoc(i).is_some())
+            .map(|(n, _)| n)
+            .collect();
+        for &n in &heredoc_copies {
+            if let Some(inst) = self.df.instructions.get(n) {
+                edits.push(Edit {
+                    span: whole_lines(self.text, inst.span.clone()),
+                    replacement: String::new(),
+                });
+            }
+        }
         let first_write = stage_runs
             .iter()
             .find(|r| r.facts.iter().any(is_auth_setup))
-            .map(|r| r.inst);
+            .map(|r| r.inst)
+            .into_iter()
+            .chain(heredoc_copies.first().copied())
+            .min();
         let mut mounted = false;
         let mut deleted_write: Option<Span> = None;
         for run in &stage_runs {
@@ -1148,6 +1173,23 @@ pub fn npmrc_has_credential(text: &str) -> bool {
     })
 }
 
+/// The nearest folder from `dir` up to the repository root (the folder holding `.git`, at most
+/// a few levels up) where `rel` exists.
+fn find_context(dir: &Path, rel: &str) -> Option<std::path::PathBuf> {
+    let mut current = Some(dir);
+    for _ in 0..6 {
+        let here = current?;
+        if here.join(rel).is_file() {
+            return Some(here.to_path_buf());
+        }
+        if here.join(".git").exists() {
+            return None;
+        }
+        current = here.parent();
+    }
+    None
+}
+
 /// Whether `.dockerignore` in the build context excludes `rel` (last matching pattern wins,
 /// `!` re-includes).
 fn dockerignored(context: &Path, rel: &str) -> bool {
@@ -1370,6 +1412,26 @@ mod tests {
             "//registry.npmjs.org/:_authToken=${NPM_TOKEN}"
         ));
         assert!(!npmrc_has_credential("registry=https://r\n# _authToken=x"));
+    }
+
+    #[test]
+    fn dockerignore_patterns() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let write = |text: &str| {
+            std::fs::write(dir.path().join(".dockerignore"), text).unwrap_or_else(|e| panic!("{e}"))
+        };
+        write("node_modules\n");
+        assert!(!dockerignored(dir.path(), ".npmrc"));
+        write("# secrets\n.npmrc\n");
+        assert!(dockerignored(dir.path(), ".npmrc"));
+        write("**/.npmrc\n");
+        assert!(dockerignored(dir.path(), "sub/.npmrc"));
+        write("*\n!package.json\n");
+        assert!(dockerignored(dir.path(), ".npmrc"));
+        write(".*\n!.npmrc\n");
+        assert!(!dockerignored(dir.path(), ".npmrc"));
+        write("config\n");
+        assert!(dockerignored(dir.path(), "config/.npmrc"));
     }
 
     #[test]
