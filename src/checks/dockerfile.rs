@@ -449,10 +449,13 @@ impl Checker<'_> {
     /// `echo "//r/:_authToken=literal" > .npmrc`: the literal is a committed credential.
     fn literal_in_write(&self, ctx: &mut FileCtx<'_>, fact: &Fact) {
         let focus = self.text.get(fact.focus.clone()).unwrap_or("");
-        let Some(eq) = focus.find('=') else {
-            return;
+        // `key=value` as written in the file, or (npm config set KEY VALUE) the value word.
+        let value_at = match (focus.find('='), &fact.kind) {
+            (Some(eq), _) => eq + 1,
+            (None, FactKind::ConfigSet { .. }) => usize::from(focus.starts_with(['"', '\''])),
+            (None, _) => return,
         };
-        let rest = focus.get(eq + 1..).unwrap_or("");
+        let rest = focus.get(value_at..).unwrap_or("");
         let len = rest
             .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '\\')
             .unwrap_or(rest.len());
@@ -460,7 +463,7 @@ impl Checker<'_> {
         if value.len() < 8 {
             return;
         }
-        let start = fact.focus.start + eq + 1;
+        let start = fact.focus.start + value_at;
         self.literal(ctx, Some((value, start..start + len)));
     }
 
@@ -1288,6 +1291,25 @@ mod tests {
                 !shown.contains("s3cr3t-value-123") && !shown.contains("another-literal-456"),
                 "{shown}"
             );
+        }
+    }
+
+    #[test]
+    fn literals_written_to_npmrc_are_reported_and_hidden() {
+        for text in [
+            "FROM node\nRUN echo \"//r/:_authToken=literal-token-0001\" > .npmrc && npm ci\n",
+            "FROM node\nRUN npm config set //r/:_authToken \"literal-token-0001\" && npm ci\n",
+            "FROM node\nRUN npm config set //r/:_authToken=literal-token-0001 && npm ci\n",
+        ] {
+            let outcome = scan_text("Dockerfile", text, &ScanSettings::default());
+            assert!(
+                outcome.findings.iter().any(|f| f.rule == LITERAL_RULE),
+                "{text}"
+            );
+            for f in &outcome.findings {
+                let shown = format!("{} {} {:?}", f.message, f.snippet, f.suggestion);
+                assert!(!shown.contains("literal-token-0001"), "{shown}");
+            }
         }
     }
 
