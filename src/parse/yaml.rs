@@ -679,7 +679,13 @@ impl<'a> Builder<'a, '_> {
                 (start..end.min(text.len()), pieces)
             }
             _ => {
-                let start = skip_properties(text, here.start, here.end);
+                let mut start = skip_properties(text, here.start, here.end);
+                // saphyr places an implicit null (`key:` with nothing after) on the `:`; the
+                // natural place is just after it.
+                if start == here.end && text.as_bytes().get(start) == Some(&b':') {
+                    start += 1;
+                }
+                let here = here.start..here.end.max(start);
                 let region = start..here.end;
                 let pieces = map_flow(text, region.clone(), style, value)
                     .unwrap_or_else(|| map_greedy(text, region.clone(), value));
@@ -1118,7 +1124,11 @@ mod tests {
         let build = root.get_path(&["jobs", "build"]).unwrap();
         assert_eq!(build.get("if").and_then(Node::as_bool), Some(true));
         assert_eq!(build.get_path(&["env", "S"]).and_then(Node::as_bool), None);
-        assert!(build.get_path(&["env", "EMPTY"]).unwrap().is_null());
+        let empty = build.get_path(&["env", "EMPTY"]).unwrap();
+        assert!(empty.is_null());
+        // An implicit null sits right after its key's colon, on the key's line.
+        let colon = text.find("EMPTY:").unwrap() + "EMPTY:".len();
+        assert_eq!(empty.span, colon..colon);
         assert!(build.get_path(&["env", "TILDE"]).unwrap().is_null());
         assert!(!build.get_path(&["env", "S"]).unwrap().is_null());
         let run = build.get_path(&["steps", "0", "run"]).unwrap();
