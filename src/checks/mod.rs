@@ -2,6 +2,7 @@
 //! see which file. A check reads the file through a [`FileCtx`], reports [`Draft`]s, registers
 //! every credential it sees as a secret (so no output shows it), and returns nothing.
 
+pub mod compose;
 pub mod sweep;
 
 use std::path::Path;
@@ -112,13 +113,13 @@ impl<'a> FileCtx<'a> {
 /// Runs every check that applies to the file's kind, then the literal-token sweep.
 pub fn run(ctx: &mut FileCtx<'_>) {
     match ctx.kind {
+        FileKind::Compose => compose::check(ctx),
         FileKind::Npmrc
         | FileKind::Yarnrc
         | FileKind::YarnrcYml
         | FileKind::Bunfig
         | FileKind::DotEnv
         | FileKind::Dockerfile
-        | FileKind::Compose
         | FileKind::GithubWorkflow
         | FileKind::GithubAction
         | FileKind::GitlabCi
