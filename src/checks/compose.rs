@@ -88,7 +88,7 @@ fn vars_of<'n>(text: &str, block: &'n Node) -> Vec<Var<'n>> {
     let mut out = Vec::new();
     match &block.kind {
         NodeKind::Sequence(items) => {
-            for item in items {
+            for item in items.iter() {
                 let Some(scalar) = item.as_scalar() else {
                     continue;
                 };
@@ -110,7 +110,7 @@ fn vars_of<'n>(text: &str, block: &'n Node) -> Vec<Var<'n>> {
             }
         }
         NodeKind::Mapping(entries) => {
-            for entry in entries {
+            for entry in entries.iter() {
                 let Some(name) = entry.key.as_str() else {
                     continue;
                 };
