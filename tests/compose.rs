@@ -253,6 +253,7 @@ fn applied_rewrites_rescan_clean() {
             .unwrap_or_default(),
         "services:\n  api:\n    build:\n      context: .\n      args:\n        NODE_ENV: production\n        NPM_TOKEN: ${NPM_TOKEN}\n      secrets:\n        - other\nsecrets:\n  other:\n    file: ./o.txt\n".to_string(),
         "services:\n    api:\n        build:\n            args:\n                - NPM_TOKEN\n                - A=b\n".to_string(),
+        "services:\r\n  api:\r\n    build:\r\n      context: .\r\n      args:\r\n        - NPM_TOKEN\r\n".to_string(),
     ];
     for text in cases {
         let mut current = text.clone();
@@ -279,6 +280,12 @@ fn applied_rewrites_rescan_clean() {
         }
         let outcome = scan_text("docker-compose.yml", &current, &settings);
         assert!(outcome.findings.is_empty(), "{current}");
+        if text.contains('\r') {
+            assert!(
+                !current.replace("\r\n", "").contains('\n'),
+                "mixed line endings:\n{current:?}"
+            );
+        }
         let doc = npm_auth_scan::parse::yaml::parse(&current).unwrap_or_default();
         let root = &doc[0].root;
         assert!(
@@ -296,5 +303,61 @@ fn applied_rewrites_rescan_clean() {
                 .is_some_and(|s| s.iter_seq().any(|i| i.as_str() == Some("npm_token"))),
             "{current}"
         );
+    }
+}
+
+fn composeish() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let token = prop_oneof![
+        Just("services:\n"),
+        Just("  app:\n"),
+        Just("    build:\n"),
+        Just("      args:\n"),
+        Just("        - NPM_TOKEN=${X}\n"),
+        Just("        - NPM_TOKEN\n"),
+        Just("        NODE_AUTH_TOKEN:\n"),
+        Just("        NPM_TOKEN: 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\n"),
+        Just("      secrets:\n"),
+        Just("        - npm_token\n"),
+        Just("    environment:\n"),
+        Just("      - NODE_AUTH_TOKEN=${NPM_TOKEN}\n"),
+        Just("      NPM_TOKEN: abcdefgh12345\n"),
+        Just("    env_file: ./x.env\n"),
+        Just("secrets:\n"),
+        Just("  npm_token:\n"),
+        Just("    environment: NPM_TOKEN\n"),
+        Just("x: &a\n"),
+        Just("  <<: *a\n"),
+        Just("    build: {args: [NPM_TOKEN]}\n"),
+        Just("\t"),
+        Just(" "),
+        Just("é"),
+        Just("\r\n"),
+        Just("#c\n"),
+    ];
+    proptest::collection::vec(token, 0..30).prop_map(|t| t.concat())
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+
+    /// Whatever the compose text, the check never panics and its edits stay in bounds, on char
+    /// boundaries and apart.
+    #[test]
+    fn compose_check_never_panics_and_edits_are_sane(text in composeish()) {
+        let settings = ScanSettings {
+            min_severity: Severity::Info,
+            ..ScanSettings::default()
+        };
+        let outcome = scan_text("compose.yaml", &text, &settings);
+        for finding in &outcome.findings {
+            let Some(s) = &finding.suggestion else { continue };
+            let mut last_end = 0;
+            for edit in &s.edits {
+                proptest::prop_assert!(edit.span.start >= last_end && edit.span.end <= text.len());
+                proptest::prop_assert!(text.is_char_boundary(edit.span.start) && text.is_char_boundary(edit.span.end));
+                last_end = edit.span.end;
+            }
+        }
     }
 }

@@ -538,7 +538,14 @@ fn build_secret_edits(
         }
     }
     edits.push(top_level_secret(text, root, host)?);
-    Some(coalesce(edits))
+    let mut edits = coalesce(edits);
+    // New lines follow the file's line endings.
+    if text.contains("\r\n") {
+        for (_, with) in &mut edits {
+            *with = with.replace('\n', "\r\n");
+        }
+    }
+    Some(edits)
 }
 
 /// The top-level `secrets: npm_token: environment: HOST` declaration, appended to an existing
