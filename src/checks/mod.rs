@@ -2,6 +2,7 @@
 //! see which file. A check reads the file through a [`FileCtx`], reports [`Draft`]s, registers
 //! every credential it sees as a secret (so no output shows it), and returns nothing.
 
+pub mod compose;
 pub mod dockerfile;
 pub mod shell_auth;
 pub mod sweep;
@@ -115,12 +116,12 @@ impl<'a> FileCtx<'a> {
 pub fn run(ctx: &mut FileCtx<'_>) {
     match ctx.kind {
         FileKind::Dockerfile => dockerfile::check(ctx),
+        FileKind::Compose => compose::check(ctx),
         FileKind::Npmrc
         | FileKind::Yarnrc
         | FileKind::YarnrcYml
         | FileKind::Bunfig
         | FileKind::DotEnv
-        | FileKind::Compose
         | FileKind::GithubWorkflow
         | FileKind::GithubAction
         | FileKind::GitlabCi
