@@ -3,9 +3,12 @@
 //! every credential it sees as a secret (so no output shows it), and returns nothing.
 
 pub mod bunfig;
+pub mod compose;
+pub mod dockerfile;
 pub mod dotenv;
 pub mod npmrc;
 pub mod registry_auth;
+pub mod shell_auth;
 pub mod sweep;
 pub mod yarnrc;
 
@@ -121,9 +124,9 @@ pub fn run(ctx: &mut FileCtx<'_>) {
         FileKind::Yarnrc => yarnrc::check(ctx),
         FileKind::Bunfig => bunfig::check(ctx),
         FileKind::DotEnv => dotenv::check(ctx),
+        FileKind::Dockerfile => dockerfile::check(ctx),
+        FileKind::Compose => compose::check(ctx),
         FileKind::YarnrcYml
-        | FileKind::Dockerfile
-        | FileKind::Compose
         | FileKind::GithubWorkflow
         | FileKind::GithubAction
         | FileKind::GitlabCi
