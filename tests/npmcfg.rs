@@ -330,3 +330,32 @@ fn unsafe_fix_replaces_the_literal_with_a_reference() {
         "//registry.npmjs.org/:_authToken=${NPM_TOKEN} ; ci\n"
     );
 }
+
+#[test]
+fn yarnrc_yml_blocks_and_hosts() {
+    let dir = tree(&[(
+        ".yarnrc.yml",
+        &format!(
+            "npmAuthToken: {TOKEN}\nnpmScopes:\n  acme:\n    npmRegistryServer: https://npm.acme.dev\n    npmAuthToken: a73c9572-f1b9-8983-983d-ba3ac3cc913d\nnpmRegistries:\n  \"//registry.npmjs.org\":\n    npmAuthToken: a73c9572-f1b9-8983-983d-ba3ac3cc913d\n"
+        ),
+    )]);
+    let report = scan(dir.path());
+    let found = findings_of(&report, "hardcoded-token");
+    let summary: Vec<(i64, &str)> = found
+        .iter()
+        .map(|f| {
+            (
+                f["line"].as_i64().unwrap_or(0),
+                f["severity"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    // An npm_ token (critical), a UUID for another registry (its live credential, critical),
+    // and a UUID for registry.npmjs.org (a revoked classic token, medium).
+    assert_eq!(
+        summary,
+        vec![(1, "critical"), (5, "critical"), (8, "medium")],
+        "{report}"
+    );
+    assert!(!report.to_string().contains(TOKEN));
+}

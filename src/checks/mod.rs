@@ -11,6 +11,7 @@ pub mod registry_auth;
 pub mod shell_auth;
 pub mod sweep;
 pub mod yarnrc;
+pub mod yarnrc_yml;
 
 use std::path::Path;
 
@@ -124,10 +125,10 @@ pub fn run(ctx: &mut FileCtx<'_>) {
         FileKind::Yarnrc => yarnrc::check(ctx),
         FileKind::Bunfig => bunfig::check(ctx),
         FileKind::DotEnv => dotenv::check(ctx),
+        FileKind::YarnrcYml => yarnrc_yml::check(ctx),
         FileKind::Dockerfile => dockerfile::check(ctx),
         FileKind::Compose => compose::check(ctx),
-        FileKind::YarnrcYml
-        | FileKind::GithubWorkflow
+        FileKind::GithubWorkflow
         | FileKind::GithubAction
         | FileKind::GitlabCi
         | FileKind::CircleCi

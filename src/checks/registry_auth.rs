@@ -27,8 +27,9 @@ pub const REVOKE: &str = "npm token revoke <token-id>   # first: `npm token list
 /// Notes for replacing a credential of `host` (None: the default registry, registry.npmjs.org).
 pub fn replacement_notes(host: Option<&str>, var: &str, live_npm_token: bool) -> Vec<String> {
     let mut notes = Vec::new();
+    // An `npm_` token is npm's own whatever registry the file sends it to: npm revokes it.
     match host {
-        Some(h) if !is_npmjs_host(h) => {
+        Some(h) if !is_npmjs_host(h) && !live_npm_token => {
             notes.push(format!(
                 "rotate this credential in {h}'s own administration: it is that registry's token, `npm token` does not manage it"
             ));
