@@ -268,7 +268,7 @@ mod no_panic {
         #[test]
         fn checks_never_panic(
             body in "((//[a-z.:$]{0,12}/:)?(_authToken|_auth|_password|username|registry|always-auth|email|NPM_TOKEN|\\[s\\])[ ]?=?[ ]?[\"']?(npm_[A-Za-z0-9]{36}|https://u:p@h/|\\$\\{?[A-Z_:-]{0,6}\\}?|[a-zé0-9;#]{0,8})[\"']?(\r\n|\n))*",
-            name in prop::sample::select(vec![".npmrc", ".yarnrc", "bunfig.toml", ".env"]),
+            name in prop::sample::select(vec![".npmrc", ".yarnrc", ".yarnrc.yml", "bunfig.toml", ".env"]),
         ) {
             let outcome = scan_text(name, &body, &settings());
             for f in &outcome.findings {
@@ -358,4 +358,18 @@ fn yarnrc_yml_blocks_and_hosts() {
         "{report}"
     );
     assert!(!report.to_string().contains(TOKEN));
+}
+
+#[test]
+fn semicolon_comments_suppress_in_npmrc() {
+    let dir = tree(&[(
+        ".npmrc",
+        "; npm-auth-scan: ignore[obsolete-auth-config] kept for Yarn v1 installs\nalways-auth=true\n//registry.npmjs.org/:always-auth=true ; npm-auth-scan: ignore[obsolete-auth-config]\n",
+    )]);
+    let report = scan(dir.path());
+    assert!(
+        findings_of(&report, "obsolete-auth-config").is_empty(),
+        "{report}"
+    );
+    assert_eq!(report["summary"]["suppressed"], 2, "{report}");
 }
