@@ -373,3 +373,14 @@ fn semicolon_comments_suppress_in_npmrc() {
     );
     assert_eq!(report["summary"]["suppressed"], 2, "{report}");
 }
+
+#[test]
+fn scoping_fix_is_kept_with_the_inventory_shown() {
+    let dir = tree(&[(".npmrc", "_authToken=${NPM_TOKEN}\n")]);
+    let run = run_in(dir.path(), &["--fix", "--min-severity", "info", "."]);
+    assert!(run.stderr.contains("1 fix applied"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(".npmrc")).unwrap_or_default(),
+        "//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n"
+    );
+}

@@ -521,7 +521,9 @@ fn inventory(ctx: &mut FileCtx<'_>, entry: &Entry, refs: &ValueRefs, host: Optio
             } else {
                 "registry-token"
             })
-            .arg("setting", entry.key.text.clone())
+            // The setting name, not the key as written: scoping the key (a safe fix) must not
+            // turn this into a "new" finding when the fix is re-checked.
+            .arg("setting", entry.key.name.clone())
             .arg("registry", registry_label(host))
             .arg("var", r.name.clone())
             .suggestion(s),
