@@ -271,10 +271,12 @@ impl ScanArgs {
                 Some(base) => Some(crate::verify::VerifyOptions {
                     registry_override: Some(base),
                 }),
-                None => return Err(UsageError(format!(
+                None => {
+                    return Err(UsageError(format!(
                     "--verify-registry: `{url}` is not an http(s) registry URL with a plain host"
                 ))
-                .into()),
+                    .into())
+                }
             },
         };
         let mut excludes = config.exclude.clone();

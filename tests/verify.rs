@@ -44,6 +44,16 @@ fn verdaccio_bin() -> Option<PathBuf> {
     }
 }
 
+/// An HTTP client that never goes through a proxy of the environment: the test talks to
+/// 127.0.0.1 only.
+fn direct() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .proxy(None)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into()
+}
+
 impl Verdaccio {
     fn start(bin: &Path) -> Verdaccio {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
@@ -86,7 +96,10 @@ impl Verdaccio {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if TcpStream::connect(("127.0.0.1", self.port)).is_ok()
-                && ureq::get(&format!("{}-/ping", self.base())).call().is_ok()
+                && direct()
+                    .get(&format!("{}-/ping", self.base()))
+                    .call()
+                    .is_ok()
             {
                 return;
             }
@@ -98,7 +111,8 @@ impl Verdaccio {
     /// Creates a user through the registry API (what `npm adduser` does); returns its token.
     fn add_user(&self, name: &str) -> String {
         let body = serde_json::json!({"name": name, "password": "verify-test-pass-1"});
-        let mut resp = ureq::put(&format!("{}-/user/org.couchdb.user:{name}", self.base()))
+        let mut resp = direct()
+            .put(&format!("{}-/user/org.couchdb.user:{name}", self.base()))
             .header("Content-Type", "application/json")
             .send(body.to_string())
             .unwrap_or_else(|e| panic!("adduser: {e}"));
