@@ -62,6 +62,17 @@ impl Credential {
         Credential::new(secret, Some(DEFAULT_REGISTRY.to_owned()))
     }
 
+    /// A token found where nothing ties it to a registry (a Dockerfile `ARG`, a `.env`
+    /// variable, a script). Only an `npm_` token with a valid checksum is npm's by its very
+    /// format, so only that is sent (to npm's registry); anything else is held but not sent.
+    pub fn untied(secret: &str) -> Credential {
+        let value = secret.trim().trim_matches(['"', '\'']);
+        match crate::token::classify_literal(value) {
+            crate::token::LiteralKind::NpmToken => Credential::for_default_registry(value),
+            _ => Credential::new(value, None),
+        }
+    }
+
     pub fn registry(&self) -> Option<&str> {
         self.registry.as_deref()
     }
@@ -322,7 +333,11 @@ fn verify_with(
     let mut plan: Vec<Option<Result<usize, &'static str>>> = Vec::new();
     for finding in &mut report.findings {
         let Some(cred) = finding.credential.take() else {
-            plan.push(None);
+            // A literal token whose check could not tie it to a registry (a Dockerfile, a CI
+            // script): guessing one could send it to the wrong host.
+            plan.push((finding.rule == "hardcoded-token").then_some(Err(
+                "not sent: the registry this token is for is not known from this file",
+            )));
             continue;
         };
         let url = cred
@@ -568,6 +583,114 @@ mod tests {
         assert_eq!(
             registry_for_nerf("//[::1]:4873/", None, &[]).as_deref(),
             Some("http://[::1]:4873/")
+        );
+    }
+
+    /// The registry each `hardcoded-token` finding of a file would be verified against
+    /// (outer None: no credential attached; inner None: not sent).
+    fn registries(path: &str, text: &str) -> Vec<Option<Option<String>>> {
+        let outcome = crate::scan::scan_text(path, text, &crate::scan::ScanSettings::default());
+        outcome
+            .findings
+            .iter()
+            .filter(|f| f.rule == "hardcoded-token")
+            .map(|f| {
+                f.credential
+                    .as_ref()
+                    .map(|c| c.registry().map(str::to_owned))
+            })
+            .collect()
+    }
+
+    fn sent_to(url: &str) -> Vec<Option<Option<String>>> {
+        vec![Some(Some(url.to_owned()))]
+    }
+
+    #[test]
+    fn checks_attach_the_registry_the_token_is_configured_for() {
+        let t = "s3cr3t-T0ken-9f8e7d6c";
+        let npm = "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";
+        // The file's registry URL for the same nerf dart gives the scheme.
+        assert_eq!(
+            registries(
+                ".npmrc",
+                &format!("registry=http://npm.internal/\n//npm.internal/:_authToken={t}\n")
+            ),
+            sent_to("http://npm.internal/")
+        );
+        // A path registry keeps its path.
+        assert_eq!(
+            registries(
+                ".npmrc",
+                &format!("//nexus.acme.dev/repository/npm/:_authToken={t}\n")
+            ),
+            sent_to("https://nexus.acme.dev/repository/npm/")
+        );
+        // A scoped registry: the token's own key decides, not the default registry.
+        assert_eq!(
+            registries(
+                ".npmrc",
+                &format!(
+                    "registry=https://registry.npmjs.org/\n@acme:registry=https://npm.pkg.github.com/\n//npm.pkg.github.com/:_authToken={t}\n"
+                )
+            ),
+            sent_to("https://npm.pkg.github.com/")
+        );
+        // Unscoped: the file's default registry.
+        assert_eq!(
+            registries(
+                ".npmrc",
+                &format!("registry=https://npm.acme.dev/x\n_authToken={t}\n")
+            ),
+            sent_to("https://npm.acme.dev/x/")
+        );
+        // A host that is a variable: attached, never sent.
+        assert_eq!(
+            registries(".npmrc", &format!("//${{HOST}}/:_authToken={t}\n")),
+            vec![Some(None)]
+        );
+        // Tied to no registry: npm's.
+        assert_eq!(
+            registries("deploy.sh", &format!("curl -H 'x: {npm}'\n")),
+            sent_to(DEFAULT_REGISTRY)
+        );
+        assert_eq!(
+            registries(".env", &format!("NPM_TOKEN={npm}\n")),
+            sent_to(DEFAULT_REGISTRY)
+        );
+        assert_eq!(
+            registries(
+                "Dockerfile",
+                &format!("FROM node:22\nARG NPM_TOKEN={npm}\nRUN npm ci\n")
+            ),
+            sent_to(DEFAULT_REGISTRY)
+        );
+        // Not an `npm_` token and nothing names its registry: held, never sent.
+        assert_eq!(
+            registries(".env", &format!("NPM_TOKEN={t}\n")),
+            vec![Some(None)]
+        );
+        // Yarn Berry: the registry's host; Bun: the scope's URL; Yarn v1: the key's registry.
+        assert_eq!(
+            registries(
+                ".yarnrc.yml",
+                &format!("npmRegistryServer: \"https://npm.acme.dev\"\nnpmAuthToken: \"{t}\"\n")
+            ),
+            sent_to("https://npm.acme.dev/")
+        );
+        assert_eq!(
+            registries(
+                "bunfig.toml",
+                &format!("[install.scopes]\nacme = {{ url = \"https://npm.acme.dev/r/\", token = \"{t}\" }}\n")
+            ),
+            sent_to("https://npm.acme.dev/r/")
+        );
+        assert_eq!(
+            registries(
+                ".yarnrc",
+                &format!("\"//npm.acme.dev/:_authToken\" \"{t}\"\n")
+            ),
+            sent_to("https://npm.acme.dev/")
         );
     }
 

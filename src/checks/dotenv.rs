@@ -43,8 +43,8 @@ pub fn check(ctx: &mut FileCtx<'_>) {
             .arg("setting", entry.key.clone())
             .arg("registry", "its registry")
             .suggestion(s)
-            // A bare variable names no registry: npm's is the one it would be used with.
-            .credential(crate::verify::Credential::for_default_registry(&value.text));
+            // A bare variable names no registry (see `Credential::untied`).
+            .credential(crate::verify::Credential::untied(&value.text));
         if let Some(sev) = verdict.severity {
             draft = draft.severity(sev);
         }

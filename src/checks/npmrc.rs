@@ -182,7 +182,9 @@ fn verify_registry(rc: &Npmrc, entry: &Entry) -> Option<String> {
         Scope::Registry(r) => {
             crate::verify::registry_for_nerf(&r.prefix, r.scheme.as_deref(), &urls)
         }
-        Scope::Unscoped | Scope::Package { .. } => {
+        // `@scope:_authToken` names no registry npm would send it to: nothing is sent.
+        Scope::Package { .. } => None,
+        Scope::Unscoped => {
             let default = rc
                 .entries()
                 .filter(|e| e.section.is_none() && e.key.scope == Scope::Unscoped)

@@ -33,11 +33,11 @@ pub fn check(ctx: &mut FileCtx<'_>) {
                 .message_key("npm-token-bad-checksum")
                 .confidence(Confidence::Low)
         };
-        // An `npm_` token outside an auth setting is tied to no registry: npm's is its own.
+        // An `npm_` token outside an auth setting is tied to no registry (`Credential::untied`).
         let credential = ctx
             .text
             .get(found.span.clone())
-            .map(crate::verify::Credential::for_default_registry);
+            .map(crate::verify::Credential::untied);
         let draft = draft.suggestion(revoke_and_replace());
         ctx.emit(match credential {
             Some(c) => draft.credential(c),
