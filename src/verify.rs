@@ -349,9 +349,13 @@ fn verify_with(
             )));
             continue;
         };
-        let key = (cred.secret.clone(), url.clone());
+        let mut key = (cred.secret.clone(), url.clone());
         let n = match index.get(&key) {
-            Some(n) => *n,
+            Some(n) => {
+                let n = *n;
+                key.0.zeroize();
+                n
+            }
             None => {
                 jobs.push(Job {
                     secret: cred.secret.clone(),

@@ -135,6 +135,25 @@ fn project(npmrc: &str) -> tempfile::TempDir {
     dir
 }
 
+/// `--verify -f json .` in `cwd` with only PATH, HOME and `env` set.
+fn run_with_env(cwd: &Path, env: &[(&str, &str)]) -> Run {
+    let home = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let out = Command::new(env!("CARGO_BIN_EXE_npm-auth-scan"))
+        .args(["--verify", "-f", "json", "."])
+        .current_dir(cwd)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .envs(env.iter().copied())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run the binary: {e}"));
+    Run {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code().unwrap_or(-1),
+    }
+}
+
 fn verification(run: &Run) -> serde_json::Value {
     let report = json(run);
     let findings = report["findings"]
@@ -210,6 +229,23 @@ fn live_invalid_and_unknown_tokens() {
     assert_eq!(v["status"], "unknown", "{v}");
     assert!(started.elapsed() < Duration::from_secs(20));
     assert_no_secret(&run, &token);
+
+    // The proxy of the environment is used (a closed one: unknown), and NO_PROXY bypasses it.
+    let dir = project(&format!("//127.0.0.1:{port}/:_authToken={token}\n"));
+    let proxy = format!("http://127.0.0.1:{}", free_port());
+    let via_proxy = run_with_env(dir.path(), &[("HTTP_PROXY", &proxy)]);
+    assert_eq!(
+        verification(&via_proxy)["status"],
+        "unknown",
+        "{}",
+        via_proxy.stdout
+    );
+    let bypass = run_with_env(
+        dir.path(),
+        &[("HTTP_PROXY", &proxy), ("NO_PROXY", "127.0.0.1")],
+    );
+    assert_eq!(verification(&bypass)["status"], "live", "{}", bypass.stdout);
+    assert_no_secret(&bypass, &token);
 
     // --verify-registry sends the token to the named registry instead (here: the live one).
     let run = run_in(
