@@ -57,7 +57,7 @@ impl Credential {
         }
     }
 
-    /// A token that no configuration ties to a registry: npm's own.
+    /// An `npm_` token (checksum valid) that no configuration ties to a registry: it is npm's.
     pub fn for_default_registry(secret: &str) -> Credential {
         Credential::new(secret, Some(DEFAULT_REGISTRY.to_owned()))
     }
@@ -310,13 +310,14 @@ pub fn warning(options: &VerifyOptions) -> String {
         Some(r) => format!(
             "warning: --verify sends every literal token found to {r} (--verify-registry) as `Authorization: Bearer` on GET /-/whoami"
         ),
-        None => "warning: --verify sends each literal token found to the registry it is configured for (registry.npmjs.org when none), and nowhere else, as `Authorization: Bearer` on GET /-/whoami".to_owned(),
+        None => "warning: --verify sends each literal token found to the registry it is configured for (registry.npmjs.org for an npm_ token tied to none), and nowhere else, as `Authorization: Bearer` on GET /-/whoami".to_owned(),
     }
 }
 
 /// Takes every credential out of the report's findings, verifies each distinct token once per
-/// registry, and records the outcome on the findings. Findings whose credential cannot be sent
-/// safely are marked unknown; findings without a credential are left alone.
+/// registry, and records the outcome on the findings. A `hardcoded-token` finding whose token
+/// cannot be sent safely (or whose check could not tie it to a registry) is marked unknown;
+/// findings of other rules get no verification.
 pub fn verify_report(report: &mut Report, options: &VerifyOptions) {
     let agent = agent();
     verify_with(report, options, |job| check(&agent, job));
