@@ -430,7 +430,14 @@ fn finish(
         let end = index.position(text, last);
         let display_span = map_offset(span.start, &redactions)
             ..map_offset(span.end, &redactions).max(map_offset(span.start, &redactions));
-        let snippet = snippet_of(&redacted, &redacted_index, display_span.clone());
+        // Scrubbed as well: a token glued to other word characters (`npm_…_authToken`) is no
+        // token to the checks, so no secret span covers it, yet it is one to a reader.
+        let snippet = token::scrub(&snippet_of(
+            &redacted,
+            &redacted_index,
+            display_span.clone(),
+        ))
+        .into_owned();
         let message = match &draft.message {
             Some(m) => m.clone(),
             None => rule.render_message(draft.message_key, &draft.args),
