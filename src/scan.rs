@@ -325,6 +325,7 @@ pub fn scan_bytes(candidate: &Candidate, bytes: &[u8], settings: &ScanSettings) 
         }
         return outcome;
     }
+    let bom = bytes.starts_with(b"\xEF\xBB\xBF");
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut outcome = FileOutcome {
         scanned: true,
@@ -360,6 +361,7 @@ pub fn scan_bytes(candidate: &Candidate, bytes: &[u8], settings: &ScanSettings) 
         &index,
         &settings.checks,
     );
+    ctx.bom = bom;
     checks::run(&mut ctx);
     let FileCtx {
         mut drafts,

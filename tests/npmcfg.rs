@@ -404,3 +404,13 @@ fn lowercase_authtoken_is_unscoped_auth_because_npm_refuses_it() {
         found[0]["suggestion"]["diff"]
     );
 }
+
+#[test]
+fn a_bom_before_a_section_header_leaves_the_keys_live() {
+    // npm keeps the BOM, so `\u{feff}[sec]` opens no section and `_authToken` below is read at
+    // top level (found by the differential test against npm).
+    let dir = tree(&[(".npmrc", "\u{feff}[sec]\n_authToken=abc\n")]);
+    assert_eq!(findings_of(&scan(dir.path()), "unscoped-auth").len(), 1);
+    let dir = tree(&[(".npmrc", "[sec]\n_authToken=abc\n")]);
+    assert!(findings_of(&scan(dir.path()), "unscoped-auth").is_empty());
+}

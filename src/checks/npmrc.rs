@@ -107,7 +107,11 @@ fn default_syntax_name(name: &str) -> Option<&str> {
 }
 
 pub fn check(ctx: &mut FileCtx<'_>) {
-    let rc = npmrc::parse(ctx.text);
+    let rc = if ctx.bom {
+        npmrc::parse_after_bom(ctx.text)
+    } else {
+        npmrc::parse(ctx.text)
+    };
     let registry = default_registry(&rc);
     // The project matters only to two rules; look at the disk only when one may fire.
     let mut project: Option<ProjectContext> = None;
