@@ -1,6 +1,7 @@
 //! What the binary may write: nothing in the scanned tree without `--fix`, whatever the format
 //! or flag, and with `--fix` nothing outside the scan root, even through a symbolic link to a
-//! folder elsewhere.
+//! folder elsewhere. The no-write runs also audit redaction: no fixture credential in full in
+//! any output, format, diff, baseline or error message.
 
 mod common;
 
@@ -71,6 +72,10 @@ fn nothing_is_written_without_fix() {
         vec!["--baseline", &baseline_s, "-f", "json"],
         vec!["-f", "sarif", "-o", &report_s],
     ];
+    // The same runs double as the redaction audit: no fixture credential in full on stdout,
+    // stderr, or in the baseline and report files.
+    let secrets = secrets_in(&fixtures());
+    assert!(!secrets.is_empty());
     for args in &runs {
         let run = run_in(&tree, args);
         assert!(
@@ -78,6 +83,22 @@ fn nothing_is_written_without_fix() {
             "{args:?}: {}",
             run.stderr
         );
+        let files: String = [&baseline, &report]
+            .iter()
+            .map(|p| fs::read_to_string(p).unwrap_or_default())
+            .collect();
+        for secret in &secrets {
+            for (what, text) in [
+                ("stdout", &run.stdout),
+                ("stderr", &run.stderr),
+                ("files", &files),
+            ] {
+                assert!(
+                    !text.contains(secret.as_str()),
+                    "{args:?}: {what} shows {secret}"
+                );
+            }
+        }
         assert_eq!(
             snapshot(&tree),
             before,
