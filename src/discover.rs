@@ -194,13 +194,28 @@ pub fn discover(roots: &[PathBuf], opts: &WalkOptions) -> (Vec<Candidate>, Vec<F
             errors.push(FileError {
                 path: display_path(root),
                 line: None,
-                message: "no such file or directory".to_string(),
+                message: missing_reason(root),
             });
         }
     }
     candidates.sort_by(|a, b| a.display.cmp(&b.display));
     candidates.dedup_by(|a, b| a.display == b.display);
     (candidates, errors)
+}
+
+/// Why a named path that does not resolve is missing: a symbolic link that loops or points
+/// nowhere exists itself, and saying "no such file" about it would send the user looking for
+/// the wrong thing.
+fn missing_reason(path: &Path) -> String {
+    let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if !is_link {
+        return "no such file or directory".to_string();
+    }
+    match std::fs::metadata(path) {
+        // "Too many levels of symbolic links" for a loop, "No such file" for a dangling link.
+        Err(e) => format!("symbolic link whose target cannot be reached: {e}"),
+        Ok(_) => "no such file or directory".to_string(),
+    }
 }
 
 fn walk_dir(
@@ -303,6 +318,14 @@ fn walk_dir(
 
 /// The innermost message of a walk error (ignore wraps them in path and depth layers).
 fn walk_error_message(err: &ignore::Error) -> String {
+    // A folder removed between being listed and being read comes back as a bare `NotFound`,
+    // often without the path: say what happened rather than "No such file or directory".
+    if err
+        .io_error()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+    {
+        return "a file or folder vanished during the walk".to_string();
+    }
     match err {
         ignore::Error::WithPath { err, .. }
         | ignore::Error::WithDepth { err, .. }

@@ -245,12 +245,20 @@ pub fn scan_candidate(candidate: &Candidate, settings: &ScanSettings) -> FileOut
         }],
         ..FileOutcome::default()
     };
+    // Opening a FIFO blocks until a writer appears, and a socket or device is no file to scan:
+    // look before opening (the walk only yields regular files, but named paths and `--user`
+    // configs come here unchecked).
+    match std::fs::metadata(&candidate.fs_path) {
+        Ok(m) if !m.is_file() => return error(not_regular(&m)),
+        Ok(_) => {}
+        Err(e) => return error(format!("cannot open: {}", io_reason(&e))),
+    }
     let mut file = match File::open(&candidate.fs_path) {
         Ok(f) => f,
         Err(e) => return error(format!("cannot open: {}", io_reason(&e))),
     };
     let size = match file.metadata() {
-        Ok(m) if !m.is_file() => return error("not a regular file".to_string()),
+        Ok(m) if !m.is_file() => return error(not_regular(&m)),
         Ok(m) => m.len(),
         Err(e) => return error(format!("cannot read metadata: {}", io_reason(&e))),
     };
@@ -262,6 +270,36 @@ pub fn scan_candidate(candidate: &Candidate, settings: &ScanSettings) -> FileOut
         return error(format!("cannot read: {}", io_reason(&e)));
     }
     scan_bytes(candidate, &bytes, settings)
+}
+
+/// Why a path that is not a regular file is not read.
+fn not_regular(meta: &std::fs::Metadata) -> String {
+    let t = meta.file_type();
+    let what = if t.is_dir() {
+        "a directory"
+    } else {
+        special_file_kind(&t)
+    };
+    format!("{what}: not read (only regular files are scanned)")
+}
+
+#[cfg(unix)]
+fn special_file_kind(t: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_block_device() || t.is_char_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    }
+}
+
+#[cfg(not(unix))]
+fn special_file_kind(_: &std::fs::FileType) -> &'static str {
+    "not a regular file"
 }
 
 fn io_reason(e: &std::io::Error) -> String {
@@ -287,6 +325,7 @@ pub fn scan_bytes(candidate: &Candidate, bytes: &[u8], settings: &ScanSettings) 
         }
         return outcome;
     }
+    let bom = bytes.starts_with(b"\xEF\xBB\xBF");
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut outcome = FileOutcome {
         scanned: true,
@@ -322,6 +361,7 @@ pub fn scan_bytes(candidate: &Candidate, bytes: &[u8], settings: &ScanSettings) 
         &index,
         &settings.checks,
     );
+    ctx.bom = bom;
     checks::run(&mut ctx);
     let FileCtx {
         mut drafts,
@@ -392,7 +432,14 @@ fn finish(
         let end = index.position(text, last);
         let display_span = map_offset(span.start, &redactions)
             ..map_offset(span.end, &redactions).max(map_offset(span.start, &redactions));
-        let snippet = snippet_of(&redacted, &redacted_index, display_span.clone());
+        // Scrubbed as well: a token glued to other word characters (`npm_…_authToken`) is no
+        // token to the checks, so no secret span covers it, yet it is one to a reader.
+        let snippet = token::scrub(&snippet_of(
+            &redacted,
+            &redacted_index,
+            display_span.clone(),
+        ))
+        .into_owned();
         let message = match &draft.message {
             Some(m) => m.clone(),
             None => rule.render_message(draft.message_key, &draft.args),
@@ -517,16 +564,53 @@ fn map_offset(offset: usize, redactions: &[(Span, String)]) -> usize {
     (offset as isize + shift).max(0) as usize
 }
 
-/// The lines a span covers (at most five), trailing blanks trimmed.
+/// Longest snippet line shown whole. A minified bundle or a generated one-line file can hold a
+/// token on a line of hundreds of megabytes; the snippet then shows a window around the span.
+pub const MAX_SNIPPET_LINE: usize = 240;
+
+/// The lines a span covers (at most five), trailing blanks trimmed, long lines cut to a window
+/// around the span (marked with `…`).
 fn snippet_of(text: &str, index: &LineIndex, span: Span) -> String {
     let first = index.line_of(span.start.min(text.len()));
     let last = index
         .line_of(span.end.saturating_sub(1).max(span.start).min(text.len()))
         .min(first + 4);
     (first..=last)
-        .map(|l| text[index.line_span(text, l)].trim_end())
+        .map(|l| {
+            let line = index.line_span(text, l);
+            let shown = window(text, line, &span);
+            let trimmed = text[shown.clone()].trim_end();
+            let mut out = String::with_capacity(trimmed.len() + 8);
+            let cut_before = shown.start > index.line_span(text, l).start;
+            let cut_after = shown.end < index.line_span(text, l).end;
+            if cut_before {
+                out.push('…');
+            }
+            out.push_str(trimmed);
+            if cut_after {
+                out.push('…');
+            }
+            out
+        })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// The part of `line` a snippet shows: all of it when short, else [`MAX_SNIPPET_LINE`] bytes
+/// starting a little before the span (or the line's start, for lines the span only crosses).
+fn window(text: &str, line: Span, span: &Span) -> Span {
+    if line.len() <= MAX_SNIPPET_LINE {
+        return line;
+    }
+    let lead = MAX_SNIPPET_LINE / 4;
+    let from = if span.start > line.start && span.start < line.end {
+        span.start.saturating_sub(lead).max(line.start)
+    } else {
+        line.start
+    };
+    let start = crate::source::floor_char_boundary(text, from);
+    let end = crate::source::floor_char_boundary(text, (start + MAX_SNIPPET_LINE).min(line.end));
+    start..end.max(start)
 }
 
 /// Unified diff of the suggestion, computed on redacted text so no secret can show.
@@ -743,6 +827,19 @@ mod tests {
         assert_eq!(map_offset(43, &reps), red.len() - 1);
         assert_eq!(map_offset(10, &reps), 2);
         assert_eq!(map_offset(1, &reps), 1);
+    }
+
+    #[test]
+    fn snippets_of_huge_lines_are_a_window_around_the_span() {
+        let text = format!("a\n{}TOKEN{}\nb", "é".repeat(5000), "x".repeat(5000));
+        let index = LineIndex::new(&text);
+        let at = text.find("TOKEN").unwrap_or(0);
+        let snippet = snippet_of(&text, &index, at..at + 5);
+        assert!(snippet.contains("TOKEN"), "{snippet}");
+        assert!(snippet.starts_with('…') && snippet.ends_with('…'));
+        assert!(snippet.len() <= MAX_SNIPPET_LINE + 8, "{}", snippet.len());
+        let short = snippet_of(&text, &index, 0..1);
+        assert_eq!(short, "a");
     }
 
     #[test]

@@ -146,17 +146,47 @@ impl MappedText {
     pub fn to_source(&self, range: Span) -> Span {
         let start = self.offset_to_source(range.start);
         let end = if range.end > range.start {
-            self.offset_to_source(range.end - 1) + 1
+            self.end_to_source(range.end - 1)
         } else {
             start
         };
         start..end.max(start)
+    }
+
+    /// File offset just past the byte at `last` in `text`. A byte of synthetic text ends at its
+    /// preceding piece's end: adding one there would step past the piece, and past the file
+    /// when the piece ends it (an unterminated heredoc closed by a synthetic marker).
+    fn end_to_source(&self, last: usize) -> usize {
+        let idx = self.pieces.partition_point(|&(t, _, _)| t <= last);
+        if idx == 0 {
+            return self.pieces.first().map(|&(_, s, _)| s).unwrap_or(0);
+        }
+        let (t, s, len) = self.pieces[idx - 1];
+        if last - t < len {
+            s + (last - t) + 1
+        } else {
+            s + len
+        }
     }
 }
 
 #[cfg(test)]
 mod mapped_tests {
     use super::*;
+
+    #[test]
+    fn synthetic_text_after_the_last_piece_never_maps_past_the_file() {
+        // Found by the Dockerfile property test: `RUN E<<E` (heredoc never closed).
+        let file = "RUN E<<E";
+        let mut m = MappedText::new();
+        m.push_source(file, 4..8);
+        m.push_synthetic("\nE");
+        for i in 0..=m.text.len() {
+            let s = m.to_source(0..i);
+            assert!(s.end <= file.len(), "{i}: {s:?}");
+        }
+        assert_eq!(m.to_source(0..m.text.len()), 4..8);
+    }
 
     #[test]
     fn maps_joined_continuation_lines_back_to_the_file() {

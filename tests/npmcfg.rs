@@ -384,3 +384,33 @@ fn scoping_fix_is_kept_with_the_inventory_shown() {
         "//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n"
     );
 }
+
+#[test]
+fn lowercase_authtoken_is_unscoped_auth_because_npm_refuses_it() {
+    // npm's validate() throws ERR_INVALID_AUTH for `_authtoken` and `-authtoken` although it
+    // never reads them (found by the differential test against npm).
+    let dir = tree(&[(".npmrc", "_authtoken=abc\n-authtoken=def\n_authToken_x=1\n")]);
+    let report = scan(dir.path());
+    let found = findings_of(&report, "unscoped-auth");
+    assert_eq!(found.len(), 2, "{report}");
+    assert_eq!(found[0]["line"], 1);
+    assert_eq!(found[1]["line"], 2);
+    assert_eq!(found[0]["suggestion"]["applicability"], "unsafe");
+    assert!(
+        found[0]["suggestion"]["diff"]
+            .as_str()
+            .is_some_and(|d| d.contains("+//registry.npmjs.org/:_authToken=abc")),
+        "{}",
+        found[0]["suggestion"]["diff"]
+    );
+}
+
+#[test]
+fn a_bom_before_a_section_header_leaves_the_keys_live() {
+    // npm keeps the BOM, so `\u{feff}[sec]` opens no section and `_authToken` below is read at
+    // top level (found by the differential test against npm).
+    let dir = tree(&[(".npmrc", "\u{feff}[sec]\n_authToken=abc\n")]);
+    assert_eq!(findings_of(&scan(dir.path()), "unscoped-auth").len(), 1);
+    let dir = tree(&[(".npmrc", "[sec]\n_authToken=abc\n")]);
+    assert!(findings_of(&scan(dir.path()), "unscoped-auth").is_empty());
+}

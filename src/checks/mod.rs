@@ -63,6 +63,9 @@ pub struct FileCtx<'a> {
     pub(crate) drafts: Vec<Draft>,
     pub(crate) secrets: Vec<(Span, SecretKind)>,
     pub(crate) errors: Vec<ParseError>,
+    /// The file started with a UTF-8 BOM, which the scan drops from `text`. npm does not drop
+    /// it, and for `.npmrc` that changes meaning (a `[section]` after a BOM is no section).
+    pub bom: bool,
 }
 
 impl<'a> FileCtx<'a> {
@@ -84,6 +87,7 @@ impl<'a> FileCtx<'a> {
             drafts: Vec::new(),
             secrets: Vec::new(),
             errors: Vec::new(),
+            bom: false,
         }
     }
 

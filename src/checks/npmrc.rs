@@ -107,7 +107,11 @@ fn default_syntax_name(name: &str) -> Option<&str> {
 }
 
 pub fn check(ctx: &mut FileCtx<'_>) {
-    let rc = npmrc::parse(ctx.text);
+    let rc = if ctx.bom {
+        npmrc::parse_after_bom(ctx.text)
+    } else {
+        npmrc::parse(ctx.text)
+    };
     let registry = default_registry(&rc);
     // The project matters only to two rules; look at the disk only when one may fire.
     let mut project: Option<ProjectContext> = None;
@@ -362,6 +366,26 @@ fn url_credentials(ctx: &mut FileCtx<'_>, entry: &Entry, registry: &DefaultRegis
 /// scheme that npm never looks up.
 fn unscoped(ctx: &mut FileCtx<'_>, entry: &Entry, registry: &DefaultRegistry) {
     let name = entry.key.name.as_str();
+    // npm reads neither key (its keys are case-sensitive), yet validate() refuses to run while
+    // either is set, and `npm config fix` deletes them; found by the differential test.
+    if matches!(entry.key.scope, Scope::Unscoped) && matches!(name, "_authtoken" | "-authtoken") {
+        let scoped = format!("{}:_authToken", registry.nerf);
+        let s = Suggestion::new(
+            format!("Rename to {scoped}"),
+            // Makes npm send a credential it ignored so far: the user decides.
+            Applicability::Unsafe,
+        )
+        .edit(entry.key.content.clone(), scoped.clone())
+        .note("`npm config fix` would delete the line instead");
+        ctx.emit(
+            Draft::at("unscoped-auth", entry.key.raw.clone())
+                .message_key("misspelled")
+                .arg("setting", name.to_owned())
+                .arg("scoped", scoped)
+                .suggestion(s),
+        );
+        return;
+    }
     if !MUST_BE_SCOPED.contains(&name) {
         return;
     }

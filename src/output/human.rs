@@ -112,9 +112,12 @@ pub fn render(report: &Report, style: Style) -> String {
         .with_context_lines(1);
     let mut out = String::new();
     for finding in &report.findings {
+        // A source excerpt of a megabyte-long line (a minified bundle) would print it whole:
+        // such findings fall back to the one-line form with the windowed snippet.
         let source = report
             .sources
             .get(&finding.path)
+            .filter(|text| !has_long_line_near(text, &finding.span))
             .map(|text| NamedSource::new(finding.path.clone(), Arc::clone(text)));
         let label = rules::get(finding.rule)
             .map(|r| r.title.clone())
@@ -144,6 +147,30 @@ pub fn render(report: &Report, style: Style) -> String {
     }
     out.push_str(&summary(report, style));
     crate::token::scrub(&out).into_owned()
+}
+
+/// Longest line the excerpt shows; longer ones are left to the snippet.
+const MAX_EXCERPT_LINE: usize = 1000;
+
+/// Does the excerpt around `span` (its lines plus one line of context each side) hold a line
+/// longer than [`MAX_EXCERPT_LINE`]?
+fn has_long_line_near(text: &str, span: &std::ops::Range<usize>) -> bool {
+    let bytes = text.as_bytes();
+    let start = span.start.min(bytes.len());
+    let end = span.end.clamp(start, bytes.len());
+    // Back over the span's line and the one before it, forward over its last and the next.
+    let mut from = start;
+    for _ in 0..2 {
+        from = memchr::memrchr(b'\n', &bytes[..from.saturating_sub(1)]).map_or(0, |i| i + 1);
+    }
+    let mut to = end;
+    for _ in 0..2 {
+        to = memchr::memchr(b'\n', &bytes[to.min(bytes.len())..])
+            .map_or(bytes.len(), |i| to + i + 1);
+    }
+    bytes[from..to.max(from)]
+        .split(|&b| b == b'\n')
+        .any(|l| l.len() > MAX_EXCERPT_LINE)
 }
 
 fn summary(report: &Report, style: Style) -> String {
@@ -196,4 +223,21 @@ fn summary(report: &Report, style: Style) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lines_near_a_finding_are_detected() {
+        let long = "x".repeat(MAX_EXCERPT_LINE + 1);
+        let text = format!("a\nb\n{long}\nc\nd\ne\n");
+        let c = text.find("c\n").unwrap_or(0);
+        assert!(has_long_line_near(&text, &(c..c + 1)), "the line before");
+        let e = text.find("e\n").unwrap_or(0);
+        assert!(!has_long_line_near(&text, &(e..e + 1)));
+        assert!(has_long_line_near(&long, &(5..6)));
+        assert!(!has_long_line_near("", &(0..0)));
+    }
 }

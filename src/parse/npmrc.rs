@@ -221,10 +221,22 @@ fn trim_span(text: &str, span: Span) -> Span {
 
 /// Parses `.npmrc` text. Never fails: npm itself accepts any text.
 pub fn parse(text: &str) -> Npmrc {
+    parse_inner(text, false)
+}
+
+/// Parses `.npmrc` text whose leading UTF-8 BOM was removed. npm reads the BOM as part of the
+/// first line, where it is trimmed as whitespace everywhere but in front of `[`: the section
+/// pattern is anchored, so `\u{feff}[name]` opens no section and the keys below stay live.
+pub fn parse_after_bom(text: &str) -> Npmrc {
+    parse_inner(text, true)
+}
+
+fn parse_inner(text: &str, after_bom: bool) -> Npmrc {
     let mut lines = Vec::new();
     let mut section: Option<String> = None;
     for line in split_lines(text) {
-        if let Some(parsed) = parse_line(text, line, &mut section) {
+        let behind_bom = after_bom && line.start == 0;
+        if let Some(parsed) = parse_line(text, line, &mut section, behind_bom) {
             lines.push(parsed);
         }
     }
@@ -251,7 +263,12 @@ fn split_lines(text: &str) -> impl Iterator<Item = Span> + '_ {
     })
 }
 
-fn parse_line(text: &str, line: Span, section: &mut Option<String>) -> Option<Line> {
+fn parse_line(
+    text: &str,
+    line: Span,
+    section: &mut Option<String>,
+    behind_bom: bool,
+) -> Option<Line> {
     let s = text.get(line.clone())?;
     let body = s.trim_start_matches(is_js_space);
     if body.is_empty() {
@@ -265,7 +282,7 @@ fn parse_line(text: &str, line: Span, section: &mut Option<String>) -> Option<Li
         }));
     }
     // Section headers must start in column 1: the pattern is anchored `^\[`.
-    if let Some(rest) = s.strip_prefix('[') {
+    if let Some(rest) = s.strip_prefix('[').filter(|_| !behind_bom) {
         let trailing = rest.trim_end_matches(is_js_space);
         if let Some(inner) = trailing.strip_suffix(']') {
             if !inner.contains(']') {
@@ -893,6 +910,27 @@ mod tests {
         let v = e.value.unwrap();
         let r = env_refs(&v.text);
         assert_eq!(&t[v.file_span(r[0].range.clone()).unwrap()], "${NPM_TOKEN}");
+    }
+
+    #[test]
+    fn a_bom_before_a_section_header_opens_no_section() {
+        // Found by the differential test: npm keeps the BOM, so `^\[` does not match.
+        let t = "[sec]\n_authToken=x\n";
+        let e = parse_after_bom(t);
+        assert!(e.entries().all(|e| e.section.is_none()));
+        assert_eq!(
+            e.entries().next().map(|e| e.key.text.as_str()),
+            Some("[sec]")
+        );
+        assert!(parse(t)
+            .entries()
+            .all(|e| e.section.as_deref() == Some("sec")));
+        // Only the first line is behind the BOM.
+        let later = parse_after_bom("a=1\n[sec]\nb=2\n");
+        assert_eq!(
+            later.entries().last().and_then(|e| e.section.clone()),
+            Some("sec".into())
+        );
     }
 
     mod props {
