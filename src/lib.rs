@@ -1,4 +1,16 @@
-//! npm-auth-scan: finds long-lived npm credentials and the build and CI set-ups that carry them.
+//! npm-auth-scan: finds long-lived npm credentials and the build and CI set-ups that carry them,
+//! and shows the rewrite to granular tokens, BuildKit secrets and trusted publishing.
+//!
+//! Detection returns data ([`finding::Finding`]); only [`output`] renders and only [`app`] prints.
 
+pub mod app;
+pub mod checks;
+pub mod cli;
+pub mod discover;
+pub mod finding;
+pub mod output;
 pub mod parse;
+pub mod rules;
+pub mod scan;
 pub mod source;
+pub mod token;

@@ -1,0 +1,132 @@
+//! Checks, one module per file kind, all behind [`run`]: the one place that decides which checks
+//! see which file. A check reads the file through a [`FileCtx`], reports [`Draft`]s, registers
+//! every credential it sees as a secret (so no output shows it), and returns nothing.
+
+pub mod sweep;
+
+use std::path::Path;
+
+use crate::discover::FileKind;
+use crate::finding::Draft;
+use crate::parse::ParseError;
+use crate::source::{LineIndex, Span};
+use crate::token::SecretKind;
+
+/// What checks may consult besides the file itself.
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// Rules to run (`None`: all).
+    pub select: Option<Vec<String>>,
+    /// Rules never to run.
+    pub ignore: Vec<String>,
+    /// Extra variable names to treat as npm tokens (from the config file).
+    pub token_vars: Vec<String>,
+    /// `--all-files`: also report `npm_` literals whose checksum fails, in files of no known kind.
+    pub all_files: bool,
+}
+
+impl CheckOptions {
+    pub fn rule_enabled(&self, rule: &str) -> bool {
+        !self.ignore.iter().any(|r| r == rule)
+            && self
+                .select
+                .as_ref()
+                .is_none_or(|s| s.iter().any(|r| r == rule))
+    }
+
+    /// Is `name` a variable that holds an npm token (by convention or by configuration)?
+    pub fn is_token_var(&self, name: &str) -> bool {
+        crate::token::is_npm_token_var(name)
+            || self.token_vars.iter().any(|v| v.eq_ignore_ascii_case(name))
+    }
+}
+
+/// One file under check: its text, where it is, and what has been reported on it so far.
+pub struct FileCtx<'a> {
+    /// Display path (as outputs show it).
+    pub path: &'a str,
+    /// Where the file is on disk, to look at siblings (`.dockerignore`, a compose `env_file`).
+    pub fs_path: &'a Path,
+    pub kind: FileKind,
+    pub text: &'a str,
+    pub index: &'a LineIndex,
+    pub options: &'a CheckOptions,
+    pub(crate) drafts: Vec<Draft>,
+    pub(crate) secrets: Vec<(Span, SecretKind)>,
+    pub(crate) errors: Vec<ParseError>,
+}
+
+impl<'a> FileCtx<'a> {
+    pub fn new(
+        path: &'a str,
+        fs_path: &'a Path,
+        kind: FileKind,
+        text: &'a str,
+        index: &'a LineIndex,
+        options: &'a CheckOptions,
+    ) -> Self {
+        FileCtx {
+            path,
+            fs_path,
+            kind,
+            text,
+            index,
+            options,
+            drafts: Vec::new(),
+            secrets: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// Report a finding (dropped when its rule is not selected).
+    pub fn emit(&mut self, draft: Draft) {
+        if self.options.rule_enabled(draft.rule) {
+            self.drafts.push(draft);
+        }
+    }
+
+    /// The bytes of `span` are a credential: every output shows them redacted.
+    pub fn secret(&mut self, span: Span, kind: SecretKind) {
+        if span.start < span.end && span.end <= self.text.len() {
+            self.secrets.push((span, kind));
+        }
+    }
+
+    /// The file could not be parsed (fully): reported in `errors`, the scan goes on.
+    pub fn parse_error(&mut self, error: ParseError) {
+        self.errors.push(error);
+    }
+
+    /// Has a finding of `rule` already been reported overlapping `span`?
+    pub fn reported(&self, rule: &str, span: &Span) -> bool {
+        self.drafts
+            .iter()
+            .any(|d| d.rule == rule && d.span.start < span.end && span.start < d.span.end)
+    }
+
+    pub fn drafts(&self) -> &[Draft] {
+        &self.drafts
+    }
+}
+
+/// Runs every check that applies to the file's kind, then the literal-token sweep.
+pub fn run(ctx: &mut FileCtx<'_>) {
+    match ctx.kind {
+        FileKind::Npmrc
+        | FileKind::Yarnrc
+        | FileKind::YarnrcYml
+        | FileKind::Bunfig
+        | FileKind::DotEnv
+        | FileKind::Dockerfile
+        | FileKind::Compose
+        | FileKind::GithubWorkflow
+        | FileKind::GithubAction
+        | FileKind::GitlabCi
+        | FileKind::CircleCi
+        | FileKind::Travis
+        | FileKind::AzurePipelines
+        | FileKind::BitbucketPipelines
+        | FileKind::Other => {}
+    }
+    sweep::check(ctx);
+}

@@ -1,0 +1,223 @@
+//! The command line: the only module that knows clap. Raw flags become a resolved [`Settings`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::checks::CheckOptions;
+use crate::discover::WalkOptions;
+use crate::finding::Severity;
+use crate::output::Format;
+use crate::scan::{ScanSettings, DEFAULT_MAX_FILE_SIZE};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "npm-auth-scan",
+    version,
+    about = "Find long-lived npm credentials and show the granular-token, BuildKit-secret and trusted-publishing rewrite",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub scan: ScanArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Table of every rule: id, default severity, title
+    Rules,
+    /// The rule's documentation: why, before/after, references
+    Explain {
+        /// Rule id, e.g. hardcoded-token
+        rule: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Directories (walked in parallel) or files (always scanned) [default: .]
+    pub paths: Vec<PathBuf>,
+    /// Output format
+    #[arg(short, long, value_enum, default_value = "human")]
+    pub format: Format,
+    /// Write the report to FILE instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit 1 when a reported finding is at or above this severity (or `never`)
+    #[arg(long, value_name = "SEVERITY|never", default_value = "medium")]
+    pub fail_on: String,
+    /// Report only findings at or above this severity (`info` adds the token inventory)
+    #[arg(long, value_name = "SEVERITY", default_value = "low")]
+    pub min_severity: String,
+    /// Also sweep every text file (not only known kinds) for literal npm tokens
+    #[arg(long)]
+    pub all_files: bool,
+    /// Do not respect ignore files, and walk node_modules/
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Skip matching paths (gitignore-style glob; repeatable)
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Run only these rules (repeatable, comma-separated)
+    #[arg(long, value_name = "RULE", value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// Skip these rules (repeatable, comma-separated)
+    #[arg(long, value_name = "RULE", value_delimiter = ',')]
+    pub ignore: Vec<String>,
+    /// Also scan this machine's user-level configs (~/.npmrc, ~/.yarnrc.yml, ~/.bunfig.toml, npm's global npmrc)
+    #[arg(long)]
+    pub user: bool,
+    /// Worker threads [default: all cores]
+    #[arg(short = 'j', long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Colour in human output (NO_COLOR is respected)
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+    /// Files larger than this are only swept for literal tokens, not parsed (e.g. 512K, 4M, 1G)
+    #[arg(long, value_name = "SIZE", default_value = "4M")]
+    pub max_file_size: String,
+}
+
+/// Everything a run needs, resolved and validated.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub paths: Vec<PathBuf>,
+    pub format: Format,
+    pub output: Option<PathBuf>,
+    pub fail_on: Option<Severity>,
+    pub color: ColorChoice,
+    pub user: bool,
+    pub threads: usize,
+    pub scan: ScanSettings,
+}
+
+/// A usage error: reported on stderr, exit code 2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn severity_arg(flag: &str, value: &str) -> Result<Severity, UsageError> {
+    Severity::parse(value).ok_or_else(|| {
+        UsageError(format!(
+            "{flag}: `{value}` is not a severity (info, low, medium, high, critical)"
+        ))
+    })
+}
+
+fn rule_ids(flag: &str, ids: &[String]) -> Result<Vec<String>, UsageError> {
+    let mut out = Vec::new();
+    for id in ids.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        if crate::rules::get(id).is_none() {
+            return Err(UsageError(format!(
+                "{flag}: unknown rule `{id}` (see `npm-auth-scan rules`)"
+            )));
+        }
+        out.push(id.to_string());
+    }
+    Ok(out)
+}
+
+/// `512K`, `4M`, `1G`, or plain bytes.
+pub fn parse_size(value: &str) -> Option<u64> {
+    let v = value.trim();
+    let (digits, unit) = match v.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => (&v[..i], v[i..].to_ascii_uppercase()),
+        None => (v, String::new()),
+    };
+    let n: u64 = digits.parse().ok()?;
+    let mult = match unit.trim_end_matches("IB").trim_end_matches('B') {
+        "" => 1,
+        "K" => 1024,
+        "M" => 1024 * 1024,
+        "G" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+impl ScanArgs {
+    pub fn resolve(self) -> Result<Settings, UsageError> {
+        let fail_on = match self.fail_on.as_str() {
+            "never" => None,
+            v => Some(severity_arg("--fail-on", v)?),
+        };
+        let min_severity = severity_arg("--min-severity", &self.min_severity)?;
+        let select = rule_ids("--select", &self.select)?;
+        let ignore = rule_ids("--ignore", &self.ignore)?;
+        let max_file_size = parse_size(&self.max_file_size).ok_or_else(|| {
+            UsageError(format!(
+                "--max-file-size: `{}` is not a size (e.g. 512K, 4M)",
+                self.max_file_size
+            ))
+        })?;
+        let threads = match self.threads {
+            Some(0) => return Err(UsageError("--threads: must be at least 1".to_string())),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        let paths = if self.paths.is_empty() {
+            vec![PathBuf::from(".")]
+        } else {
+            self.paths
+        };
+        Ok(Settings {
+            paths,
+            format: self.format,
+            output: self.output,
+            fail_on,
+            color: self.color,
+            user: self.user,
+            threads,
+            scan: ScanSettings {
+                walk: WalkOptions {
+                    no_ignore: self.no_ignore,
+                    all_files: self.all_files,
+                    excludes: self.exclude,
+                    threads,
+                },
+                checks: CheckOptions {
+                    select: (!select.is_empty()).then_some(select),
+                    ignore,
+                    token_vars: Vec::new(),
+                    all_files: self.all_files,
+                },
+                min_severity,
+                max_file_size: if max_file_size == 0 {
+                    DEFAULT_MAX_FILE_SIZE
+                } else {
+                    max_file_size
+                },
+                severity_overrides: Default::default(),
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4M"), Some(4 * 1024 * 1024));
+        assert_eq!(parse_size("512k"), Some(512 * 1024));
+        assert_eq!(parse_size("1GiB"), Some(1024 * 1024 * 1024));
+        assert_eq!(parse_size("100"), Some(100));
+        assert_eq!(parse_size("4X"), None);
+        assert_eq!(parse_size(""), None);
+    }
+}

@@ -1,0 +1,75 @@
+//! `--format json`: the version 1 document of the contract. Field names and order are part of
+//! the contract; extend, never rename.
+
+use serde::Serialize;
+
+use crate::discover::FileError;
+use crate::finding::{Finding, Severity};
+use crate::scan::Report;
+
+/// The JSON schema version; bumped only when a field changes meaning or goes away.
+pub const VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Document<'a> {
+    version: u32,
+    tool: Tool,
+    findings: &'a [Finding],
+    errors: &'a [FileError],
+    #[serde(skip_serializing_if = "<[FileError]>::is_empty")]
+    notes: &'a [FileError],
+    summary: Summary,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    files_scanned: usize,
+    findings: usize,
+    suppressed: usize,
+    by_severity: BySeverity,
+}
+
+#[derive(Serialize)]
+struct BySeverity {
+    info: usize,
+    low: usize,
+    medium: usize,
+    high: usize,
+    critical: usize,
+}
+
+pub fn render(report: &Report) -> String {
+    let count = |s: Severity| report.findings.iter().filter(|f| f.severity == s).count();
+    let doc = Document {
+        version: VERSION,
+        tool: Tool {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        findings: &report.findings,
+        errors: &report.errors,
+        notes: &report.notes,
+        summary: Summary {
+            files_scanned: report.files_scanned,
+            findings: report.findings.len(),
+            suppressed: report.suppressed,
+            by_severity: BySeverity {
+                info: count(Severity::Info),
+                low: count(Severity::Low),
+                medium: count(Severity::Medium),
+                high: count(Severity::High),
+                critical: count(Severity::Critical),
+            },
+        },
+    };
+    let mut out = serde_json::to_string_pretty(&doc)
+        .unwrap_or_else(|e| format!("{{\"version\":1,\"error\":\"{e}\"}}"));
+    out.push('\n');
+    crate::token::scrub(&out).into_owned()
+}

@@ -1,0 +1,28 @@
+//! Output formats, one module each, chosen by one `match`. Renderers are pure: they turn a
+//! [`Report`] into text and print nothing themselves.
+
+pub mod human;
+pub mod json;
+
+use crate::scan::Report;
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+/// How the human renderer draws.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Style {
+    pub color: bool,
+}
+
+/// The report in `format`.
+pub fn render(format: Format, report: &Report, style: Style) -> String {
+    match format {
+        Format::Human => human::render(report, style),
+        Format::Json => json::render(report),
+    }
+}

@@ -1,0 +1,683 @@
+//! The scan pipeline: discover → read → check → finish, per file in parallel, then one sort.
+//!
+//! Finishing turns a check's [`Draft`]s into [`Finding`]s: positions from the line index, the
+//! message from the rule's template, a snippet and a suggestion diff built from the *redacted*
+//! text, and a fingerprint that does not depend on line numbers.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::checks::{self, CheckOptions, FileCtx};
+use crate::discover::{self, Candidate, FileError, FileKind, WalkOptions};
+use crate::finding::{Confidence, Draft, Edit, Finding, RenderedSuggestion, Severity};
+use crate::rules;
+use crate::source::{LineIndex, Span};
+use crate::token::{self, SecretKind};
+
+/// Default limit above which a file is not parsed, only swept for tokens in chunks.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 4 * 1024 * 1024;
+
+/// How much of a file decides whether it is binary (a NUL byte in it).
+const BINARY_PROBE: usize = 8 * 1024;
+
+/// Chunk size for sweeping files over the size limit.
+const SWEEP_CHUNK: usize = 8 * 1024 * 1024;
+
+/// Everything the scan needs, resolved from the command line and the config file.
+#[derive(Debug, Clone)]
+pub struct ScanSettings {
+    pub walk: WalkOptions,
+    pub checks: CheckOptions,
+    pub min_severity: Severity,
+    pub max_file_size: u64,
+    /// Per-rule severity overrides (from the config file).
+    pub severity_overrides: BTreeMap<String, Severity>,
+}
+
+impl Default for ScanSettings {
+    fn default() -> Self {
+        ScanSettings {
+            walk: WalkOptions::default(),
+            checks: CheckOptions::default(),
+            min_severity: Severity::Low,
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+            severity_overrides: BTreeMap::new(),
+        }
+    }
+}
+
+/// What the scan of one file produced.
+#[derive(Debug, Default)]
+pub struct FileOutcome {
+    pub findings: Vec<Finding>,
+    pub errors: Vec<FileError>,
+    pub notes: Vec<FileError>,
+    /// The file text with every secret redacted, kept for renderers when there are findings.
+    pub redacted: Option<Arc<str>>,
+    /// The original text, kept when a finding carries edits (for `--diff` and `--fix`).
+    pub original: Option<Arc<str>>,
+    /// Whether the file was read (counts toward `files_scanned`).
+    pub scanned: bool,
+}
+
+/// The whole scan.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub findings: Vec<Finding>,
+    pub errors: Vec<FileError>,
+    /// Files skipped or only partly checked, with why (not errors: the exit code ignores them).
+    pub notes: Vec<FileError>,
+    pub files_scanned: usize,
+    pub suppressed: usize,
+    /// Redacted text of each file with findings, by display path.
+    pub sources: BTreeMap<String, Arc<str>>,
+    /// Original text of each file whose findings carry edits, by display path.
+    pub originals: BTreeMap<String, Arc<str>>,
+    /// On-disk location of each file with findings, by display path.
+    pub locations: BTreeMap<String, PathBuf>,
+    /// Per scan root: display name, files scanned, findings.
+    pub roots: Vec<RootSummary>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RootSummary {
+    pub root: String,
+    pub files_scanned: usize,
+    pub findings: usize,
+}
+
+/// Scans `roots` (directories walked, files as named) plus `extra` candidates (user-level
+/// configs for `--user`).
+pub fn scan(roots: &[PathBuf], extra: Vec<Candidate>, settings: &ScanSettings) -> Report {
+    let (mut candidates, walk_errors) = discover::discover(roots, &settings.walk);
+    candidates.extend(extra);
+    let outcomes: Vec<(Candidate, FileOutcome)> = if candidates.len() > 1 {
+        candidates
+            .into_par_iter()
+            .map(|c| {
+                let outcome = scan_candidate(&c, settings);
+                (c, outcome)
+            })
+            .collect()
+    } else {
+        candidates
+            .into_iter()
+            .map(|c| {
+                let outcome = scan_candidate(&c, settings);
+                (c, outcome)
+            })
+            .collect()
+    };
+
+    let mut report = Report {
+        errors: walk_errors,
+        roots: roots
+            .iter()
+            .map(|r| RootSummary {
+                root: discover::display_path(r),
+                ..RootSummary::default()
+            })
+            .collect(),
+        ..Report::default()
+    };
+    for (candidate, outcome) in outcomes {
+        if outcome.scanned {
+            report.files_scanned += 1;
+        }
+        if let Some(root) = report.roots.get_mut(candidate.root) {
+            root.files_scanned += usize::from(outcome.scanned);
+            root.findings += outcome.findings.len();
+        }
+        if !outcome.findings.is_empty() {
+            if let Some(text) = outcome.redacted {
+                report.sources.insert(candidate.display.clone(), text);
+            }
+            if let Some(text) = outcome.original {
+                report.originals.insert(candidate.display.clone(), text);
+            }
+            report
+                .locations
+                .insert(candidate.display.clone(), candidate.fs_path.clone());
+        }
+        report.findings.extend(outcome.findings);
+        report.errors.extend(outcome.errors);
+        report.notes.extend(outcome.notes);
+    }
+    report
+        .findings
+        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    report
+        .errors
+        .sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+    report.notes.sort_by(|a, b| a.path.cmp(&b.path));
+    report
+}
+
+/// Reads, checks and finishes one file. Never panics on the file's content.
+pub fn scan_candidate(candidate: &Candidate, settings: &ScanSettings) -> FileOutcome {
+    let display = candidate.display.as_str();
+    let error = |message: String| FileOutcome {
+        errors: vec![FileError {
+            path: display.to_string(),
+            line: None,
+            message,
+        }],
+        ..FileOutcome::default()
+    };
+    let mut file = match File::open(&candidate.fs_path) {
+        Ok(f) => f,
+        Err(e) => return error(format!("cannot open: {}", io_reason(&e))),
+    };
+    let size = match file.metadata() {
+        Ok(m) if !m.is_file() => return error("not a regular file".to_string()),
+        Ok(m) => m.len(),
+        Err(e) => return error(format!("cannot read metadata: {}", io_reason(&e))),
+    };
+    if size > settings.max_file_size {
+        return sweep_large_file(candidate, file, size, settings);
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    if let Err(e) = file.read_to_end(&mut bytes) {
+        return error(format!("cannot read: {}", io_reason(&e)));
+    }
+    scan_bytes(candidate, &bytes, settings)
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        std::io::ErrorKind::NotFound => "file vanished during the scan".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+/// Checks a file's content (from disk, the git index, or a rule example).
+pub fn scan_bytes(candidate: &Candidate, bytes: &[u8], settings: &ScanSettings) -> FileOutcome {
+    let display = candidate.display.as_str();
+    let probe = &bytes[..bytes.len().min(BINARY_PROBE)];
+    if memchr::memchr(0, probe).is_some() {
+        let mut outcome = FileOutcome::default();
+        if candidate.kind != FileKind::Other || candidate.named {
+            outcome.errors.push(FileError {
+                path: display.to_string(),
+                line: None,
+                message: "binary file (contains NUL bytes): not scanned".to_string(),
+            });
+        }
+        return outcome;
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut outcome = FileOutcome {
+        scanned: true,
+        ..FileOutcome::default()
+    };
+    let (text, kind) = match std::str::from_utf8(bytes) {
+        Ok(text) => (std::borrow::Cow::Borrowed(text), candidate.kind),
+        Err(e) => {
+            if candidate.kind != FileKind::Other {
+                outcome.errors.push(FileError {
+                    path: display.to_string(),
+                    line: None,
+                    message: format!(
+                        "not valid UTF-8 (byte {}): only swept for literal tokens",
+                        e.valid_up_to()
+                    ),
+                });
+            }
+            (String::from_utf8_lossy(bytes), FileKind::Other)
+        }
+    };
+    let index = LineIndex::new(&text);
+    let mut ctx = FileCtx::new(
+        display,
+        &candidate.fs_path,
+        kind,
+        &text,
+        &index,
+        &settings.checks,
+    );
+    checks::run(&mut ctx);
+    let FileCtx {
+        drafts,
+        secrets,
+        errors,
+        ..
+    } = ctx;
+    for e in errors {
+        let line = e.span.map(|s| index.position(&text, s.start).line);
+        outcome.errors.push(FileError {
+            path: display.to_string(),
+            line,
+            message: token::scrub(&e.message).into_owned(),
+        });
+    }
+    finish(
+        display,
+        &text,
+        &index,
+        drafts,
+        &secrets,
+        settings,
+        &mut outcome,
+    );
+    outcome
+}
+
+/// Turns drafts into findings; keeps the redacted (and, with edits, original) text.
+fn finish(
+    path: &str,
+    text: &str,
+    index: &LineIndex,
+    drafts: Vec<Draft>,
+    secrets: &[(Span, SecretKind)],
+    settings: &ScanSettings,
+    outcome: &mut FileOutcome,
+) {
+    if drafts.is_empty() {
+        return;
+    }
+    let redactions = redactions(text, secrets);
+    let redacted: Arc<str> = Arc::from(apply_replacements(text, &redactions));
+    let redacted_index = LineIndex::new(&redacted);
+    let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut has_edits = false;
+    for draft in drafts {
+        let Some(rule) = rules::get(draft.rule) else {
+            debug_assert!(false, "finding of unknown rule {}", draft.rule);
+            continue;
+        };
+        let severity = settings
+            .severity_overrides
+            .get(draft.rule)
+            .copied()
+            .or(draft.severity)
+            .unwrap_or(rule.severity);
+        if severity < settings.min_severity {
+            continue;
+        }
+        let span = clamp_span(text, draft.span.clone());
+        let start = index.position(text, span.start);
+        let last = if span.end > span.start {
+            span.end - 1
+        } else {
+            span.start
+        };
+        let end = index.position(text, last);
+        let display_span = map_offset(span.start, &redactions)
+            ..map_offset(span.end, &redactions).max(map_offset(span.start, &redactions));
+        let snippet = snippet_of(&redacted, &redacted_index, display_span.clone());
+        let message = match &draft.message {
+            Some(m) => m.clone(),
+            None => rule.render_message(draft.message_key, &draft.args),
+        };
+        let identity = draft
+            .identity
+            .clone()
+            .unwrap_or_else(|| snippet.split_whitespace().collect::<Vec<_>>().join(" "));
+        let occurrence = seen
+            .entry((draft.rule.to_string(), identity.clone()))
+            .and_modify(|n| *n += 1)
+            .or_insert(0);
+        let fingerprint = fingerprint(draft.rule, path, &identity, *occurrence);
+        let suggestion = draft.suggestion.map(|s| {
+            let edits: Vec<Edit> = s
+                .edits
+                .into_iter()
+                .map(|e| Edit {
+                    span: clamp_span(text, e.span),
+                    replacement: e.replacement,
+                })
+                .collect();
+            has_edits |= !edits.is_empty();
+            RenderedSuggestion {
+                diff: render_diff(path, text, &edits, &redactions),
+                title: token::scrub(&s.title).into_owned(),
+                applicability: s.applicability,
+                notes: s
+                    .notes
+                    .iter()
+                    .map(|n| token::scrub(n).into_owned())
+                    .collect(),
+                edits,
+            }
+        });
+        outcome.findings.push(Finding {
+            rule: draft.rule,
+            severity,
+            confidence: draft.confidence.unwrap_or(rule.confidence),
+            path: path.to_string(),
+            line: start.line,
+            column: start.column,
+            end_line: end.line,
+            end_column: end.column,
+            message: token::scrub(&message).into_owned(),
+            snippet,
+            suggestion,
+            fingerprint,
+            span: display_span,
+        });
+    }
+    if !outcome.findings.is_empty() {
+        outcome.redacted = Some(redacted);
+        if has_edits {
+            outcome.original = Some(Arc::from(text));
+        }
+    }
+}
+
+fn clamp_span(text: &str, span: Span) -> Span {
+    let start = crate::source::floor_char_boundary(text, span.start.min(text.len()));
+    let end = crate::source::floor_char_boundary(text, span.end.min(text.len())).max(start);
+    start..end
+}
+
+/// Replacement text for every secret span (overlaps merged, line count preserved).
+pub fn redactions(text: &str, secrets: &[(Span, SecretKind)]) -> Vec<(Span, String)> {
+    let mut spans: Vec<(Span, SecretKind)> = secrets
+        .iter()
+        .map(|(s, k)| (clamp_span(text, s.clone()), *k))
+        .filter(|(s, _)| s.start < s.end)
+        .collect();
+    spans.sort_by_key(|(s, _)| (s.start, std::cmp::Reverse(s.end)));
+    let mut out: Vec<(Span, String)> = Vec::new();
+    for (span, kind) in spans {
+        if let Some((last, _)) = out.last() {
+            if span.start < last.end {
+                continue;
+            }
+        }
+        let secret = &text[span.clone()];
+        let mut shown = token::redact(secret.trim(), kind);
+        for _ in 0..secret.matches('\n').count() {
+            shown.push('\n');
+        }
+        out.push((span, shown));
+    }
+    out
+}
+
+/// `text` with each (sorted, non-overlapping) span replaced.
+pub fn apply_replacements(text: &str, replacements: &[(Span, String)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (span, with) in replacements {
+        if span.start < at || span.end > text.len() {
+            continue;
+        }
+        out.push_str(&text[at..span.start]);
+        out.push_str(with);
+        at = span.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// Where `offset` of the original text lands in the redacted text.
+fn map_offset(offset: usize, redactions: &[(Span, String)]) -> usize {
+    let mut shift: isize = 0;
+    for (span, with) in redactions {
+        if span.end <= offset {
+            shift += with.len() as isize - span.len() as isize;
+        } else if span.start < offset {
+            return (span.start as isize + shift).max(0) as usize;
+        } else {
+            break;
+        }
+    }
+    (offset as isize + shift).max(0) as usize
+}
+
+/// The lines a span covers (at most five), trailing blanks trimmed.
+fn snippet_of(text: &str, index: &LineIndex, span: Span) -> String {
+    let first = index.line_of(span.start.min(text.len()));
+    let last = index
+        .line_of(span.end.saturating_sub(1).max(span.start).min(text.len()))
+        .min(first + 4);
+    (first..=last)
+        .map(|l| text[index.line_span(text, l)].trim_end())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Unified diff of the suggestion, computed on redacted text so no secret can show.
+fn render_diff(path: &str, text: &str, edits: &[Edit], redactions: &[(Span, String)]) -> String {
+    if edits.is_empty() {
+        return String::new();
+    }
+    let before = apply_replacements(text, redactions);
+    let mut combined: Vec<(Span, String)> = edits
+        .iter()
+        .map(|e| (e.span.clone(), e.replacement.clone()))
+        .collect();
+    for (span, with) in redactions {
+        if !edits
+            .iter()
+            .any(|e| span.start < e.span.end.max(e.span.start + 1) && e.span.start < span.end)
+        {
+            combined.push((span.clone(), with.clone()));
+        }
+    }
+    combined.sort_by_key(|(s, _)| (s.start, s.end));
+    let after = apply_replacements(text, &combined);
+    let diff = similar::TextDiff::from_lines(&before, &after);
+    let rendered = diff
+        .unified_diff()
+        .context_radius(2)
+        .header(&format!("a/{path}"), &format!("b/{path}"))
+        .to_string();
+    token::scrub(&rendered).into_owned()
+}
+
+/// Stable identity of a finding: rule, file, what the line says (redacted), and which
+/// occurrence of that text it is. Line numbers play no part, so moving code keeps it.
+fn fingerprint(rule: &str, path: &str, identity: &str, occurrence: usize) -> String {
+    let mut hasher = Sha256::new();
+    for part in [rule, path, identity, &occurrence.to_string()] {
+        hasher.update(part.as_bytes());
+        hasher.update([0u8]);
+    }
+    hasher.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Files over the size limit are not parsed; they are swept for `npm_` tokens chunk by chunk,
+/// with a note saying so.
+fn sweep_large_file(
+    candidate: &Candidate,
+    mut file: File,
+    size: u64,
+    settings: &ScanSettings,
+) -> FileOutcome {
+    let display = candidate.display.as_str();
+    let mut outcome = FileOutcome {
+        scanned: true,
+        ..FileOutcome::default()
+    };
+    if candidate.kind != FileKind::Other {
+        outcome.notes.push(FileError {
+            path: display.to_string(),
+            line: None,
+            message: format!(
+                "{} is over the {} limit (--max-file-size): only swept for literal tokens",
+                human_size(size),
+                human_size(settings.max_file_size)
+            ),
+        });
+    }
+    if !settings.checks.rule_enabled("hardcoded-token") {
+        return outcome;
+    }
+    let Some(rule) = rules::get("hardcoded-token") else {
+        return outcome;
+    };
+    let overlap = token::NPM_TOKEN_LEN;
+    let mut buf = vec![0u8; SWEEP_CHUNK + overlap];
+    let mut carried = 0usize;
+    let mut line = 1usize;
+    let mut column_base = 0usize;
+    let mut first = true;
+    loop {
+        let read = match read_full(&mut file, &mut buf[carried..]) {
+            Ok(n) => n,
+            Err(e) => {
+                outcome.errors.push(FileError {
+                    path: display.to_string(),
+                    line: None,
+                    message: format!("cannot read: {}", io_reason(&e)),
+                });
+                break;
+            }
+        };
+        let filled = carried + read;
+        let at_eof = filled < buf.len();
+        let chunk = &buf[..filled];
+        if first && memchr::memchr(0, &chunk[..chunk.len().min(BINARY_PROBE)]).is_some() {
+            return FileOutcome::default();
+        }
+        first = false;
+        // A token starting in the last `overlap` bytes may run into the next chunk: that tail is
+        // carried over and searched again, so each token is reported exactly once.
+        let consumed_to = if at_eof { filled } else { filled - overlap };
+        let mut cursor = 0usize;
+        for found in token::find_npm_tokens(chunk) {
+            if found.span.start >= consumed_to {
+                continue;
+            }
+            if let Some(last_nl) = memchr::memrchr(b'\n', &chunk[cursor..found.span.start]) {
+                line += memchr::memchr_iter(b'\n', &chunk[cursor..found.span.start]).count();
+                column_base = 0;
+                cursor += last_nl + 1;
+            }
+            let column = column_base + (found.span.start - cursor) + 1;
+            if !found.checksum_valid {
+                continue;
+            }
+            let secret = String::from_utf8_lossy(&chunk[found.span.clone()]).into_owned();
+            let shown = token::redact(&secret, SecretKind::Token);
+            outcome.findings.push(Finding {
+                rule: "hardcoded-token",
+                severity: settings
+                    .severity_overrides
+                    .get("hardcoded-token")
+                    .copied()
+                    .unwrap_or(rule.severity),
+                confidence: Confidence::High,
+                path: display.to_string(),
+                line,
+                column,
+                end_line: line,
+                end_column: column + token::NPM_TOKEN_LEN - 1,
+                message: rule.render_message(Some("npm-token"), &[]),
+                fingerprint: fingerprint("hardcoded-token", display, &shown, 0),
+                snippet: shown,
+                suggestion: None,
+                span: 0..0,
+            });
+        }
+        if let Some(last_nl) = memchr::memrchr(b'\n', &chunk[cursor..consumed_to]) {
+            line += memchr::memchr_iter(b'\n', &chunk[cursor..consumed_to]).count();
+            column_base = consumed_to - (cursor + last_nl + 1);
+        } else {
+            column_base += consumed_to - cursor;
+        }
+        if at_eof {
+            break;
+        }
+        buf.copy_within(consumed_to..filled, 0);
+        carried = filled - consumed_to;
+    }
+    outcome
+        .findings
+        .retain(|f| f.severity >= settings.min_severity);
+    outcome
+}
+
+/// `1.5 MiB`, `512 KiB`, `100 B`.
+fn human_size(bytes: u64) -> String {
+    const KIB: u64 = 1024;
+    const MIB: u64 = 1024 * KIB;
+    match bytes {
+        b if b >= MIB => format!("{:.1} MiB", b as f64 / MIB as f64),
+        b if b >= KIB => format!("{:.1} KiB", b as f64 / KIB as f64),
+        b => format!("{b} B"),
+    }
+}
+
+/// Reads until `buf` is full or the file ends.
+fn read_full(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut total = 0;
+    while total < buf.len() {
+        match file.read(&mut buf[total..]) {
+            Ok(0) => break,
+            Ok(n) => total += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(total)
+}
+
+/// Scans one in-memory file as if it were at `path` (rule examples, staged blobs).
+pub fn scan_text(path: &str, text: &str, settings: &ScanSettings) -> FileOutcome {
+    let p = Path::new(path);
+    let candidate = Candidate {
+        fs_path: p.to_path_buf(),
+        display: discover::display_path(p),
+        kind: discover::classify(p).unwrap_or(FileKind::Other),
+        named: true,
+        root: 0,
+    };
+    scan_bytes(&candidate, text.as_bytes(), settings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_map_through_redactions() {
+        let text = "a=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 b";
+        let reps = redactions(text, &[(2..42, SecretKind::Token)]);
+        let red = apply_replacements(text, &reps);
+        assert_eq!(red, "a=npm_****...NndU b");
+        assert_eq!(map_offset(43, &reps), red.len() - 1);
+        assert_eq!(map_offset(10, &reps), 2);
+        assert_eq!(map_offset(1, &reps), 1);
+    }
+
+    #[test]
+    fn fingerprint_ignores_lines_but_not_occurrence() {
+        let a = fingerprint("r", "p", "x = 1", 0);
+        assert_eq!(a, fingerprint("r", "p", "x = 1", 0));
+        assert_ne!(a, fingerprint("r", "p", "x = 1", 1));
+        assert_eq!(a.len(), 32);
+    }
+
+    #[test]
+    fn diff_never_shows_the_secret() {
+        let text = "//registry.npmjs.org/:_authToken=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\n";
+        let reps = redactions(text, &[(33..73, SecretKind::Token)]);
+        let edits = [Edit {
+            span: 33..73,
+            replacement: "${NPM_TOKEN}".to_string(),
+        }];
+        let diff = render_diff(".npmrc", text, &edits, &reps);
+        assert!(
+            diff.contains("+//registry.npmjs.org/:_authToken=${NPM_TOKEN}"),
+            "{diff}"
+        );
+        assert!(
+            diff.contains("-//registry.npmjs.org/:_authToken=npm_****...NndU"),
+            "{diff}"
+        );
+        assert!(!diff.contains("4dNndU"));
+    }
+}
