@@ -2,6 +2,7 @@
 //! see which file. A check reads the file through a [`FileCtx`], reports [`Draft`]s, registers
 //! every credential it sees as a secret (so no output shows it), and returns nothing.
 
+pub mod ci;
 pub mod sweep;
 
 use std::path::Path;
@@ -119,14 +120,14 @@ pub fn run(ctx: &mut FileCtx<'_>) {
         | FileKind::DotEnv
         | FileKind::Dockerfile
         | FileKind::Compose
-        | FileKind::GithubWorkflow
+        | FileKind::Other => {}
+        FileKind::GithubWorkflow
         | FileKind::GithubAction
         | FileKind::GitlabCi
         | FileKind::CircleCi
         | FileKind::Travis
         | FileKind::AzurePipelines
-        | FileKind::BitbucketPipelines
-        | FileKind::Other => {}
+        | FileKind::BitbucketPipelines => ci::check(ctx),
     }
     sweep::check(ctx);
 }
