@@ -3,6 +3,7 @@
 //! every credential it sees as a secret (so no output shows it), and returns nothing.
 
 pub mod ci;
+pub mod compose;
 pub mod sweep;
 
 use std::path::Path;
@@ -113,13 +114,13 @@ impl<'a> FileCtx<'a> {
 /// Runs every check that applies to the file's kind, then the literal-token sweep.
 pub fn run(ctx: &mut FileCtx<'_>) {
     match ctx.kind {
+        FileKind::Compose => compose::check(ctx),
         FileKind::Npmrc
         | FileKind::Yarnrc
         | FileKind::YarnrcYml
         | FileKind::Bunfig
         | FileKind::DotEnv
         | FileKind::Dockerfile
-        | FileKind::Compose
         | FileKind::Other => {}
         FileKind::GithubWorkflow
         | FileKind::GithubAction

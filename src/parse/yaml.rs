@@ -12,6 +12,7 @@
 //! escape sequences, which map to a neighbouring file position.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use saphyr_parser::{
     Event, Parser, ScalarStyle as ParserStyle, ScanError, Span as ParserSpan, Tag as ParserTag,
@@ -127,12 +128,13 @@ impl Scalar {
     }
 }
 
-/// What a node holds.
+/// What a node holds. Contents are shared (`Arc`), so an alias or an anchor costs one pointer,
+/// not a copy of the anchored tree.
 #[derive(Debug, Clone, PartialEq)]
 pub enum NodeKind {
-    Scalar(Scalar),
-    Sequence(Vec<Node>),
-    Mapping(Vec<Entry>),
+    Scalar(Arc<Scalar>),
+    Sequence(Arc<Vec<Node>>),
+    Mapping(Arc<Vec<Entry>>),
 }
 
 /// One key/value pair of a mapping.
@@ -406,8 +408,8 @@ struct Builder<'a, 'o> {
     text: &'a str,
     offsets: &'o Offsets,
     events: Parser<'a, saphyr_parser::StrInput<'a>>,
-    /// Anchor id → the anchored node, its node count and its height.
-    anchors: HashMap<usize, (Node, usize, usize)>,
+    /// Anchor id → the anchored node with its size.
+    anchors: HashMap<usize, Built>,
     /// Nodes produced so far by alias expansion, against [`MAX_ALIAS_NODES`].
     expanded: usize,
     /// Byte end of the last event read: where a block scalar's header search starts.
@@ -464,7 +466,7 @@ impl<'a> Builder<'a, '_> {
                 span: start..end.max(start),
             });
         } else {
-            self.node(first, previous, 0)?
+            self.node(first, previous, 0)?.node
         };
         let ((event, span), _) = self.next()?;
         if !matches!(event, Event::DocumentEnd) {
@@ -482,21 +484,22 @@ impl<'a> Builder<'a, '_> {
         (event, span): SpannedEvent<'a>,
         previous: usize,
         depth: usize,
-    ) -> Result<Node, Failure> {
+    ) -> Result<Built, Failure> {
         let here = self.span(&span);
         if depth > MAX_DEPTH {
             return Err(fail("YAML nested too deeply", here));
         }
-        let (node, anchor) = match event {
+        let (built, anchor) = match event {
             Event::Alias(id) => return self.alias(id, here, depth),
             Event::Scalar(value, style, anchor, tag) => {
                 let node = self.scalar(&value, style, tag.as_deref(), here, previous);
-                (node, anchor)
+                (Built::leaf(node), anchor)
             }
             Event::SequenceStart(anchor, tag) => {
                 let open = flow_open(self.text, &here, b'[');
                 let mut items = Vec::new();
                 let mut end = here.end;
+                let mut size = Size::one();
                 loop {
                     let (ev, prev) = self.next()?;
                     if matches!(ev.0, Event::SequenceEnd) {
@@ -506,68 +509,69 @@ impl<'a> Builder<'a, '_> {
                         break;
                     }
                     let item = self.node(ev, prev, depth + 1)?;
-                    end = end.max(item.span.end);
-                    items.push(item);
+                    end = end.max(item.node.span.end);
+                    size.add_child(&item);
+                    items.push(item.node);
                 }
                 let start = open.unwrap_or(here.end);
                 let node = Node {
-                    kind: NodeKind::Sequence(items),
+                    kind: NodeKind::Sequence(Arc::new(items)),
                     span: start..end.max(start),
                     tag: tag.as_deref().map(tag_text),
                     alias_of: None,
                 };
-                (node, anchor)
+                (size.with(node), anchor)
             }
             Event::MappingStart(anchor, tag) => {
                 let open = flow_open(self.text, &here, b'{');
-                let (entries, mut end) = self.mapping_entries(depth)?;
+                let (entries, mut end, size) = self.mapping_entries(depth)?;
                 if open.is_none() {
                     end = end.min(self.text.len());
                 }
                 let start = open.unwrap_or(here.end);
                 let node = Node {
-                    kind: NodeKind::Mapping(entries),
+                    kind: NodeKind::Mapping(Arc::new(entries)),
                     span: start..end.max(start),
                     tag: tag.as_deref().map(tag_text),
                     alias_of: None,
                 };
-                (node, anchor)
+                (size.with(node), anchor)
             }
             _ => return Err(fail("unexpected YAML event", here)),
         };
         if anchor != 0 {
-            let (count, height) = node.size();
-            self.anchors.insert(anchor, (node.clone(), count, height));
+            self.anchors.insert(anchor, built.clone());
         }
-        Ok(node)
+        Ok(built)
     }
 
-    fn alias(&mut self, id: usize, here: Span, depth: usize) -> Result<Node, Failure> {
-        let Some((target, count, height)) = self.anchors.get(&id) else {
+    fn alias(&mut self, id: usize, here: Span, depth: usize) -> Result<Built, Failure> {
+        let Some(target) = self.anchors.get(&id) else {
             return Err(fail("alias to an unknown anchor", here));
         };
-        // Aliases of aliases can nest deeper than anything written; the tree's recursive
-        // clone/drop must stay within the same depth bound.
-        if depth + height > MAX_DEPTH {
+        // Aliases of aliases can nest deeper than anything written; whoever walks the tree
+        // recursively must stay within the same depth bound.
+        if depth + target.height > MAX_DEPTH {
             return Err(fail("YAML nested too deeply through aliases", here));
         }
-        // Checked before cloning, so memory never exceeds the budget either.
-        self.expanded = self.expanded.saturating_add(*count);
+        // The copy itself is a pointer, but a check walking the tree visits every expanded node:
+        // that is what the budget bounds.
+        self.expanded = self.expanded.saturating_add(target.count);
         if self.expanded > MAX_ALIAS_NODES {
             return Err(fail(
                 format!("alias expansion exceeds {MAX_ALIAS_NODES} nodes (alias bomb?)"),
                 here,
             ));
         }
-        let mut node = target.clone();
-        node.alias_of = Some(node.span.clone());
-        node.span = here;
-        Ok(node)
+        let mut built = target.clone();
+        built.node.alias_of = Some(built.node.span.clone());
+        built.node.span = here;
+        Ok(built)
     }
 
     /// Reads key/value pairs up to `MappingEnd`, applies merge keys, and returns the entries
     /// with the byte end of the mapping.
-    fn mapping_entries(&mut self, depth: usize) -> Result<(Vec<Entry>, usize), Failure> {
+    fn mapping_entries(&mut self, depth: usize) -> Result<(Vec<Entry>, usize, Size), Failure> {
         enum Raw {
             // Boxed: a node is much larger than the merge list.
             Explicit(Box<(Node, Node)>),
@@ -575,6 +579,9 @@ impl<'a> Builder<'a, '_> {
         }
         let mut raw = Vec::new();
         let mut end = 0;
+        // Counted over what is written (merge sources included, even where explicit keys
+        // override them): an upper bound is all the budget needs.
+        let mut size = Size::one();
         let flow_end;
         loop {
             let (ev, prev) = self.next()?;
@@ -585,12 +592,15 @@ impl<'a> Builder<'a, '_> {
             let key = self.node(ev, prev, depth + 1)?;
             let (ev, prev) = self.next()?;
             let value = self.node(ev, prev, depth + 1)?;
+            size.add_child(&key);
+            size.add_child(&value);
+            let (key, value) = (key.node, value.node);
             end = end.max(key.span.end).max(value.span.end);
             if is_merge_key(&key) {
                 let sources = match &value.kind {
                     NodeKind::Mapping(_) => Some(vec![value.clone()]),
                     NodeKind::Sequence(items) if items.iter().all(Node::is_mapping) => {
-                        Some(items.clone())
+                        Some(items.to_vec())
                     }
                     _ => None,
                 };
@@ -624,16 +634,19 @@ impl<'a> Builder<'a, '_> {
                 }
                 Raw::Merge(sources) => {
                     for source in sources {
-                        let NodeKind::Mapping(source_entries) = source.kind else {
+                        let NodeKind::Mapping(source_entries) = &source.kind else {
                             continue;
                         };
-                        for e in source_entries {
+                        for e in source_entries.iter() {
                             if let Some(k) = e.key.as_str() {
                                 if explicit.contains(k) || !merged_keys.insert(k.to_owned()) {
                                     continue;
                                 }
                             }
-                            entries.push(Entry { merged: true, ..e });
+                            entries.push(Entry {
+                                merged: true,
+                                ..e.clone()
+                            });
                         }
                     }
                 }
@@ -645,7 +658,7 @@ impl<'a> Builder<'a, '_> {
             fe if fe > 0 && self.text.as_bytes().get(fe - 1) == Some(&b'}') => fe.max(end),
             _ => end,
         };
-        Ok((entries, end))
+        Ok((entries, end, size))
     }
 
     fn scalar(
@@ -679,7 +692,13 @@ impl<'a> Builder<'a, '_> {
                 (start..end.min(text.len()), pieces)
             }
             _ => {
-                let start = skip_properties(text, here.start, here.end);
+                let mut start = skip_properties(text, here.start, here.end);
+                // saphyr places an implicit null (`key:` with nothing after) on the `:`; the
+                // natural place is just after it.
+                if start == here.end && text.as_bytes().get(start) == Some(&b':') {
+                    start += 1;
+                }
+                let here = here.start..here.end.max(start);
                 let region = start..here.end;
                 let pieces = map_flow(text, region.clone(), style, value)
                     .unwrap_or_else(|| map_greedy(text, region.clone(), value));
@@ -687,7 +706,7 @@ impl<'a> Builder<'a, '_> {
             }
         };
         Node {
-            kind: NodeKind::Scalar(pieces.into_scalar(style, span.clone())),
+            kind: NodeKind::Scalar(Arc::new(pieces.into_scalar(style, span.clone()))),
             span,
             tag: tag.map(tag_text),
             alias_of: None,
@@ -695,9 +714,57 @@ impl<'a> Builder<'a, '_> {
     }
 }
 
+/// A node with the size of the tree it stands for (aliases expanded).
+#[derive(Clone)]
+struct Built {
+    node: Node,
+    count: usize,
+    height: usize,
+}
+
+impl Built {
+    fn leaf(node: Node) -> Self {
+        Built {
+            node,
+            count: 1,
+            height: 1,
+        }
+    }
+}
+
+/// Size of a collection being built.
+struct Size {
+    count: usize,
+    height: usize,
+}
+
+impl Size {
+    fn one() -> Self {
+        Size {
+            count: 1,
+            height: 1,
+        }
+    }
+
+    fn add_child(&mut self, child: &Built) {
+        self.count = self.count.saturating_add(child.count);
+        self.height = self.height.max(child.height + 1);
+    }
+
+    fn with(self, node: Node) -> Built {
+        Built {
+            node,
+            count: self.count,
+            height: self.height,
+        }
+    }
+}
+
 fn empty_null(at: usize) -> Node {
     Node {
-        kind: NodeKind::Scalar(Pieces::default().into_scalar(ScalarStyle::Plain, at..at)),
+        kind: NodeKind::Scalar(Arc::new(
+            Pieces::default().into_scalar(ScalarStyle::Plain, at..at),
+        )),
         span: at..at,
         tag: None,
         alias_of: None,
@@ -1118,7 +1185,11 @@ mod tests {
         let build = root.get_path(&["jobs", "build"]).unwrap();
         assert_eq!(build.get("if").and_then(Node::as_bool), Some(true));
         assert_eq!(build.get_path(&["env", "S"]).and_then(Node::as_bool), None);
-        assert!(build.get_path(&["env", "EMPTY"]).unwrap().is_null());
+        let empty = build.get_path(&["env", "EMPTY"]).unwrap();
+        assert!(empty.is_null());
+        // An implicit null sits right after its key's colon, on the key's line.
+        let colon = text.find("EMPTY:").unwrap() + "EMPTY:".len();
+        assert_eq!(empty.span, colon..colon);
         assert!(build.get_path(&["env", "TILDE"]).unwrap().is_null());
         assert!(!build.get_path(&["env", "S"]).unwrap().is_null());
         let run = build.get_path(&["steps", "0", "run"]).unwrap();
@@ -1221,6 +1292,23 @@ mod tests {
             text.push_str(&format!("a{i}: &a{i} [[*a{}]]\n", i - 1));
         }
         assert!(parse(&text).is_err());
+    }
+
+    #[test]
+    fn nested_anchors_are_shared_not_copied() {
+        // Each anchor used to copy the whole tree below it: quadratic in depth x size.
+        let mut text = String::new();
+        for i in 0..100 {
+            text.push_str(&format!("{}- &a{i}\n", "  ".repeat(i)));
+        }
+        text.push_str(&format!(
+            "{}- [{}]\n",
+            "  ".repeat(100),
+            vec!["x"; 20_000].join(",")
+        ));
+        let started = Instant::now();
+        assert!(parse(&text).is_ok());
+        assert!(started.elapsed() < Duration::from_secs(3));
     }
 
     #[test]
