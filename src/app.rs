@@ -5,9 +5,11 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::{ColorChoice, Command, Settings};
 use crate::discover::{self, Candidate, FileKind};
+use crate::fix::{self, FixMode};
 use crate::output::{self, Format, Style};
 use crate::rules::{self, ExampleKind};
 use crate::scan::{self, Report};
+use crate::suppress::Baseline;
 
 /// Exit codes of the contract.
 pub const EXIT_OK: u8 = 0;
@@ -127,12 +129,45 @@ pub fn run_scan(settings: Settings) -> u8 {
     {
         eprintln!("warning: thread pool: {e}");
     }
-    let extra = if settings.user {
-        user_configs()
-    } else {
-        Vec::new()
+    let mut report = match scan_once(&settings) {
+        Ok(r) => r,
+        Err(code) => return code,
     };
-    let report = scan::scan(&settings.paths, extra, &settings.scan);
+    if settings.diff || settings.fix {
+        let mode = FixMode {
+            unsafe_fixes: settings.unsafe_fixes,
+        };
+        let (plans, mut summary) = fix::plan(&report, mode, &settings.scan);
+        if settings.diff {
+            let diffs: String = plans
+                .iter()
+                .filter(|p| p.rolled_back.is_none())
+                .map(|p| p.diff.as_str())
+                .collect();
+            print_stdout(&diffs);
+            for p in plans.iter().filter(|p| p.rolled_back.is_some()) {
+                eprintln!(
+                    "warning: {}: fix not shown: {}",
+                    p.path,
+                    p.rolled_back.as_deref().unwrap_or_default()
+                );
+            }
+            eprintln!("{}", fix_summary_line(&summary, false));
+            report_errors(&report, settings.format);
+            return exit_code(&report, &settings);
+        }
+        fix::apply(&report, &plans, &mut summary);
+        for e in &summary.errors {
+            eprintln!("warning: {e}");
+        }
+        eprintln!("{}", fix_summary_line(&summary, true));
+        if summary.files_written > 0 {
+            report = match scan_once(&settings) {
+                Ok(r) => r,
+                Err(code) => return code,
+            };
+        }
+    }
     let style = Style {
         color: use_color(settings.color, settings.output.is_none()),
     };
@@ -147,7 +182,125 @@ pub fn run_scan(settings: Settings) -> u8 {
         None => print_stdout(&rendered),
     }
     report_errors(&report, settings.format);
+    if settings.format == Format::Github {
+        write_step_summary(&report);
+    }
+    if settings.write_baseline.is_some() {
+        return if report.errors.is_empty() {
+            EXIT_OK
+        } else {
+            EXIT_ERROR
+        };
+    }
     exit_code(&report, &settings)
+}
+
+fn fix_summary_line(s: &fix::FixSummary, applied: bool) -> String {
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    format!(
+        "{} {} in {}, {} skipped (overlapping or rolled back), {} left to do by hand",
+        plural(s.applied, "fix", "fixes"),
+        if applied { "applied" } else { "to apply" },
+        plural(
+            if applied { s.files_written } else { s.files },
+            "file",
+            "files"
+        ),
+        s.skipped,
+        s.manual
+    )
+}
+
+/// Appends the findings table to the GitHub job summary, when running in GitHub Actions.
+fn write_step_summary(report: &Report) {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let summary = output::github::step_summary(report);
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(summary.as_bytes()));
+    if let Err(e) = written {
+        eprintln!("warning: cannot write the job summary: {e}");
+    }
+}
+
+/// User-level configs read from disk, for `--staged --user` (they are not in the index).
+fn read_extra(extra: Vec<Candidate>) -> Vec<(Candidate, Vec<u8>)> {
+    extra
+        .into_iter()
+        .filter_map(|c| std::fs::read(&c.fs_path).ok().map(|b| (c, b)))
+        .collect()
+}
+
+/// One scan with suppressions, config ignores and the baseline applied (and the baseline
+/// written when asked).
+fn scan_once(settings: &Settings) -> Result<Report, u8> {
+    let extra = if settings.user {
+        user_configs()
+    } else {
+        Vec::new()
+    };
+    let mut report = if settings.staged {
+        match crate::staged::staged_blobs(
+            &settings.paths,
+            settings.scan.walk.all_files,
+            &settings.scan.walk.excludes,
+        ) {
+            Ok(mut staged) => {
+                staged.blobs.extend(read_extra(extra));
+                scan::scan_blobs(&settings.paths, staged.blobs, staged.errors, &settings.scan)
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Err(EXIT_ERROR);
+            }
+        }
+    } else {
+        scan::scan(&settings.paths, extra, &settings.scan)
+    };
+    if !settings.path_ignores.is_empty() {
+        let ignores = settings.path_ignores.clone();
+        let roots = report.roots.clone();
+        report.suppress(|f| ignores.ignores(f.rule, scan::relative_to_roots(&f.path, &roots)));
+    }
+    if let Some(path) = &settings.baseline {
+        match Baseline::read(path) {
+            Ok(baseline) => {
+                let known: std::collections::BTreeSet<String> = baseline
+                    .findings
+                    .iter()
+                    .map(|e| e.fingerprint.clone())
+                    .collect();
+                report.suppress(|f| known.contains(&f.fingerprint));
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Err(EXIT_ERROR);
+            }
+        }
+    }
+    if let Some(path) = &settings.write_baseline {
+        let baseline = Baseline::from_findings(&report.findings);
+        if let Err(e) = baseline.write(path) {
+            eprintln!("error: {e}");
+            return Err(EXIT_ERROR);
+        }
+        eprintln!(
+            "wrote {} fingerprint{} to {}",
+            baseline.findings.len(),
+            if baseline.findings.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
+            path.display()
+        );
+    }
+    Ok(report)
 }
 
 fn report_errors(report: &Report, format: Format) {

@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::checks::CheckOptions;
+use crate::config::{self, ConfigError, PathIgnores};
 use crate::discover::WalkOptions;
 use crate::finding::Severity;
 use crate::output::Format;
-use crate::scan::{ScanSettings, DEFAULT_MAX_FILE_SIZE};
+use crate::scan::ScanSettings;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -52,12 +53,12 @@ pub struct ScanArgs {
     /// Write the report to FILE instead of stdout
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Exit 1 when a reported finding is at or above this severity (or `never`)
-    #[arg(long, value_name = "SEVERITY|never", default_value = "medium")]
-    pub fail_on: String,
-    /// Report only findings at or above this severity (`info` adds the token inventory)
-    #[arg(long, value_name = "SEVERITY", default_value = "low")]
-    pub min_severity: String,
+    /// Exit 1 when a reported finding is at or above this severity, or `never` [default: medium]
+    #[arg(long, value_name = "SEVERITY|never")]
+    pub fail_on: Option<String>,
+    /// Report only findings at or above this severity; `info` adds the token inventory [default: low]
+    #[arg(long, value_name = "SEVERITY")]
+    pub min_severity: Option<String>,
     /// Also sweep every text file (not only known kinds) for literal npm tokens
     #[arg(long)]
     pub all_files: bool,
@@ -82,9 +83,30 @@ pub struct ScanArgs {
     /// Colour in human output (NO_COLOR is respected)
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorChoice,
-    /// Files larger than this are only swept for literal tokens, not parsed (e.g. 512K, 4M, 1G)
-    #[arg(long, value_name = "SIZE", default_value = "4M")]
-    pub max_file_size: String,
+    /// Files larger than this are only swept for literal tokens, not parsed (e.g. 512K, 4M, 1G) [default: 4M]
+    #[arg(long, value_name = "SIZE")]
+    pub max_file_size: Option<String>,
+    /// Configuration file [default: npm-auth-scan.toml or .npm-auth-scan.toml at the scan root]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Do not report findings recorded in FILE
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Record the current findings' fingerprints in FILE (and exit 0 unless a file could not be scanned)
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Scan the staged content of files in the git index, not the working tree
+    #[arg(long)]
+    pub staged: bool,
+    /// Print the suggested rewrites as a unified diff; change nothing
+    #[arg(long, conflicts_with = "fix")]
+    pub diff: bool,
+    /// Apply safe rewrites in place
+    #[arg(long)]
+    pub fix: bool,
+    /// With --fix or --diff, also apply unsafe rewrites (they need a change elsewhere: a CI secret, a build flag)
+    #[arg(long)]
+    pub unsafe_fixes: bool,
 }
 
 /// Everything a run needs, resolved and validated.
@@ -97,7 +119,38 @@ pub struct Settings {
     pub color: ColorChoice,
     pub user: bool,
     pub threads: usize,
+    pub baseline: Option<PathBuf>,
+    pub write_baseline: Option<PathBuf>,
+    pub staged: bool,
+    pub diff: bool,
+    pub fix: bool,
+    pub unsafe_fixes: bool,
+    /// `[[ignore]]` entries of the configuration file.
+    pub path_ignores: PathIgnores,
     pub scan: ScanSettings,
+}
+
+/// Why the command line could not be turned into settings (exit code 2).
+#[derive(Debug, Clone)]
+pub enum ResolveError {
+    Usage(UsageError),
+    Config(ConfigError),
+}
+
+impl From<UsageError> for ResolveError {
+    fn from(e: UsageError) -> Self {
+        ResolveError::Usage(e)
+    }
+}
+
+impl ResolveError {
+    /// The text for stderr.
+    pub fn render(&self) -> String {
+        match self {
+            ResolveError::Usage(e) => format!("error: {e}\n"),
+            ResolveError::Config(e) => e.render(),
+        }
+    }
 }
 
 /// A usage error: reported on stderr, exit code 2.
@@ -150,22 +203,51 @@ pub fn parse_size(value: &str) -> Option<u64> {
 }
 
 impl ScanArgs {
-    pub fn resolve(self) -> Result<Settings, UsageError> {
-        let fail_on = match self.fail_on.as_str() {
+    /// The scan root: the first PATH when it is a directory, else the working directory. The
+    /// configuration file is looked for there.
+    fn config_root(&self) -> PathBuf {
+        self.paths
+            .first()
+            .filter(|p| p.is_dir())
+            .cloned()
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    pub fn resolve(self) -> Result<Settings, ResolveError> {
+        let config = config::load(self.config.as_deref(), &self.config_root())
+            .map_err(ResolveError::Config)?
+            .map(|(_, c)| c)
+            .unwrap_or_default();
+        let fail_on = match self
+            .fail_on
+            .as_deref()
+            .or(config.fail_on.as_deref())
+            .unwrap_or("medium")
+        {
             "never" => None,
             v => Some(severity_arg("--fail-on", v)?),
         };
-        let min_severity = severity_arg("--min-severity", &self.min_severity)?;
-        let select = rule_ids("--select", &self.select)?;
-        let ignore = rule_ids("--ignore", &self.ignore)?;
-        let max_file_size = parse_size(&self.max_file_size).ok_or_else(|| {
+        let min_severity = match &self.min_severity {
+            Some(v) => severity_arg("--min-severity", v)?,
+            None => config.min_severity.unwrap_or(Severity::Low),
+        };
+        let mut select = rule_ids("--select", &self.select)?;
+        if select.is_empty() {
+            select = config.rules.select.clone();
+        }
+        let mut ignore = rule_ids("--ignore", &self.ignore)?;
+        ignore.extend(config.rules.ignore.iter().cloned());
+        let size_text = self
+            .max_file_size
+            .or(config.max_file_size.clone())
+            .unwrap_or_else(|| "4M".to_string());
+        let max_file_size = parse_size(&size_text).filter(|n| *n > 0).ok_or_else(|| {
             UsageError(format!(
-                "--max-file-size: `{}` is not a size (e.g. 512K, 4M)",
-                self.max_file_size
+                "--max-file-size: `{size_text}` is not a size (e.g. 512K, 4M)"
             ))
         })?;
         let threads = match self.threads {
-            Some(0) => return Err(UsageError("--threads: must be at least 1".to_string())),
+            Some(0) => return Err(UsageError("--threads: must be at least 1".to_string()).into()),
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
@@ -174,6 +256,8 @@ impl ScanArgs {
         } else {
             self.paths
         };
+        let mut excludes = config.exclude.clone();
+        excludes.extend(self.exclude);
         Ok(Settings {
             paths,
             format: self.format,
@@ -182,26 +266,29 @@ impl ScanArgs {
             color: self.color,
             user: self.user,
             threads,
+            baseline: self.baseline,
+            write_baseline: self.write_baseline,
+            staged: self.staged,
+            diff: self.diff,
+            fix: self.fix,
+            unsafe_fixes: self.unsafe_fixes,
+            path_ignores: PathIgnores::new(&config.ignore),
             scan: ScanSettings {
                 walk: WalkOptions {
                     no_ignore: self.no_ignore,
                     all_files: self.all_files,
-                    excludes: self.exclude,
+                    excludes,
                     threads,
                 },
                 checks: CheckOptions {
                     select: (!select.is_empty()).then_some(select),
                     ignore,
-                    token_vars: Vec::new(),
+                    token_vars: config.token_variables.clone(),
                     all_files: self.all_files,
                 },
                 min_severity,
-                max_file_size: if max_file_size == 0 {
-                    DEFAULT_MAX_FILE_SIZE
-                } else {
-                    max_file_size
-                },
-                severity_overrides: Default::default(),
+                max_file_size,
+                severity_overrides: config.rules.severity.clone(),
             },
         })
     }

@@ -6,11 +6,15 @@
 pub mod app;
 pub mod checks;
 pub mod cli;
+pub mod config;
 pub mod discover;
 pub mod finding;
+pub mod fix;
 pub mod output;
 pub mod parse;
 pub mod rules;
 pub mod scan;
 pub mod source;
+pub mod staged;
+pub mod suppress;
 pub mod token;

@@ -23,7 +23,7 @@ fn main() -> ExitCode {
         None => match cli.scan.resolve() {
             Ok(settings) => app::run_scan(settings),
             Err(e) => {
-                eprintln!("error: {e}");
+                eprint!("{}", e.render());
                 app::EXIT_ERROR
             }
         },

@@ -18,6 +18,7 @@ use crate::discover::{self, Candidate, FileError, FileKind, WalkOptions};
 use crate::finding::{Confidence, Draft, Edit, Finding, RenderedSuggestion, Severity};
 use crate::rules;
 use crate::source::{LineIndex, Span};
+use crate::suppress;
 use crate::token::{self, SecretKind};
 
 /// Default limit above which a file is not parsed, only swept for tokens in chunks.
@@ -58,10 +59,14 @@ pub struct FileOutcome {
     pub findings: Vec<Finding>,
     pub errors: Vec<FileError>,
     pub notes: Vec<FileError>,
+    /// Findings removed by inline suppression comments.
+    pub suppressed: usize,
     /// The file text with every secret redacted, kept for renderers when there are findings.
     pub redacted: Option<Arc<str>>,
     /// The original text, kept when a finding carries edits (for `--diff` and `--fix`).
     pub original: Option<Arc<str>>,
+    /// Replacement text of every secret span, for renderers that diff the file.
+    pub redactions: Vec<(Span, String)>,
     /// Whether the file was read (counts toward `files_scanned`).
     pub scanned: bool,
 }
@@ -79,8 +84,10 @@ pub struct Report {
     pub sources: BTreeMap<String, Arc<str>>,
     /// Original text of each file whose findings carry edits, by display path.
     pub originals: BTreeMap<String, Arc<str>>,
-    /// On-disk location of each file with findings, by display path.
-    pub locations: BTreeMap<String, PathBuf>,
+    /// The candidate (location and kind) of each file with findings, by display path.
+    pub candidates: BTreeMap<String, Candidate>,
+    /// The redactions of each file with findings, by display path, for diffs of combined fixes.
+    pub redactions: BTreeMap<String, Vec<(Span, String)>>,
     /// Per scan root: display name, files scanned, findings.
     pub roots: Vec<RootSummary>,
 }
@@ -97,24 +104,43 @@ pub struct RootSummary {
 pub fn scan(roots: &[PathBuf], extra: Vec<Candidate>, settings: &ScanSettings) -> Report {
     let (mut candidates, walk_errors) = discover::discover(roots, &settings.walk);
     candidates.extend(extra);
-    let outcomes: Vec<(Candidate, FileOutcome)> = if candidates.len() > 1 {
-        candidates
-            .into_par_iter()
-            .map(|c| {
-                let outcome = scan_candidate(&c, settings);
-                (c, outcome)
-            })
-            .collect()
-    } else {
-        candidates
-            .into_iter()
-            .map(|c| {
-                let outcome = scan_candidate(&c, settings);
-                (c, outcome)
-            })
-            .collect()
-    };
+    let outcomes = in_parallel(candidates, |c| {
+        let outcome = scan_candidate(&c, settings);
+        (c, outcome)
+    });
+    assemble(roots, walk_errors, outcomes)
+}
 
+/// Scans contents already in memory (the staged blobs of `--staged`).
+pub fn scan_blobs(
+    roots: &[PathBuf],
+    blobs: Vec<(Candidate, Vec<u8>)>,
+    errors: Vec<FileError>,
+    settings: &ScanSettings,
+) -> Report {
+    let outcomes = in_parallel(blobs, |(c, bytes)| {
+        let outcome = scan_bytes(&c, &bytes, settings);
+        (c, outcome)
+    });
+    assemble(roots, errors, outcomes)
+}
+
+/// Maps `items` on the rayon pool, or on this thread when there is only one (no pool start-up
+/// for a pre-commit hook that names one file).
+fn in_parallel<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync + Send) -> Vec<R> {
+    if items.len() > 1 {
+        items.into_par_iter().map(f).collect()
+    } else {
+        items.into_iter().map(f).collect()
+    }
+}
+
+/// Gathers per-file outcomes into one report, sorted.
+fn assemble(
+    roots: &[PathBuf],
+    walk_errors: Vec<FileError>,
+    outcomes: Vec<(Candidate, FileOutcome)>,
+) -> Report {
     let mut report = Report {
         errors: walk_errors,
         roots: roots
@@ -130,6 +156,7 @@ pub fn scan(roots: &[PathBuf], extra: Vec<Candidate>, settings: &ScanSettings) -
         if outcome.scanned {
             report.files_scanned += 1;
         }
+        report.suppressed += outcome.suppressed;
         if let Some(root) = report.roots.get_mut(candidate.root) {
             root.files_scanned += usize::from(outcome.scanned);
             root.findings += outcome.findings.len();
@@ -142,21 +169,69 @@ pub fn scan(roots: &[PathBuf], extra: Vec<Candidate>, settings: &ScanSettings) -
                 report.originals.insert(candidate.display.clone(), text);
             }
             report
-                .locations
-                .insert(candidate.display.clone(), candidate.fs_path.clone());
+                .redactions
+                .insert(candidate.display.clone(), outcome.redactions);
+            report
+                .candidates
+                .insert(candidate.display.clone(), candidate.clone());
         }
         report.findings.extend(outcome.findings);
         report.errors.extend(outcome.errors);
         report.notes.extend(outcome.notes);
     }
+    report.sort();
     report
-        .findings
-        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    report
-        .errors
-        .sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
-    report.notes.sort_by(|a, b| a.path.cmp(&b.path));
-    report
+}
+
+impl Report {
+    /// Puts findings, errors and notes in the order every output uses.
+    pub fn sort(&mut self) {
+        self.findings
+            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        self.errors
+            .sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+        self.notes.sort_by(|a, b| a.path.cmp(&b.path));
+    }
+
+    /// Drops findings for which `drop` says so, counting them as suppressed and keeping the
+    /// per-root counts right.
+    pub fn suppress(&mut self, drop: impl Fn(&Finding) -> bool) {
+        let before = self.findings.len();
+        let roots = &mut self.roots;
+        self.findings.retain(|f| {
+            if drop(f) {
+                if let Some(r) = roots.iter_mut().find(|r| belongs_to(&f.path, &r.root)) {
+                    r.findings = r.findings.saturating_sub(1);
+                }
+                false
+            } else {
+                true
+            }
+        });
+        self.suppressed += before - self.findings.len();
+    }
+}
+
+/// Is display path `path` under the root displayed as `root`?
+pub fn belongs_to(path: &str, root: &str) -> bool {
+    root.is_empty()
+        || root == "."
+        || path == root
+        || path.starts_with(&format!("{}/", root.trim_end_matches('/')))
+}
+
+/// `path` relative to the root it was found under (as config globs are written).
+pub fn relative_to_roots<'a>(path: &'a str, roots: &[RootSummary]) -> &'a str {
+    for r in roots {
+        let root = r.root.trim_end_matches('/');
+        if root.is_empty() || root == "." {
+            continue;
+        }
+        if let Some(rest) = path.strip_prefix(root).and_then(|p| p.strip_prefix('/')) {
+            return rest;
+        }
+    }
+    path
 }
 
 /// Reads, checks and finishes one file. Never panics on the file's content.
@@ -217,6 +292,11 @@ pub fn scan_bytes(candidate: &Candidate, bytes: &[u8], settings: &ScanSettings) 
         scanned: true,
         ..FileOutcome::default()
     };
+    // The token sweep is the only check for files of no known kind, and it needs `npm_`: most
+    // files of an `--all-files` sweep end here, without UTF-8 validation or a line index.
+    if candidate.kind == FileKind::Other && memchr::memmem::find(bytes, b"npm_").is_none() {
+        return outcome;
+    }
     let (text, kind) = match std::str::from_utf8(bytes) {
         Ok(text) => (std::borrow::Cow::Borrowed(text), candidate.kind),
         Err(e) => {
@@ -244,11 +324,12 @@ pub fn scan_bytes(candidate: &Candidate, bytes: &[u8], settings: &ScanSettings) 
     );
     checks::run(&mut ctx);
     let FileCtx {
-        drafts,
+        mut drafts,
         secrets,
         errors,
         ..
     } = ctx;
+    outcome.suppressed = suppress::apply_inline(&text, &index, &mut drafts, &settings.checks);
     for e in errors {
         let line = e.span.map(|s| index.position(&text, s.start).line);
         outcome.errors.push(FileError {
@@ -368,6 +449,7 @@ fn finish(
         if has_edits {
             outcome.original = Some(Arc::from(text));
         }
+        outcome.redactions = redactions;
     }
 }
 
@@ -446,7 +528,12 @@ fn snippet_of(text: &str, index: &LineIndex, span: Span) -> String {
 }
 
 /// Unified diff of the suggestion, computed on redacted text so no secret can show.
-fn render_diff(path: &str, text: &str, edits: &[Edit], redactions: &[(Span, String)]) -> String {
+pub fn render_diff(
+    path: &str,
+    text: &str,
+    edits: &[Edit],
+    redactions: &[(Span, String)],
+) -> String {
     if edits.is_empty() {
         return String::new();
     }

@@ -285,14 +285,20 @@ fn rules_and_explain_subcommands() {
     let t = tree();
     let run = run_in(t.path(), &["rules"]);
     assert_eq!(run.code, 0);
-    // Column widths follow the longest rule id, so compare words, not padding.
+    let row = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("hardcoded-token "))
+        .unwrap_or_default();
     assert!(
-        run.stdout.lines().any(|l| l
-            .split_whitespace()
-            .take(2)
-            .eq(["hardcoded-token", "critical"])),
+        row.contains(" critical ") && row.contains("Literal npm credential"),
         "{}",
         run.stdout
+    );
+    assert_eq!(
+        run.stdout.lines().count(),
+        npm_auth_scan::rules::all().len() + 1,
+        "one row per rule and a header"
     );
     let run = run_in(t.path(), &["explain", "hardcoded-token"]);
     assert_eq!(run.code, 0);

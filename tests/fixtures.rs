@@ -80,10 +80,39 @@ fn bad_fixtures_raise_their_rule_and_good_ones_do_not() {
         );
         assert_eq!(run.code, 0, "--fail-on never exits 0: {}", run.stderr);
         let human = run_in(&bad, &["--min-severity", "info", "."]);
-        assert_eq!(human.code, 1, "{rule}: findings at medium or above exit 1");
+        let failing = report["findings"].as_array().is_some_and(|a| {
+            a.iter()
+                .any(|f| matches!(f["severity"].as_str(), Some("medium" | "high" | "critical")))
+        });
+        assert_eq!(
+            human.code,
+            i32::from(failing),
+            "{rule}: exit 1 exactly when a finding is at or above medium"
+        );
         let secrets = secrets_in(&bad);
+        let sarif = run_in(&bad, &["-f", "sarif", "--min-severity", "info", "."]);
+        let github = run_in(&bad, &["-f", "github", "--min-severity", "info", "."]);
+        let diff = run_in(
+            &bad,
+            &["--diff", "--unsafe-fixes", "--min-severity", "info", "."],
+        );
+        let baseline_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let baseline = baseline_dir.path().join("baseline.json");
+        let baseline_arg = baseline.to_string_lossy().into_owned();
+        let written = run_in(&bad, &["--write-baseline", &baseline_arg, "."]);
+        let baseline_text = std::fs::read_to_string(&baseline).unwrap_or_default();
         assert_no_secret(
-            &[("json", &run.stdout), ("human", &human.stdout)],
+            &[
+                ("json", &run.stdout),
+                ("human", &human.stdout),
+                ("human stderr", &human.stderr),
+                ("sarif", &sarif.stdout),
+                ("github", &github.stdout),
+                ("diff", &diff.stdout),
+                ("diff stderr", &diff.stderr),
+                ("baseline", &baseline_text),
+                ("baseline stderr", &written.stderr),
+            ],
             &secrets,
             &bad,
         );

@@ -4,6 +4,8 @@
 
 pub mod ci;
 pub mod compose;
+pub mod dockerfile;
+pub mod shell_auth;
 pub mod sweep;
 
 use std::path::Path;
@@ -115,12 +117,12 @@ impl<'a> FileCtx<'a> {
 pub fn run(ctx: &mut FileCtx<'_>) {
     match ctx.kind {
         FileKind::Compose => compose::check(ctx),
+        FileKind::Dockerfile => dockerfile::check(ctx),
         FileKind::Npmrc
         | FileKind::Yarnrc
         | FileKind::YarnrcYml
         | FileKind::Bunfig
         | FileKind::DotEnv
-        | FileKind::Dockerfile
         | FileKind::Other => {}
         FileKind::GithubWorkflow
         | FileKind::GithubAction

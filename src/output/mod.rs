@@ -1,8 +1,10 @@
 //! Output formats, one module each, chosen by one `match`. Renderers are pure: they turn a
 //! [`Report`] into text and print nothing themselves.
 
+pub mod github;
 pub mod human;
 pub mod json;
+pub mod sarif;
 
 use crate::scan::Report;
 
@@ -11,6 +13,8 @@ use crate::scan::Report;
 pub enum Format {
     Human,
     Json,
+    Sarif,
+    Github,
 }
 
 /// How the human renderer draws.
@@ -24,5 +28,7 @@ pub fn render(format: Format, report: &Report, style: Style) -> String {
     match format {
         Format::Human => human::render(report, style),
         Format::Json => json::render(report),
+        Format::Sarif => sarif::render(report),
+        Format::Github => github::render(report),
     }
 }

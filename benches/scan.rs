@@ -1,0 +1,145 @@
+//! Criterion benchmarks: path classification, the literal-token sweep, and whole scans (walk +
+//! classification + checks) of a generated tree, or of the tree named by
+//! `NPM_AUTH_SCAN_BENCH_TREE` (e.g. the one `../shared/bench/real-tree.sh` builds).
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use npm_auth_scan::discover::{classify, WalkOptions};
+use npm_auth_scan::scan::{scan, scan_text, ScanSettings};
+use npm_auth_scan::token::find_npm_tokens;
+
+const TOKEN: &str = "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";
+
+fn paths() -> Vec<PathBuf> {
+    let names = [
+        "src/index.ts",
+        "README.md",
+        "package.json",
+        ".npmrc",
+        "Dockerfile",
+        "docker-compose.yml",
+        ".github/workflows/release.yml",
+        "lib/util/strings.js",
+        ".env.production",
+        "test/a.spec.ts",
+    ];
+    (0..1000)
+        .flat_map(|i| {
+            names
+                .iter()
+                .map(move |n| PathBuf::from(format!("pkg{i}/{n}")))
+        })
+        .collect()
+}
+
+fn bench_classify(c: &mut Criterion) {
+    let paths = paths();
+    let mut g = c.benchmark_group("classify");
+    g.throughput(Throughput::Elements(paths.len() as u64));
+    g.bench_function("10k paths", |b| {
+        b.iter(|| {
+            paths
+                .iter()
+                .filter(|p| classify(black_box(p)).is_some())
+                .count()
+        })
+    });
+    g.finish();
+}
+
+fn bench_sweep(c: &mut Criterion) {
+    let mut text = String::new();
+    while text.len() < 8 * 1024 * 1024 {
+        text.push_str(
+            "const value = computeSomething(argument, other_argument); // npm_ comment\n",
+        );
+    }
+    text.push_str(TOKEN);
+    let mut g = c.benchmark_group("token sweep");
+    g.throughput(Throughput::Bytes(text.len() as u64));
+    g.bench_function("8 MiB of code", |b| {
+        b.iter(|| find_npm_tokens(black_box(text.as_bytes())).len())
+    });
+    g.finish();
+}
+
+fn bench_parse_and_check(c: &mut Criterion) {
+    let npmrc = format!(
+        "registry=https://registry.npmjs.org/\n@acme:registry=https://npm.pkg.github.com\n//registry.npmjs.org/:_authToken={TOKEN}\nalways-auth=true\n"
+    )
+    .repeat(50);
+    let settings = ScanSettings::default();
+    c.bench_function("check .npmrc (200 lines)", |b| {
+        b.iter(|| {
+            scan_text(".npmrc", black_box(&npmrc), &settings)
+                .findings
+                .len()
+        })
+    });
+}
+
+/// A tree of `n` folders, each with a few sources and one config file of a known kind.
+fn generated_tree(n: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for i in 0..n {
+        let d = dir.path().join(format!("pkg{i}/src"));
+        std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{e}"));
+        for f in ["index.js", "util.js", "types.d.ts"] {
+            std::fs::write(d.join(f), "module.exports = function () { return 42; };\n")
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let config = if i % 10 == 0 {
+            format!("//registry.npmjs.org/:_authToken={TOKEN}\n")
+        } else {
+            "registry=https://registry.npmjs.org/\n".to_string()
+        };
+        std::fs::write(dir.path().join(format!("pkg{i}/.npmrc")), config)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    dir
+}
+
+fn bench_scan(c: &mut Criterion) {
+    let generated;
+    let root: PathBuf = match std::env::var_os("NPM_AUTH_SCAN_BENCH_TREE") {
+        Some(p) => PathBuf::from(p),
+        None => {
+            generated = generated_tree(2000);
+            generated.path().to_path_buf()
+        }
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut g = c.benchmark_group("scan");
+    g.sample_size(10);
+    for all_files in [false, true] {
+        let settings = ScanSettings {
+            walk: WalkOptions {
+                no_ignore: true,
+                all_files,
+                excludes: Vec::new(),
+                threads,
+            },
+            ..ScanSettings::default()
+        };
+        let name = if all_files {
+            "tree, --all-files"
+        } else {
+            "tree, known kinds"
+        };
+        g.bench_function(name, |b| {
+            b.iter(|| scan(&[Path::new(&root).to_path_buf()], Vec::new(), &settings).files_scanned)
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_classify,
+    bench_sweep,
+    bench_parse_and_check,
+    bench_scan
+);
+criterion_main!(benches);
