@@ -211,25 +211,29 @@ fn job_rules(
         }
         if crate::rules::get(LOGIN).is_some() {
             for l in &sf.facts.logins {
+                // Verdaccio on localhost in an e2e job: no npmjs.org credential involved.
+                let note = if l.local {
+                    " Here it targets a local registry (likely Verdaccio in an e2e test), so no npmjs.org credential is involved."
+                } else {
+                    ""
+                };
                 let mut draft = Draft::at(LOGIN, l.span.clone())
-                    .message(format!(
-                        "`{}` in CI: npm logins now mint 2-hour session tokens through a legacy endpoint that npm is removing. Use a granular token from a CI secret for installs, trusted publishing for publishing.",
-                        l.tool
-                    ))
+                    .arg("tool", l.tool.clone())
+                    .arg("stage_note", note)
                     .suggestion(
                         Suggestion::new(
                             "Replace the login with a granular token (installs) or trusted publishing (publish)",
                             Applicability::Manual,
                         )
                         .note("npm token create --name=ci-install --packages-all --packages-and-scopes-permission=read-only --expires=90")
-                        .note("then: NODE_AUTH_TOKEN from a CI secret, with `//registry.npmjs.org/:_authToken=${NODE_AUTH_TOKEN}` in .npmrc"),
+                        .note("store it as a CI secret; .npmrc: //registry.npmjs.org/:_authToken=${NODE_AUTH_TOKEN}")
+                        .note("publishing from GitHub Actions, GitLab CI/CD or CircleCI: trusted publishing (OIDC), no stored credential"),
                     )
                     .identity(format!("{} {}", job.name, l.tool));
                 if l.local {
-                    draft = draft.confidence(Confidence::Low).message(format!(
-                        "`{}` against a local registry (Verdaccio in e2e tests, most likely): harmless for npmjs.org, but the legacy login endpoint it relies on is being removed.",
-                        l.tool
-                    ));
+                    draft = draft
+                        .confidence(Confidence::Low)
+                        .severity(crate::finding::Severity::Low);
                 }
                 seen.emit(ctx, draft, &job.name);
             }
@@ -340,6 +344,14 @@ fn job_rules(
         return;
     }
 
+    if steps
+        .iter()
+        .any(|s| s.facts.logins.iter().any(|l| !l.local))
+    {
+        // The job logs in (reported as npm-login-in-automation): that session, not OIDC, is
+        // what the publish uses.
+        return;
+    }
     if short_lived {
         // `secrets.GITHUB_TOKEN`/`$CI_JOB_TOKEN` as the publish credential: the package goes to
         // the CI platform's own registry, not npmjs.org.

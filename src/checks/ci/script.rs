@@ -10,6 +10,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::checks::shell_auth::{self, FactKind};
 use crate::parse::shell::{self, Command, Word};
 use crate::source::Span;
 
@@ -122,6 +123,28 @@ pub fn analyse(script: &ScriptText, scope: &Scope<'_>) -> Facts {
     let mut facts = Facts::default();
     for command in &parsed.commands {
         a.command(command, &parsed.commands, &mut facts);
+    }
+    // Logins: the shared shell analyser decides what a login is, for Dockerfiles and CI alike.
+    // Its spans map through the scalar's text map; the blanked text has the same offsets.
+    for fact in shell_auth::analyse(&parsed, script.scalar.mapped()) {
+        let FactKind::Login { tool, registry } = fact.kind else {
+            continue;
+        };
+        let command = parsed.commands.get(fact.command);
+        let local = registry.as_deref().is_some_and(is_local_registry)
+            || command.is_some_and(|c| {
+                c.words.iter().any(|w| is_local_registry(&w.value))
+                    || c.assignments.iter().any(|a| {
+                        a.value
+                            .as_ref()
+                            .is_some_and(|v| is_local_registry(&v.value))
+                    })
+            });
+        facts.logins.push(Login {
+            span: fact.span,
+            tool,
+            local,
+        });
     }
     facts
 }
@@ -305,28 +328,6 @@ impl Analyser<'_> {
         };
         if let Some(tool) = publish_tool {
             self.publish(command, args, tool, facts);
-        }
-        let login: Option<&str> = match name {
-            "npm" if matches!(sub, "login" | "adduser" | "add-user") => Some("npm login"),
-            "pnpm" if matches!(sub, "login" | "adduser") => Some("pnpm login"),
-            "yarn" if sub == "login" => Some("yarn login"),
-            "yarn" if sub == "npm" && sub2 == "login" => Some("yarn npm login"),
-            "npm-cli-login" => Some("npm-cli-login"),
-            "npm-login-noninteractive" => Some("npm-login-noninteractive"),
-            _ => None,
-        };
-        if let Some(tool) = login {
-            let local = command.words.iter().any(|w| is_local_registry(&w.value))
-                || command.assignments.iter().any(|a| {
-                    a.value
-                        .as_ref()
-                        .is_some_and(|v| is_local_registry(&v.value))
-                });
-            facts.logins.push(Login {
-                span: self.file_span(command.span.clone()),
-                tool: tool.to_string(),
-                local,
-            });
         }
         if matches!(name, "npm" | "pnpm" | "yarn")
             && (sub == "config" && sub2 == "set" || sub == "set")
