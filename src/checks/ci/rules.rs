@@ -168,7 +168,8 @@ fn job_rules(
     // Token writes into config files.
     for sf in &steps {
         for w in &sf.facts.auth_writes {
-            if !matches!(w.token.source, Source::Stored(_) | Source::Literal) {
+            if !matches!(w.token.source, Source::Stored(_) | Source::Literal) || w.token.placeholder
+            {
                 continue;
             }
             reported.insert((w.token.span.start, w.token.span.end));
@@ -395,6 +396,7 @@ fn action_facts(text: &str, a: &Action, _step: &Step, facts: &mut Facts) {
                 },
                 span: i.value.span.clone(),
                 source: i.value.source.clone(),
+                placeholder: false,
             })
             .collect()
     };
@@ -447,6 +449,7 @@ fn action_facts(text: &str, a: &Action, _step: &Step, facts: &mut Facts) {
                     display: "$NPM_API_TOKEN (repository settings)".into(),
                     span: a.span.clone(),
                     source: Source::Stored("$NPM_API_TOKEN".into()),
+                    placeholder: false,
                 });
             }
             let registry = a.input("registry").map(|r| r.value.text.clone());
@@ -471,6 +474,7 @@ fn action_facts(text: &str, a: &Action, _step: &Step, facts: &mut Facts) {
                             display: format!("service connection {}", e.value.text),
                             span: e.value.span.clone(),
                             source: Source::Stored(format!("service connection {}", e.value.text)),
+                            placeholder: false,
                         })
                         .into_iter()
                         .collect();
@@ -489,6 +493,7 @@ fn action_facts(text: &str, a: &Action, _step: &Step, facts: &mut Facts) {
                     display: display.clone(),
                     span: e.value.span.clone(),
                     source: Source::Stored(display),
+                    placeholder: false,
                 });
             }
         }
@@ -567,6 +572,7 @@ fn build_push_args(text: &str, a: &Action, args: &EnvVar, facts: &mut Facts) {
                 display: display.clone(),
                 span: span.clone(),
                 source: Source::Stored(display),
+                placeholder: false,
             },
             edits,
         });
@@ -620,6 +626,7 @@ fn tokens_for(ctx: &FileCtx<'_>, job: &Job, steps: &[StepFacts], i: usize) -> Ve
                         display: display_source(&input.value.source),
                         span: input.value.span.clone(),
                         source: input.value.source.clone(),
+                        placeholder: false,
                     },
                     Origin::Input(input.clone()),
                     &mut out,
@@ -644,6 +651,7 @@ fn tokens_for(ctx: &FileCtx<'_>, job: &Job, steps: &[StepFacts], i: usize) -> Ve
                     },
                     span: var.value.span.clone(),
                     source: var.value.source.clone(),
+                    placeholder: false,
                 },
                 Origin::Env(var.clone()),
                 &mut out,

@@ -23,6 +23,9 @@ pub struct TokenUse {
     pub display: String,
     pub span: Span,
     pub source: Source,
+    /// Written as a `${VAR}` placeholder that npm expands when it reads the config: the token
+    /// reaches npm, but no file on disk holds it.
+    pub placeholder: bool,
 }
 
 /// A command that publishes a package.
@@ -383,7 +386,10 @@ impl Analyser<'_> {
             }
             if (self.scope.is_token_var)(&a.name) {
                 if let Some(v) = &a.value {
-                    if let Some(t) = self.token_in_word(v, 0..v.value.len()) {
+                    if let Some(t) = self
+                        .token_in_word(v, 0..v.value.len())
+                        .filter(|t| !t.placeholder)
+                    {
                         inline.push(t);
                     }
                 }
@@ -391,7 +397,7 @@ impl Analyser<'_> {
         }
         for w in args {
             for (_, _, range) in auth_settings(&w.value) {
-                if let Some(t) = self.token_in_word(w, range) {
+                if let Some(t) = self.token_in_word(w, range).filter(|t| !t.placeholder) {
                     inline.push(t);
                 }
             }
@@ -518,6 +524,7 @@ impl Analyser<'_> {
             let token = if has_value {
                 let start = offset + name.len() + 1;
                 self.token_in_word(value_word, start..value_word.value.len())
+                    .filter(|t| !t.placeholder)
             } else {
                 // `--build-arg NPM_TOKEN` copies the variable from the environment.
                 (self.scope.is_token_var)(&name).then(|| TokenUse {
@@ -525,6 +532,7 @@ impl Analyser<'_> {
                     span: self.file_span(value_word.span.clone()),
                     source: (self.scope.resolve)(&name)
                         .unwrap_or(Source::Stored(format!("${name}"))),
+                    placeholder: false,
                 })
             };
             let Some(token) = token else { continue };
@@ -644,7 +652,10 @@ impl Analyser<'_> {
                 continue;
             }
             let Some(v) = &a.value else { continue };
-            if let Some(t) = self.token_in_word(v, 0..v.value.len()) {
+            if let Some(t) = self
+                .token_in_word(v, 0..v.value.len())
+                .filter(|t| !t.placeholder)
+            {
                 if t.source == Source::Literal {
                     facts.literals.push(t.span.clone());
                 }
@@ -688,14 +699,11 @@ impl Analyser<'_> {
                 display,
                 span: self.file_span(e.range.clone()),
                 source,
+                placeholder: false,
             });
         }
         let file_span = self.file_span(span.clone());
         if let Some(r) = crate::token::env_refs(value).into_iter().next() {
-            if !expands {
-                // `'${NPM_TOKEN}'` written as is: a placeholder npm expands, no secret on disk.
-                return None;
-            }
             let source = if crate::token::is_short_lived_var(&r.name) {
                 Source::ShortLived
             } else if let Some(s) = (self.scope.resolve)(&r.name) {
@@ -705,10 +713,21 @@ impl Analyser<'_> {
             } else {
                 Source::Stored(format!("${}", r.name))
             };
+            // `'${NPM_TOKEN}'` written as is is a placeholder npm expands: no secret on disk,
+            // but the token still reaches npm.
+            if !expands
+                && !matches!(
+                    r.syntax,
+                    crate::token::EnvSyntax::Braced | crate::token::EnvSyntax::BracedOptional
+                )
+            {
+                return None;
+            }
             return Some(TokenUse {
                 display: format!("${}", r.name),
                 span: file_span,
                 source,
+                placeholder: !expands,
             });
         }
         if value.contains('$') || super::is_placeholder(value) {
@@ -718,6 +737,7 @@ impl Analyser<'_> {
             display: "a literal token".into(),
             span: file_span,
             source: Source::Literal,
+            placeholder: false,
         })
     }
 }
