@@ -12,15 +12,16 @@ use super::{env_block, scripts_of, Action, FileCtx, Job, Oidc, Pipeline, Runner,
 pub fn pipeline(_ctx: &FileCtx<'_>, doc: &Document) -> Pipeline {
     let root = &doc.root;
     let mut jobs = Vec::new();
+    let mut seen = Vec::new();
     if let Some(pipelines) = root.get("pipelines") {
         for (section, value) in pipelines.iter_map() {
             let section = section.as_str().unwrap_or("pipelines");
             if value.is_sequence() {
-                walk(value, section, &mut jobs, 0);
+                walk(value, section, &mut jobs, &mut seen, 0);
             } else {
                 for (name, list) in value.iter_map() {
                     let label = format!("{section}/{}", name.as_str().unwrap_or("?"));
-                    walk(list, &label, &mut jobs, 0);
+                    walk(list, &label, &mut jobs, &mut seen, 0);
                 }
             }
         }
@@ -32,21 +33,33 @@ pub fn pipeline(_ctx: &FileCtx<'_>, doc: &Document) -> Pipeline {
     }
 }
 
-fn walk(list: &Node, label: &str, jobs: &mut Vec<Job>, depth: usize) {
+/// Collects the steps of a list; `seen` holds the anchored spans of steps already taken, so a
+/// step shared through `*alias` by several branches is one job, reported once.
+fn walk(
+    list: &Node,
+    label: &str,
+    jobs: &mut Vec<Job>,
+    seen: &mut Vec<crate::source::Span>,
+    depth: usize,
+) {
     if depth > 6 {
         return;
     }
     for item in list.iter_seq() {
         if let Some(step) = item.get("step") {
-            jobs.push(job(step, label, item));
+            let origin = step.alias_of.clone().unwrap_or(step.span());
+            if !seen.contains(&origin) {
+                seen.push(origin);
+                jobs.push(job(step, label, item));
+            }
         }
         if let Some(parallel) = item.get("parallel") {
             let steps = parallel.get("steps").unwrap_or(parallel);
-            walk(steps, label, jobs, depth + 1);
+            walk(steps, label, jobs, seen, depth + 1);
         }
         if let Some(stage) = item.get("stage") {
             if let Some(steps) = stage.get("steps") {
-                walk(steps, label, jobs, depth + 1);
+                walk(steps, label, jobs, seen, depth + 1);
             }
         }
     }

@@ -1,1 +1,339 @@
-//! Unit tests of the CI model and rules.
+//! Unit tests of the CI adapters and rules, through the in-memory scan (real file names decide
+//! the CI system).
+
+use crate::finding::{Confidence, Finding, Severity};
+use crate::scan::{apply_replacements, scan_text, ScanSettings};
+
+use super::{node_at_least_22_14, parse_node_version};
+
+fn scan(path: &str, text: &str) -> Vec<Finding> {
+    let settings = ScanSettings {
+        min_severity: Severity::Info,
+        ..ScanSettings::default()
+    };
+    let outcome = scan_text(path, text, &settings);
+    assert!(outcome.errors.is_empty(), "{path}: {:?}", outcome.errors);
+    outcome.findings
+}
+
+fn rules(path: &str, text: &str) -> Vec<(&'static str, usize)> {
+    scan(path, text).iter().map(|f| (f.rule, f.line)).collect()
+}
+
+const WF: &str = ".github/workflows/release.yml";
+
+#[test]
+fn node_versions() {
+    assert_eq!(parse_node_version("18"), Some((18, None, None)));
+    assert_eq!(
+        parse_node_version("v20.11.1"),
+        Some((20, Some(11), Some(1)))
+    );
+    assert_eq!(parse_node_version("22.x"), Some((22, None, None)));
+    assert!(node_at_least_22_14(
+        parse_node_version("22").unwrap_or((0, None, None))
+    ));
+    assert!(!node_at_least_22_14(
+        parse_node_version("22.12.0").unwrap_or((0, None, None))
+    ));
+    assert!(node_at_least_22_14(
+        parse_node_version("lts/*").unwrap_or((0, None, None))
+    ));
+    assert!(!node_at_least_22_14(
+        parse_node_version("lts/iron").unwrap_or((0, None, None))
+    ));
+    assert_eq!(parse_node_version("${{ matrix.node }}"), None);
+}
+
+#[test]
+fn job_level_permissions_replace_the_workflow_block() {
+    let text = "on: push\npermissions:\n  id-token: write\njobs:\n  p:\n    runs-on: ubuntu-latest\n    permissions:\n      contents: read\n    steps:\n      - uses: actions/setup-node@v5\n        with:\n          node-version: 24\n      - run: npm publish\n";
+    assert_eq!(rules(WF, text), [("trusted-publishing-misconfigured", 5)]);
+}
+
+#[test]
+fn reusable_workflow_without_permissions_is_low_confidence() {
+    let text = "on:\n  workflow_call:\njobs:\n  p:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/setup-node@v5\n        with:\n          node-version: 24\n      - run: npm publish\n";
+    let found = scan(WF, text);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].confidence, Confidence::Low);
+}
+
+#[test]
+fn short_lived_and_empty_tokens_are_not_flagged() {
+    let text = "on: push\npermissions:\n  id-token: write\njobs:\n  p:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/setup-node@v5\n        with:\n          node-version: 24\n      - run: npm publish\n        env:\n          NODE_AUTH_TOKEN: ''\n";
+    assert!(rules(WF, text).is_empty());
+    let gpr = "on: push\njobs:\n  p:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm publish\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.GITHUB_TOKEN }}\n";
+    assert!(rules(WF, gpr).is_empty());
+    let other = "on: push\njobs:\n  p:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm publish --registry https://npm.pkg.github.com\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n";
+    assert!(rules(WF, other).is_empty());
+}
+
+#[test]
+fn secret_inlined_in_single_quotes_is_still_a_token() {
+    let text = "on: push\njobs:\n  p:\n    runs-on: ubuntu-latest\n    steps:\n      - run: |\n          echo '//registry.npmjs.org/:_authToken=${{ secrets.NPM_TOKEN }}' > ~/.npmrc\n          npm publish\n";
+    let found = rules(WF, text);
+    assert!(
+        found.contains(&("ci-token-written-to-npmrc", 7)),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("ci-publish-long-lived-token", 7)),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn workflow_env_token_reaches_every_publishing_job() {
+    let text = "on: push\nenv:\n  NPM_TOKEN: ${{ secrets.NPM_TOKEN }}\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npx semantic-release\n  b:\n    runs-on: ubuntu-latest\n    steps:\n      - run: pnpm -r publish\n";
+    let found = scan(WF, text);
+    let publish: Vec<_> = found
+        .iter()
+        .filter(|f| f.rule == "ci-publish-long-lived-token")
+        .collect();
+    assert_eq!(publish.len(), 2, "{found:#?}");
+    assert_ne!(publish[0].fingerprint, publish[1].fingerprint);
+}
+
+#[test]
+fn literal_token_in_env_is_hardcoded_and_redacted() {
+    let token = "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";
+    let text = format!("on: push\njobs:\n  p:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm ci\n        env:\n          NODE_AUTH_TOKEN: {token}\n");
+    let found = scan(WF, &text);
+    let hard: Vec<_> = found
+        .iter()
+        .filter(|f| f.rule == "hardcoded-token")
+        .collect();
+    assert_eq!(
+        hard.len(),
+        1,
+        "one report, not one from the CI check and one from the sweep"
+    );
+    for f in &found {
+        assert!(!f.snippet.contains(token) && !f.message.contains(token));
+        if let Some(s) = &f.suggestion {
+            assert!(!s.diff.contains(token));
+        }
+    }
+    let uuid = "on: push\njobs:\n  p:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm ci\n        env:\n          NPM_TOKEN: a73c9572-f1b9-8983-983d-ba3ac3cc913d\n";
+    assert!(rules(WF, uuid).contains(&("hardcoded-token", 8)));
+    let placeholder = "on: push\njobs:\n  p:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm ci\n        env:\n          NPM_TOKEN: dummy-token-for-tests\n";
+    assert!(rules(WF, placeholder).is_empty());
+}
+
+#[test]
+fn matrix_node_version_is_not_guessed() {
+    let text = "on: push\npermissions:\n  id-token: write\njobs:\n  p:\n    runs-on: ubuntu-latest\n    strategy:\n      matrix:\n        node: [18, 24]\n    steps:\n      - uses: actions/setup-node@v5\n        with:\n          node-version: ${{ matrix.node }}\n      - run: npm publish\n";
+    assert!(rules(WF, text).is_empty());
+}
+
+#[test]
+fn crlf_workflows_are_rewritten_in_crlf() {
+    let text = "on: push\r\njobs:\r\n  p:\r\n    runs-on: ubuntu-latest\r\n    steps:\r\n      - uses: actions/setup-node@v5\r\n        with:\r\n          node-version: 24\r\n      - run: npm publish\r\n        env:\r\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\r\n";
+    let found = scan(WF, text);
+    let f = found
+        .iter()
+        .find(|f| f.rule == "ci-publish-long-lived-token")
+        .unwrap_or_else(|| panic!("{found:#?}"));
+    let edits: Vec<_> = f
+        .suggestion
+        .iter()
+        .flat_map(|s| s.edits.iter())
+        .map(|e| (e.span.clone(), e.replacement.clone()))
+        .collect();
+    let after = apply_replacements(text, &edits);
+    assert!(!after.replace("\r\n", "").contains('\n'), "{after:?}");
+    assert!(after.contains("id-token: write"));
+    assert!(!after.contains("NPM_TOKEN"));
+    assert!(scan(WF, &after).is_empty(), "{after}");
+}
+
+#[test]
+fn gitlab_extends_reference_and_default() {
+    let text = r#"
+default:
+  image: node:24
+.npm-auth:
+  before_script:
+    - echo "//registry.npmjs.org/:_authToken=${NPM_TOKEN}" > .npmrc
+.publish:
+  script:
+    - npm publish
+release:
+  extends: .publish
+  before_script:
+    - !reference [.npm-auth, before_script]
+"#;
+    let found = rules(".gitlab-ci.yml", text);
+    assert!(
+        found.contains(&("ci-publish-long-lived-token", 6)),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("ci-token-written-to-npmrc", 6)),
+        "{found:?}"
+    );
+    let job_token = "publish:\n  script:\n    - echo \"//gitlab.example.com/api/v4/projects/1/packages/npm/:_authToken=${CI_JOB_TOKEN}\" > .npmrc\n    - npm publish\n";
+    assert!(rules(".gitlab-ci.yml", job_token).is_empty());
+}
+
+#[test]
+fn bitbucket_steps_shared_by_anchor_are_reported_once() {
+    let text = r#"
+definitions:
+  steps:
+    - step: &publish
+        name: Publish
+        script:
+          - pipe: atlassian/npm-publish:0.3.2
+            variables:
+              NPM_TOKEN: $NPM_TOKEN
+pipelines:
+  branches:
+    main:
+      - step: *publish
+    release:
+      - step: *publish
+"#;
+    let found = rules("bitbucket-pipelines.yml", text);
+    let n = found
+        .iter()
+        .filter(|(r, _)| *r == "ci-publish-long-lived-token")
+        .count();
+    assert!(n >= 1, "{found:?}");
+    let lines: std::collections::HashSet<_> = found.iter().collect();
+    assert_eq!(lines.len(), found.len(), "duplicates: {found:?}");
+}
+
+#[test]
+fn azure_stages_deployments_and_macros() {
+    let text = r#"
+stages:
+  - stage: release
+    jobs:
+      - deployment: publish
+        environment: npm
+        strategy:
+          runOnce:
+            deploy:
+              steps:
+                - bash: |
+                    echo "//registry.npmjs.org/:_authToken=$(npmToken)" > .npmrc
+                    npm publish
+"#;
+    let found = rules("azure-pipelines.yml", text);
+    assert!(
+        found.contains(&("ci-publish-long-lived-token", 12)),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("ci-token-written-to-npmrc", 12)),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn travis_include_and_encrypted_key() {
+    let text = r#"
+language: node_js
+jobs:
+  include:
+    - stage: release
+      deploy:
+        provider: npm
+        api_token:
+          secure: "c2VjcmV0IGJsb2IgdGhhdCBpcyBub3QgYSB0b2tlbg=="
+"#;
+    let found = rules(".travis.yml", text);
+    assert!(
+        found.contains(&("ci-publish-long-lived-token", 9)),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn publish_command_spellings() {
+    for cmd in [
+        "npm publish",
+        "npm stage publish",
+        "npx --yes semantic-release",
+        "pnpm --filter @acme/a publish --no-git-checks",
+        "yarn workspaces foreach -A npm publish",
+        "npx lerna publish from-package --yes",
+        "bun publish",
+        "sudo npm publish",
+        "pnpm changeset publish",
+    ] {
+        let text = format!(
+            "publish:\n  variables:\n    NPM_TOKEN: $NPM_PUBLISH_TOKEN\n  script:\n    - {cmd}\n"
+        );
+        let found = rules(".gitlab-ci.yml", &text);
+        assert!(
+            found.contains(&("ci-publish-long-lived-token", 3)),
+            "{cmd}: {found:?}"
+        );
+    }
+    for cmd in [
+        "npm publish --dry-run",
+        "npx semantic-release --dry-run",
+        "npm pack",
+    ] {
+        let text = format!(
+            "publish:\n  variables:\n    NPM_TOKEN: $NPM_PUBLISH_TOKEN\n  script:\n    - {cmd}\n"
+        );
+        let found = rules(".gitlab-ci.yml", &text);
+        assert!(
+            !found
+                .iter()
+                .any(|(r, _)| *r == "ci-publish-long-lived-token"),
+            "{cmd}: {found:?}"
+        );
+    }
+}
+
+#[test]
+fn circleci_executor_and_self_hosted_runner() {
+    let text = r#"
+version: 2.1
+executors:
+  old:
+    docker:
+      - image: cimg/node:20.11
+jobs:
+  publish:
+    executor: old
+    steps:
+      - run: |
+          export NPM_ID_TOKEN=$(circleci run oidc get --claims '{"aud": "npm:registry.npmjs.org"}')
+          npm publish
+  runner:
+    machine: true
+    resource_class: acme/linux-runner
+    steps:
+      - run: |
+          export NPM_ID_TOKEN=$(circleci run oidc get --claims '{"aud": "npm:registry.npmjs.org"}')
+          npm publish
+"#;
+    let found = rules(".circleci/config.yml", text);
+    assert!(
+        found.contains(&("trusted-publishing-misconfigured", 6)),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("trusted-publishing-misconfigured", 16)),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn multi_document_files_are_all_checked() {
+    let text = "publish:\n  script:\n    - echo \"//registry.npmjs.org/:_authToken=$NPM_TOKEN\" > .npmrc\n---\nother:\n  script:\n    - echo \"//registry.npmjs.org/:_authToken=$NPM_TOKEN\" > .npmrc\n";
+    let found = rules("ci/templates.gitlab-ci.yml", text);
+    assert_eq!(
+        found,
+        [
+            ("ci-token-written-to-npmrc", 3),
+            ("ci-token-written-to-npmrc", 7)
+        ]
+    );
+}
