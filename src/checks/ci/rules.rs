@@ -75,10 +75,20 @@ pub fn run(ctx: &mut FileCtx<'_>, pipeline: &Pipeline) {
     let mut seen = Seen::default();
     let mut reported_tokens: HashSet<(usize, usize)> = HashSet::new();
     let mut inventory: Vec<(EnvVar, String)> = Vec::new();
+    let package_scripts: std::collections::BTreeMap<String, String> = manifest(ctx)
+        .and_then(|m| {
+            m.get("scripts")?.as_object().map(|o| {
+                o.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect()
+            })
+        })
+        .unwrap_or_default();
     for job in &pipeline.jobs {
         job_rules(
             ctx,
             pipeline,
+            &package_scripts,
             job,
             &mut seen,
             &mut reported_tokens,
@@ -123,9 +133,11 @@ fn is_npm_registry(url: &str) -> bool {
     u.is_empty() || u.contains("registry.npmjs.org") || u.contains("registry.yarnpkg.com")
 }
 
+#[allow(clippy::too_many_arguments)]
 fn job_rules(
     ctx: &mut FileCtx<'_>,
     p: &Pipeline,
+    package_scripts: &std::collections::BTreeMap<String, String>,
     job: &Job,
     seen: &mut Seen,
     reported: &mut HashSet<(usize, usize)>,
@@ -143,6 +155,7 @@ fn job_rules(
             system,
             resolve: &resolve,
             is_token_var: &is_token_var,
+            package_scripts,
         };
         let mut facts = Facts::default();
         for s in &step.scripts {
@@ -882,15 +895,17 @@ fn misconfiguration(
         }
         emit(ctx, seen, draft);
     }
-    let needs_npm = matches!(
-        publish.tool.as_str(),
-        "npm publish"
-            | "npm stage publish"
-            | "changeset publish"
-            | "changesets/action"
-            | "JS-DevTools/npm-publish"
-            | "lerna publish"
-    );
+    // Tools that run the npm CLI for the upload (also through `npm run <script>`).
+    let needs_npm = [
+        "npm publish",
+        "npm stage publish",
+        "changeset",
+        "JS-DevTools/npm-publish",
+        "lerna publish",
+    ]
+    .iter()
+    .any(|t| publish.tool.contains(t))
+        && !publish.tool.contains("yarn npm publish");
     let version = job
         .node
         .as_ref()
@@ -964,8 +979,8 @@ fn upgrade_suggestion(
 // ---------------------------------------------------------------------------------------------
 // Rewrites.
 
-fn package_info(ctx: &FileCtx<'_>) -> (String, String) {
-    // The repository root is above `.github/`, `.circleci/`, or the CI file's folder.
+/// The repository's package.json: above `.github/`, `.circleci/`, or beside the CI file.
+fn manifest(ctx: &FileCtx<'_>) -> Option<serde_json::Value> {
     let mut dir = ctx.fs_path.parent();
     if let Some(d) = dir {
         let name = d.file_name().and_then(|n| n.to_str()).unwrap_or("");
@@ -973,12 +988,22 @@ fn package_info(ctx: &FileCtx<'_>) -> (String, String) {
             dir = d.parent().and_then(|p| p.parent());
         } else if name == ".circleci" || name == ".github" {
             dir = d.parent();
+        } else if d
+            .parent()
+            .and_then(|p| p.file_name())
+            .and_then(|n| n.to_str())
+            == Some(".github")
+        {
+            // `.github/actions/<name>/action.yml`
+            dir = d.parent().and_then(|p| p.parent());
         }
     }
-    let manifest = dir
-        .map(|d| d.join("package.json"))
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+    let text = std::fs::read_to_string(dir?.join("package.json")).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn package_info(ctx: &FileCtx<'_>) -> (String, String) {
+    let manifest = manifest(ctx);
     let name = manifest
         .as_ref()
         .filter(|m| m["private"].as_bool() != Some(true))
@@ -1121,10 +1146,21 @@ fn trusted_publishing_rewrite(
         s = s.note("composite action: the calling workflow's job must grant `permissions: id-token: write`");
     }
     s = match system {
-        System::GithubWorkflow | System::GithubAction => s.note(format!(
-            "register the trusted publisher on npmjs.com (the workflow file name must match exactly): npm trust github {pkg} --file {} --repo {repo}",
-            if system == System::GithubAction { "<calling-workflow>.yml".to_string() } else { file_name(ctx) }
-        )),
+        System::GithubWorkflow | System::GithubAction => {
+            // A job bound to a deployment environment is matched on it too.
+            let env = job
+                .body
+                .as_ref()
+                .and_then(|b| b.get("environment"))
+                .and_then(|e| e.as_str().or_else(|| e.get("name").and_then(Node::as_str)))
+                .filter(|e| !e.contains("${{"))
+                .map(|e| format!(" --env {e}"))
+                .unwrap_or_default();
+            s.note(format!(
+                "register the trusted publisher on npmjs.com (the workflow file name must match exactly): npm trust github {pkg} --file {} --repo {repo}{env}",
+                if system == System::GithubAction { "<calling-workflow>.yml".to_string() } else { file_name(ctx) }
+            ))
+        }
         System::Gitlab => s.note(format!(
             "register the trusted publisher on npmjs.com (the top-level CI file, even when this job is included from another): npm trust gitlab {pkg} --file .gitlab-ci.yml --project {repo}"
         )).note("trusted publishing works on GitLab.com shared runners; add `SIGSTORE_ID_TOKEN: {aud: sigstore}` for provenance"),
@@ -1133,17 +1169,18 @@ fn trusted_publishing_rewrite(
         )).note("then remove NPM_TOKEN from the project settings / context"),
         _ => s,
     };
-    match publish.tool.as_str() {
-        "semantic-release" => {
-            s = s.note("needs @semantic-release/npm >= 13.1.0 (trusted publishing support)")
-        }
-        "changesets/action" | "changeset publish" => {
-            s = s.note("needs changesets/action >= 1.7.0 (writes no token when NPM_TOKEN is unset)")
-        }
-        "JS-DevTools/npm-publish" => {
-            s = s.note("needs JS-DevTools/npm-publish >= 4.1.0 (token optional with OIDC)")
-        }
-        _ => {}
+    let tool = publish.tool.as_str();
+    if tool.contains("semantic-release") {
+        s = s.note("needs @semantic-release/npm >= 13.1.0 (trusted publishing support)");
+    }
+    if tool.contains("changeset") {
+        s = s.note("needs changesets/action >= 1.7.0 (writes no token when NPM_TOKEN is unset)");
+    }
+    if tool.contains("JS-DevTools/npm-publish") {
+        s = s.note("needs JS-DevTools/npm-publish >= 4.1.0 (token optional with OIDC)");
+    }
+    if tool.contains("yarn npm publish") {
+        s = s.note("needs Yarn >= 4.10 for OIDC in `yarn npm publish`");
     }
     s.note("the package must already exist on npm (the first publish needs a token); installs of private packages still need a read-only token")
         .note("after the first OIDC publish: revoke the token, and set the package to \"Require two-factor authentication and disallow tokens\"")

@@ -105,6 +105,8 @@ pub struct Scope<'a> {
     pub system: System,
     pub resolve: &'a dyn Fn(&str) -> Option<Source>,
     pub is_token_var: &'a dyn Fn(&str) -> bool,
+    /// `scripts` of the repository's package.json, to see through `npm run release`.
+    pub package_scripts: &'a std::collections::BTreeMap<String, String>,
 }
 
 static AUTH_SETTING: LazyLock<Regex> = LazyLock::new(|| {
@@ -309,26 +311,8 @@ impl Analyser<'_> {
         let pos = positional(args);
         let sub = pos.first().map(|w| w.value.as_str()).unwrap_or("");
         let sub2 = pos.get(1).map(|w| w.value.as_str()).unwrap_or("");
-        let publish_tool: Option<String> = match name {
-            "npm" if sub == "publish" => Some("npm publish".into()),
-            "npm" if sub == "stage" && sub2 == "publish" => Some("npm stage publish".into()),
-            "yarn" if sub == "publish" => Some("yarn publish".into()),
-            "yarn" if sub == "npm" && sub2 == "publish" => Some("yarn npm publish".into()),
-            "yarn"
-                if sub == "workspaces"
-                    && args
-                        .windows(2)
-                        .any(|p| p[0].value == "npm" && p[1].value == "publish") =>
-            {
-                Some("yarn npm publish".into())
-            }
-            "pnpm" if pos.iter().any(|w| w.value == "publish") => Some("pnpm publish".into()),
-            "bun" if sub == "publish" => Some("bun publish".into()),
-            "semantic-release" => Some("semantic-release".into()),
-            "changeset" | "changesets" if sub == "publish" => Some("changeset publish".into()),
-            "lerna" if sub == "publish" => Some("lerna publish".into()),
-            _ => None,
-        };
+        let publish_tool = publish_tool(name, sub, sub2, args, &pos)
+            .or_else(|| self.package_script_publish(name, sub, sub2, 0));
         if let Some(tool) = publish_tool {
             self.publish(command, args, tool, facts);
         }
@@ -366,6 +350,42 @@ impl Analyser<'_> {
         }
         self.file_writes(command, all, facts);
         self.assignments(command, facts);
+    }
+
+    /// `npm run release`, `yarn release`, `pnpm release`: the package.json script it runs, when
+    /// that script publishes.
+    fn package_script_publish(
+        &self,
+        name: &str,
+        sub: &str,
+        sub2: &str,
+        depth: u32,
+    ) -> Option<String> {
+        if depth > 2 || !matches!(name, "npm" | "pnpm" | "yarn" | "bun") {
+            return None;
+        }
+        let script = match sub {
+            "run" | "run-script" => sub2,
+            s if name != "npm" => s,
+            _ => return None,
+        };
+        let body = self.scope.package_scripts.get(script)?;
+        for c in shell::parse(body).commands {
+            let words = unwrap_words(&c.words);
+            let Some(first) = words.first() else { continue };
+            let inner = bin_name(&first.value);
+            let args = &words[1..];
+            let pos = positional(args);
+            let s1 = pos.first().map(|w| w.value.as_str()).unwrap_or("");
+            let s2 = pos.get(1).map(|w| w.value.as_str()).unwrap_or("");
+            let found = publish_tool(inner, s1, s2, args, &pos)
+                .filter(|_| !has_flag(args, "--dry-run"))
+                .or_else(|| self.package_script_publish(inner, s1, s2, depth + 1));
+            if let Some(tool) = found {
+                return Some(format!("{name} run {script} ({tool})"));
+            }
+        }
+        None
     }
 
     fn publish(&self, command: &Command, args: &[Word], tool: String, facts: &mut Facts) {
@@ -740,6 +760,34 @@ impl Analyser<'_> {
             placeholder: false,
         })
     }
+}
+
+/// The publish command `name sub sub2 ...` is, if it is one.
+fn publish_tool(name: &str, sub: &str, sub2: &str, args: &[Word], pos: &[&Word]) -> Option<String> {
+    Some(match name {
+        "npm" if sub == "publish" => "npm publish".into(),
+        "npm" if sub == "stage" && sub2 == "publish" => "npm stage publish".into(),
+        "yarn" if sub == "publish" => "yarn publish".into(),
+        "yarn" if sub == "npm" && sub2 == "publish" => "yarn npm publish".into(),
+        "yarn"
+            if sub == "workspaces"
+                && args
+                    .windows(2)
+                    .any(|p| p[0].value == "npm" && p[1].value == "publish") =>
+        {
+            "yarn npm publish".into()
+        }
+        "pnpm" if pos.iter().any(|w| w.value == "publish") => "pnpm publish".into(),
+        "bun" if sub == "publish" => "bun publish".into(),
+        "semantic-release" => "semantic-release".into(),
+        "changeset" | "changesets" if sub == "publish" => "changeset publish".into(),
+        "lerna" if sub == "publish" => "lerna publish".into(),
+        // release-it publishes to npm unless told not to.
+        "release-it" if !args.iter().any(|w| w.value.starts_with("--no-npm")) => {
+            "release-it".into()
+        }
+        _ => return None,
+    })
 }
 
 /// A file name npm or Yarn reads auth settings from.

@@ -337,3 +337,32 @@ fn multi_document_files_are_all_checked() {
         ]
     );
 }
+
+#[test]
+fn trust_note_names_the_workflow_file_and_environment() {
+    let text = "on: push\njobs:\n  p:\n    runs-on: ubuntu-latest\n    environment: npm-release\n    steps:\n      - run: npm publish\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n";
+    let found = scan(".github/workflows/publish.yaml", text);
+    let notes: Vec<String> = found
+        .iter()
+        .flat_map(|f| f.suggestion.iter().flat_map(|s| s.notes.clone()))
+        .collect();
+    assert!(
+        notes.iter().any(|n| n.contains("npm trust github <package> --file publish.yaml --repo <owner>/<repo> --env npm-release")),
+        "{notes:#?}"
+    );
+}
+
+#[test]
+fn release_it_publishes_unless_told_not_to() {
+    let base = "publish:\n  variables:\n    NPM_TOKEN: $NPM_PUBLISH_TOKEN\n  script:\n    - ";
+    let yes = rules(".gitlab-ci.yml", &format!("{base}npx release-it --ci\n"));
+    assert!(yes.contains(&("ci-publish-long-lived-token", 3)), "{yes:?}");
+    let no = rules(
+        ".gitlab-ci.yml",
+        &format!("{base}npx release-it --ci --no-npm.publish\n"),
+    );
+    assert!(
+        !no.iter().any(|(r, _)| *r == "ci-publish-long-lived-token"),
+        "{no:?}"
+    );
+}
