@@ -50,8 +50,9 @@ pub fn pipeline(_ctx: &FileCtx<'_>, doc: &Document) -> Pipeline {
             runner,
             node,
         };
+        let env = job.env.clone();
         for step in body.get("steps").into_iter().flat_map(Node::iter_seq) {
-            job.steps.push(read_step(system, step, &job.env));
+            push_step(root, system, step, &env, &mut job.steps, 0);
         }
         if job.env.iter().any(|v| v.name == "NPM_ID_TOKEN") {
             job.oidc.signal = true;
@@ -63,6 +64,30 @@ pub fn pipeline(_ctx: &FileCtx<'_>, doc: &Document) -> Pipeline {
         jobs,
         root: Some(root.clone()),
     }
+}
+
+/// A step, with reusable `commands:` of the config expanded in place (depth-limited: commands
+/// may call commands).
+fn push_step(
+    root: &Node,
+    system: System,
+    step: &Node,
+    env: &[EnvVar],
+    out: &mut Vec<Step>,
+    depth: usize,
+) {
+    let name = step
+        .as_str()
+        .or_else(|| step.iter_map().next().and_then(|(k, _)| k.as_str()));
+    if let Some(command) = name.and_then(|n| root.get_path(&["commands", n])) {
+        if depth < 8 {
+            for inner in command.get("steps").into_iter().flat_map(Node::iter_seq) {
+                push_step(root, system, inner, env, out, depth + 1);
+            }
+            return;
+        }
+    }
+    out.push(read_step(system, step, env));
 }
 
 fn read_step(system: System, step: &Node, job_env: &[EnvVar]) -> Step {

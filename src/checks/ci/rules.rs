@@ -323,7 +323,10 @@ fn job_rules(
                 .message_key("yarn-token")
                 .arg("job", job.name.clone())
                 .arg("token", first.token.display.clone())
-                .suggestion(remove_tokens_suggestion(ctx, p, job, &tokens))
+                .suggestion(tool_notes(
+                    remove_tokens_suggestion(ctx, p, job, &tokens),
+                    &publish.tool,
+                ))
                 .identity(who.clone());
             seen.emit(ctx, draft, &who);
         } else if oidc.configured {
@@ -331,7 +334,10 @@ fn job_rules(
                 .arg("job", job.name.clone())
                 .arg("token", first.token.display.clone())
                 .arg("tool", publish.tool.clone())
-                .suggestion(remove_tokens_suggestion(ctx, p, job, &tokens))
+                .suggestion(tool_notes(
+                    remove_tokens_suggestion(ctx, p, job, &tokens),
+                    &publish.tool,
+                ))
                 .identity(who.clone());
             seen.emit(ctx, draft, &who);
         } else {
@@ -1073,6 +1079,25 @@ fn granular_token_suggestion(ctx: &FileCtx<'_>, system: System, self_hosted: boo
     s
 }
 
+/// What a publish helper needs before it can publish with OIDC.
+fn tool_notes(mut s: Suggestion, tool: &str) -> Suggestion {
+    if tool.contains("semantic-release") {
+        s = s.note(
+            "needs @semantic-release/npm >= 13.1.0 (semantic-release 25) for trusted publishing",
+        );
+    }
+    if tool.contains("changeset") {
+        s = s.note("needs changesets/action >= 1.7.0 (writes no token when NPM_TOKEN is unset)");
+    }
+    if tool.contains("JS-DevTools/npm-publish") {
+        s = s.note("needs JS-DevTools/npm-publish >= 4.1.0 (token optional with OIDC)");
+    }
+    if tool.contains("yarn npm publish") {
+        s = s.note("needs Yarn >= 4.10 for OIDC in `yarn npm publish`");
+    }
+    s
+}
+
 fn remove_tokens_suggestion(
     ctx: &FileCtx<'_>,
     p: &Pipeline,
@@ -1084,7 +1109,7 @@ fn remove_tokens_suggestion(
         Applicability::Unsafe,
     );
     s.edits = token_removal_edits(ctx, p, job, tokens);
-    s.note("npm uses the OIDC token when the exchange succeeds; Yarn uses a configured token first")
+    s.note("with an OIDC token available, npm publishes with it when the exchange succeeds; Yarn uses a configured token first")
         .note("once publishing works without it, revoke the token and delete the CI secret")
         .note("if `npm ci` installs private packages, give that step a read-only granular token")
 }
@@ -1169,19 +1194,7 @@ fn trusted_publishing_rewrite(
         )).note("then remove NPM_TOKEN from the project settings / context"),
         _ => s,
     };
-    let tool = publish.tool.as_str();
-    if tool.contains("semantic-release") {
-        s = s.note("needs @semantic-release/npm >= 13.1.0 (trusted publishing support)");
-    }
-    if tool.contains("changeset") {
-        s = s.note("needs changesets/action >= 1.7.0 (writes no token when NPM_TOKEN is unset)");
-    }
-    if tool.contains("JS-DevTools/npm-publish") {
-        s = s.note("needs JS-DevTools/npm-publish >= 4.1.0 (token optional with OIDC)");
-    }
-    if tool.contains("yarn npm publish") {
-        s = s.note("needs Yarn >= 4.10 for OIDC in `yarn npm publish`");
-    }
+    s = tool_notes(s, &publish.tool);
     s.note("the package must already exist on npm (the first publish needs a token); installs of private packages still need a read-only token")
         .note("after the first OIDC publish: revoke the token, and set the package to \"Require two-factor authentication and disallow tokens\"")
 }

@@ -366,3 +366,41 @@ fn release_it_publishes_unless_told_not_to() {
         "{no:?}"
     );
 }
+
+#[test]
+fn circleci_reusable_commands_are_expanded() {
+    let text = r#"
+version: 2.1
+commands:
+  npm-trusted-publishing:
+    steps:
+      - run: sudo npm install -g npm@latest
+      - run: |
+          echo "export NPM_ID_TOKEN=$(circleci run oidc get --claims '{\"aud\": \"npm:registry.npmjs.org\"}')" >> "$BASH_ENV"
+  npm-auth:
+    steps:
+      - run: echo "//registry.npmjs.org/:_authToken=$NPM_TOKEN" > ~/.npmrc
+jobs:
+  good:
+    docker:
+      - image: cimg/node:22.20
+    steps:
+      - npm-trusted-publishing
+      - run: npm publish
+  legacy:
+    docker:
+      - image: cimg/node:24.11
+    steps:
+      - npm-auth
+      - run: npm publish
+"#;
+    let found = rules(".circleci/config.yml", text);
+    assert_eq!(
+        found,
+        [
+            ("ci-token-written-to-npmrc", 11),
+            ("ci-publish-long-lived-token", 11)
+        ],
+        "{found:?}"
+    );
+}
