@@ -75,6 +75,7 @@ pub fn run(ctx: &mut FileCtx<'_>, pipeline: &Pipeline) {
     let mut seen = Seen::default();
     let mut reported_tokens: HashSet<(usize, usize)> = HashSet::new();
     let mut inventory: Vec<(EnvVar, String)> = Vec::new();
+    let repo_root = repo_root(ctx);
     let package_scripts: std::collections::BTreeMap<String, String> = manifest(ctx)
         .and_then(|m| {
             m.get("scripts")?.as_object().map(|o| {
@@ -89,6 +90,7 @@ pub fn run(ctx: &mut FileCtx<'_>, pipeline: &Pipeline) {
             ctx,
             pipeline,
             &package_scripts,
+            &repo_root,
             job,
             &mut seen,
             &mut reported_tokens,
@@ -138,6 +140,7 @@ fn job_rules(
     ctx: &mut FileCtx<'_>,
     p: &Pipeline,
     package_scripts: &std::collections::BTreeMap<String, String>,
+    repo_root: &Option<std::path::PathBuf>,
     job: &Job,
     seen: &mut Seen,
     reported: &mut HashSet<(usize, usize)>,
@@ -156,6 +159,7 @@ fn job_rules(
             resolve: &resolve,
             is_token_var: &is_token_var,
             package_scripts,
+            repo_root: repo_root.as_deref(),
         };
         let mut facts = Facts::default();
         for s in &step.scripts {
@@ -985,26 +989,31 @@ fn upgrade_suggestion(
 // ---------------------------------------------------------------------------------------------
 // Rewrites.
 
-/// The repository's package.json: above `.github/`, `.circleci/`, or beside the CI file.
-fn manifest(ctx: &FileCtx<'_>) -> Option<serde_json::Value> {
-    let mut dir = ctx.fs_path.parent();
-    if let Some(d) = dir {
-        let name = d.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if name == "workflows" {
-            dir = d.parent().and_then(|p| p.parent());
-        } else if name == ".circleci" || name == ".github" {
-            dir = d.parent();
-        } else if d
-            .parent()
-            .and_then(|p| p.file_name())
-            .and_then(|n| n.to_str())
-            == Some(".github")
-        {
-            // `.github/actions/<name>/action.yml`
-            dir = d.parent().and_then(|p| p.parent());
-        }
+/// The repository root: above `.github/` or `.circleci/`, else the CI file's folder. `None`
+/// for in-memory scans (rule examples), which have no folder on disk.
+fn repo_root(ctx: &FileCtx<'_>) -> Option<std::path::PathBuf> {
+    let mut dir = ctx.fs_path.parent()?;
+    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if name == "workflows" {
+        dir = dir.parent().and_then(|p| p.parent())?;
+    } else if name == ".circleci" || name == ".github" {
+        dir = dir.parent()?;
+    } else if dir
+        .parent()
+        .and_then(|p| p.file_name())
+        .and_then(|n| n.to_str())
+        == Some(".github")
+    {
+        // `.github/actions/<name>/action.yml`
+        dir = dir.parent().and_then(|p| p.parent())?;
     }
-    let text = std::fs::read_to_string(dir?.join("package.json")).ok()?;
+    // An empty folder is an in-memory scan of a bare name: there is nothing on disk to read.
+    (!dir.as_os_str().is_empty() && dir.is_dir()).then(|| dir.to_path_buf())
+}
+
+/// The repository's package.json.
+fn manifest(ctx: &FileCtx<'_>) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(repo_root(ctx)?.join("package.json")).ok()?;
     serde_json::from_str(&text).ok()
 }
 

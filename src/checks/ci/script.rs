@@ -107,7 +107,15 @@ pub struct Scope<'a> {
     pub is_token_var: &'a dyn Fn(&str) -> bool,
     /// `scripts` of the repository's package.json, to see through `npm run release`.
     pub package_scripts: &'a std::collections::BTreeMap<String, String>,
+    /// The repository root, to read shell scripts a step runs (`./scripts/publish.sh`).
+    pub repo_root: Option<&'a std::path::Path>,
 }
+
+/// Largest repository script read to see what a step runs.
+const MAX_SCRIPT_BYTES: u64 = 256 * 1024;
+
+/// How deep scripts calling scripts are followed.
+const MAX_SCRIPT_DEPTH: u32 = 2;
 
 static AUTH_SETTING: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?m)(?:(//[^\s:'"=]*):)?(_authToken|_auth|_password|npmAuthToken)\s*[=:]\s*["']?([^\s"'#]*)"#)
@@ -121,9 +129,10 @@ pub fn analyse(script: &ScriptText, scope: &Scope<'_>) -> Facts {
     let prepped = blank(value, &exprs);
     let parsed = shell::parse(&prepped);
     let a = Analyser {
-        script,
+        map: Mapping::Scalar(script),
         scope,
         exprs: &exprs,
+        depth: 0,
     };
     let mut facts = Facts::default();
     for command in &parsed.commands {
@@ -172,10 +181,20 @@ fn blank(text: &str, exprs: &[Expr]) -> String {
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
+/// Where the analysed text is, for spans.
+enum Mapping<'a> {
+    /// A script written in the CI file.
+    Scalar(&'a ScriptText),
+    /// A repository script run by a step: everything found in it is reported at the step's
+    /// command, and nothing in it is rewritten (edits are spans of the CI file).
+    External { call: Span, path: String },
+}
+
 struct Analyser<'a> {
-    script: &'a ScriptText,
+    map: Mapping<'a>,
     scope: &'a Scope<'a>,
     exprs: &'a [Expr],
+    depth: u32,
 }
 
 /// npm/pnpm/yarn options that take a separate value (so the value is not the subcommand).
@@ -297,7 +316,99 @@ fn is_local_registry(text: &str) -> bool {
 
 impl Analyser<'_> {
     fn file_span(&self, range: Span) -> Span {
-        self.script.scalar.to_source(range)
+        match &self.map {
+            Mapping::Scalar(script) => script.scalar.to_source(range),
+            Mapping::External { call, .. } => call.clone(),
+        }
+    }
+
+    /// Whether spans found here are spans of the CI file (so edits can be offered).
+    fn editable(&self) -> bool {
+        matches!(self.map, Mapping::Scalar(_))
+    }
+
+    /// `./scripts/publish.sh`, `bash scripts/release.sh`: the repository script the command
+    /// runs, analysed with what the step's environment gives it.
+    fn external_script(&self, command: &Command, words: &[Word], facts: &mut Facts) {
+        let Some(root) = self.scope.repo_root else {
+            return;
+        };
+        if self.depth >= MAX_SCRIPT_DEPTH {
+            return;
+        }
+        let Some(first) = words.first() else { return };
+        let path = if first.value.ends_with(".sh") {
+            Some(first.value.as_str())
+        } else if matches!(
+            bin_name(&first.value),
+            "bash" | "sh" | "zsh" | "source" | "."
+        ) {
+            positional(&words[1..])
+                .first()
+                .map(|w| w.value.as_str())
+                .filter(|p| p.ends_with(".sh"))
+        } else {
+            None
+        };
+        let Some(path) = path.filter(|p| !p.starts_with('/') && !p.contains('$')) else {
+            return;
+        };
+        let rel = path.trim_start_matches("./");
+        let full = root.join(rel);
+        let Ok(meta) = std::fs::metadata(&full) else {
+            return;
+        };
+        if !meta.is_file() || meta.len() > MAX_SCRIPT_BYTES {
+            return;
+        }
+        let Ok(text) = std::fs::read_to_string(&full) else {
+            return;
+        };
+        let parsed = shell::parse(&text);
+        let inner = Analyser {
+            map: Mapping::External {
+                call: self.file_span(command.span.clone()),
+                path: rel.to_string(),
+            },
+            scope: self.scope,
+            exprs: &[],
+            depth: self.depth + 1,
+        };
+        let mut found = Facts::default();
+        for c in &parsed.commands {
+            inner.command(c, &parsed.commands, &mut found);
+        }
+        // Literals in the script are the token sweep's business, at their real position.
+        let not_literal = |t: &TokenUse| t.source != Source::Literal;
+        for mut p in found.publishes {
+            p.inline.retain(not_literal);
+            facts.publishes.push(p);
+        }
+        facts.auth_writes.extend(
+            found
+                .auth_writes
+                .into_iter()
+                .filter(|w| not_literal(&w.token)),
+        );
+        facts.build_args.extend(
+            found
+                .build_args
+                .into_iter()
+                .filter(|b| not_literal(&b.token)),
+        );
+        facts
+            .assignments
+            .extend(found.assignments.into_iter().filter(not_literal));
+        facts.npm_upgrade |= found.npm_upgrade;
+        facts.oidc_get = facts.oidc_get.take().or(found.oidc_get);
+    }
+
+    /// Names a publish found in a repository script after the script.
+    fn tool_name(&self, tool: String) -> String {
+        match &self.map {
+            Mapping::External { path, .. } => format!("{tool} in {path}"),
+            Mapping::Scalar(_) => tool,
+        }
     }
 
     fn command(&self, command: &Command, all: &[Command], facts: &mut Facts) {
@@ -314,8 +425,9 @@ impl Analyser<'_> {
         let publish_tool = publish_tool(name, sub, sub2, args, &pos)
             .or_else(|| self.package_script_publish(name, sub, sub2, 0));
         if let Some(tool) = publish_tool {
-            self.publish(command, args, tool, facts);
+            self.publish(command, args, self.tool_name(tool), facts);
         }
+        self.external_script(command, words, facts);
         if matches!(name, "npm" | "pnpm" | "yarn")
             && (sub == "config" && sub2 == "set" || sub == "set")
         {
@@ -492,7 +604,7 @@ impl Analyser<'_> {
     /// A word whose whole value is `PREFIX$VAR` (shell-expanded) rewritten to `'PREFIX${VAR}'`, so
     /// the file gets the placeholder and npm reads the variable itself.
     fn placeholder_rewrite(&self, word: &Word, token: &TokenUse) -> Option<(Span, String)> {
-        if word.vars.len() != 1 || word.value.contains('\'') {
+        if !self.editable() || word.vars.len() != 1 || word.value.contains('\'') {
             return None;
         }
         let var = word.vars.first()?;
@@ -569,11 +681,16 @@ impl Analyser<'_> {
                 .filter(|_| has_value)
                 .unwrap_or_else(|| name.clone());
             let span = self.file_span(flag_word.span.start..value_word.span.end);
-            facts.build_args.push(BuildArg {
-                edits: vec![(
+            let edits = if self.editable() {
+                vec![(
                     span.clone(),
                     format!("--secret id={},env={}", name.to_ascii_lowercase(), env_name),
-                )],
+                )]
+            } else {
+                Vec::new()
+            };
+            facts.build_args.push(BuildArg {
+                edits,
                 span,
                 name,
                 token,

@@ -404,3 +404,43 @@ jobs:
         "{found:?}"
     );
 }
+
+#[test]
+fn repository_scripts_a_step_runs_are_analysed() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("ci")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        root.join("ci/release.sh"),
+        "#!/bin/sh\nnpm config set //registry.npmjs.org/:_authToken \"$NPM_TOKEN\"\nnpm publish\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let ci = root.join(".travis.yml");
+    std::fs::write(
+        &ci,
+        "language: node_js\nscript: npm test\nafter_success: bash ci/release.sh\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let candidate = crate::discover::Candidate {
+        fs_path: ci.clone(),
+        display: ".travis.yml".into(),
+        kind: crate::discover::FileKind::Travis,
+        named: true,
+        root: 0,
+    };
+    let text = std::fs::read(&ci).unwrap_or_default();
+    let outcome = crate::scan::scan_bytes(&candidate, &text, &ScanSettings::default());
+    let found: Vec<_> = outcome.findings.iter().map(|f| (f.rule, f.line)).collect();
+    assert!(
+        found.contains(&("ci-publish-long-lived-token", 3)),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("ci-token-written-to-npmrc", 3)),
+        "{found:?}"
+    );
+    for f in &outcome.findings {
+        let edits = f.suggestion.as_ref().map(|s| s.edits.len()).unwrap_or(0);
+        assert_eq!(edits, 0, "no edits aimed at another file's spans: {f:?}");
+    }
+}
