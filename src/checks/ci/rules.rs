@@ -273,17 +273,18 @@ fn job_rules(
     let job_npm_upgrade = steps.iter().any(|s| s.facts.npm_upgrade);
     let job_oidc_get = steps.iter().find_map(|s| s.facts.oidc_get.clone());
 
-    if publishes.is_empty() {
-        // Inventory of tokens this job reads without publishing.
-        for var in job
-            .env
-            .iter()
-            .chain(job.steps.iter().flat_map(|s| s.env.iter()))
-        {
-            if var.is_token(ctx) && var.value.source.is_stored() {
-                inventory.push((var.clone(), job.name.clone()));
-            }
+    // Inventory of the tokens the job reads; those that reach a publish are reported by the
+    // publish rules and dropped from it at the end.
+    for var in job
+        .env
+        .iter()
+        .chain(job.steps.iter().flat_map(|s| s.env.iter()))
+    {
+        if var.is_token(ctx) && var.value.source.is_stored() {
+            inventory.push((var.clone(), job.name.clone()));
         }
+    }
+    if publishes.is_empty() {
         return;
     }
 
