@@ -487,25 +487,36 @@ fn action_facts(text: &str, a: &Action, _step: &Step, facts: &mut Facts) {
         "npm" => {
             // Azure `Npm@1` task.
             let command = a.input("command").map(|c| c.value.text.as_str());
-            if command == Some("publish") {
-                let external = a
-                    .input("publishRegistry")
-                    .is_some_and(|r| r.value.text == "useExternalRegistry");
-                if external {
-                    let inline = a
-                        .input("publishEndpoint")
-                        .map(|e| TokenUse {
-                            display: format!("service connection {}", e.value.text),
-                            span: e.value.span.clone(),
-                            source: Source::Stored(format!("service connection {}", e.value.text)),
-                            placeholder: false,
-                        })
-                        .into_iter()
-                        .collect();
-                    facts
-                        .publishes
-                        .push(publish("Npm@1 publish", inline, None, false));
-                }
+            let custom_publish = command == Some("custom")
+                && a.input("customCommand").is_some_and(|c| {
+                    c.value.text.split_whitespace().next() == Some("publish")
+                        && !c.value.text.contains("--dry-run")
+                });
+            // The service connection that authenticates the publish, if it is an external one
+            // (`useFeed` publishes to an Azure Artifacts feed with the pipeline's identity).
+            let endpoint = if custom_publish {
+                a.input("customEndpoint")
+            } else if command == Some("publish")
+                && a.input("publishRegistry")
+                    .is_some_and(|r| r.value.text == "useExternalRegistry")
+            {
+                a.input("publishEndpoint")
+            } else {
+                None
+            };
+            if endpoint.is_some() || custom_publish {
+                let inline = endpoint
+                    .map(|e| TokenUse {
+                        display: format!("service connection {}", e.value.text),
+                        span: e.value.span.clone(),
+                        source: Source::Stored(format!("service connection {}", e.value.text)),
+                        placeholder: false,
+                    })
+                    .into_iter()
+                    .collect();
+                facts
+                    .publishes
+                    .push(publish("Npm@1 publish", inline, None, false));
             }
         }
         "npmauthenticate" => {

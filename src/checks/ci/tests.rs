@@ -447,3 +447,13 @@ fn repository_scripts_a_step_runs_are_analysed() {
         assert_eq!(edits, 0, "no edits aimed at another file's spans: {f:?}");
     }
 }
+
+#[test]
+fn azure_npm_task_publishes() {
+    let external = "steps:\n  - task: Npm@1\n    inputs:\n      command: publish\n      publishRegistry: useExternalRegistry\n      publishEndpoint: npmjs\n";
+    assert!(rules("azure-pipelines.yml", external).contains(&("ci-publish-long-lived-token", 6)));
+    let custom = "steps:\n  - task: Npm@1\n    inputs:\n      command: custom\n      customCommand: publish --access public\n      customEndpoint: npmjs\n";
+    assert!(rules("azure-pipelines.yml", custom).contains(&("ci-publish-long-lived-token", 6)));
+    let feed = "steps:\n  - task: Npm@1\n    inputs:\n      command: publish\n      publishRegistry: useFeed\n      publishFeed: acme/npm\n";
+    assert!(rules("azure-pipelines.yml", feed).is_empty());
+}
