@@ -175,7 +175,7 @@ fn job_rules(
             facts.provided.extend(f.provided);
         }
         if let Some(a) = &step.action {
-            action_facts(ctx.text, a, step, &mut facts);
+            action_facts(ctx.text, a, &mut facts);
         }
         steps.push(StepFacts { facts });
     }
@@ -329,7 +329,7 @@ fn job_rules(
                 .arg("job", job.name.clone())
                 .arg("token", first.token.display.clone())
                 .suggestion(tool_notes(
-                    remove_tokens_suggestion(ctx, p, job, &tokens),
+                    remove_tokens_suggestion(ctx, job, &tokens),
                     &publish.tool,
                 ))
                 .identity(who.clone());
@@ -340,7 +340,7 @@ fn job_rules(
                 .arg("token", first.token.display.clone())
                 .arg("tool", publish.tool.clone())
                 .suggestion(tool_notes(
-                    remove_tokens_suggestion(ctx, p, job, &tokens),
+                    remove_tokens_suggestion(ctx, job, &tokens),
                     &publish.tool,
                 ))
                 .identity(who.clone());
@@ -393,7 +393,6 @@ fn job_rules(
         ctx,
         p,
         job,
-        &steps,
         publish_step,
         publish,
         &oidc,
@@ -403,7 +402,7 @@ fn job_rules(
 }
 
 /// Publishes and tokens that actions, pipes, tasks and deploy providers stand for.
-fn action_facts(text: &str, a: &Action, _step: &Step, facts: &mut Facts) {
+fn action_facts(text: &str, a: &Action, facts: &mut Facts) {
     let bool_input = |n: &str| {
         a.input(n)
             .is_some_and(|v| matches!(v.value.text.trim(), "true" | "True" | "yes"))
@@ -842,7 +841,6 @@ fn misconfiguration(
     ctx: &mut FileCtx<'_>,
     p: &Pipeline,
     job: &Job,
-    steps: &[StepFacts],
     publish_step: usize,
     publish: &Publish,
     oidc: &super::Oidc,
@@ -936,7 +934,7 @@ fn misconfiguration(
         Some((n, v)) if !node_at_least_22_14(v) && !publish.yarn_berry => {
             let mut s =
                 Suggestion::new("Use Node 24 (npm >= 11.5.1 bundled)", Applicability::Unsafe);
-            if let Some(e) = node_edit(ctx, system, n) {
+            if let Some(e) = node_edit(ctx, n) {
                 s.edits.push(e);
             }
             let draft = Draft::at(MISCONFIGURED, n.span.clone())
@@ -968,7 +966,6 @@ fn misconfiguration(
         }
         _ => {}
     }
-    let _ = steps;
 }
 
 fn has_setup_node_expr(job: &Job) -> bool {
@@ -1119,17 +1116,12 @@ fn tool_notes(mut s: Suggestion, tool: &str) -> Suggestion {
     s
 }
 
-fn remove_tokens_suggestion(
-    ctx: &FileCtx<'_>,
-    p: &Pipeline,
-    job: &Job,
-    tokens: &[JobToken],
-) -> Suggestion {
+fn remove_tokens_suggestion(ctx: &FileCtx<'_>, job: &Job, tokens: &[JobToken]) -> Suggestion {
     let mut s = Suggestion::new(
         "Remove the long-lived token from the publish step",
         Applicability::Unsafe,
     );
-    s.edits = token_removal_edits(ctx, p, job, tokens);
+    s.edits = token_removal_edits(ctx, job, tokens);
     s.note("with an OIDC token available, npm publishes with it when the exchange succeeds; Yarn uses a configured token first")
         .note("once publishing works without it, revoke the token and delete the CI secret")
         .note("if `npm ci` installs private packages, give that step a read-only granular token")
@@ -1154,14 +1146,14 @@ fn trusted_publishing_rewrite(
         Applicability::Unsafe,
     );
     let (mut edits, _) = oidc_edits(ctx, p, job, &job.oidc, publish_step);
-    edits.extend(token_removal_edits(ctx, p, job, tokens));
+    edits.extend(token_removal_edits(ctx, job, tokens));
     let npm_upgrade = steps.iter().any(|s| s.facts.npm_upgrade);
     let version = job
         .node
         .as_ref()
         .and_then(|n| parse_node_version(&n.version).map(|v| (n, v)));
     match version {
-        Some((n, v)) if !node_at_least_22_14(v) => edits.extend(node_edit(ctx, system, n)),
+        Some((n, v)) if !node_at_least_22_14(v) => edits.extend(node_edit(ctx, n)),
         Some((_, v)) if !node_bundles_oidc_npm(v) && !npm_upgrade => {
             edits.extend(npm_upgrade_edit(ctx, system, job, publish_step))
         }
@@ -1381,12 +1373,8 @@ fn github_permissions(
     let step = indent
         .saturating_sub(column(text, job.key_span.start))
         .max(2);
-    let pad = " ".repeat(indent + step);
     if let Some(perms) = body.get("permissions") {
-        return (
-            add_to_permissions(text, nl, perms, &pad),
-            perms.is_mapping(),
-        );
+        return (add_to_permissions(text, nl, perms), perms.is_mapping());
     }
     let mut lines: Vec<String> = vec!["permissions:".into()];
     match root.and_then(|r| r.get("permissions")) {
@@ -1418,7 +1406,7 @@ fn github_permissions(
 }
 
 /// Adds `id-token: write` to an existing `permissions:` value.
-fn add_to_permissions(text: &str, nl: &str, perms: &Node, pad: &str) -> Vec<crate::finding::Edit> {
+fn add_to_permissions(text: &str, nl: &str, perms: &Node) -> Vec<crate::finding::Edit> {
     let raw = text.get(perms.span()).unwrap_or("");
     if perms.is_mapping() && raw.starts_with('{') {
         let close = perms.span.end.saturating_sub(1);
@@ -1440,23 +1428,24 @@ fn add_to_permissions(text: &str, nl: &str, perms: &Node, pad: &str) -> Vec<crat
         )];
     }
     // `read-all`, `write-all`, `{}` written as a scalar.
-    let _ = pad;
     vec![edit(perms.span(), "{ contents: read, id-token: write }")]
 }
 
-fn node_edit(
-    ctx: &FileCtx<'_>,
-    system: System,
-    n: &super::NodeSetup,
-) -> Option<crate::finding::Edit> {
+fn node_edit(ctx: &FileCtx<'_>, n: &super::NodeSetup) -> Option<crate::finding::Edit> {
     let inner = edits::unquoted(ctx.text, &n.span);
     let written = ctx.text.get(inner.clone())?;
     if written == n.version {
-        let _ = system;
         return Some(edit(inner, "24"));
     }
-    // An image: `node:18-alpine` → `node:24-alpine` (the span is the version part).
-    Some(edit(n.span.clone(), "24"))
+    // An image: `node:18-alpine` → `node:24-alpine` (the span is the version part). CircleCI's
+    // convenience images are tagged with full versions, so they get their `lts` tag.
+    let before = ctx.text.get(..n.span.start).unwrap_or("");
+    let tag = if before.ends_with("cimg/node:") {
+        "lts"
+    } else {
+        "24"
+    };
+    Some(edit(n.span.clone(), tag))
 }
 
 fn npm_upgrade_edit(
@@ -1508,7 +1497,6 @@ fn npm_upgrade_edit(
 /// entry goes), token inputs, and the lines or steps that write the token into `.npmrc`.
 fn token_removal_edits(
     ctx: &FileCtx<'_>,
-    p: &Pipeline,
     job: &Job,
     tokens: &[JobToken],
 ) -> Vec<crate::finding::Edit> {
@@ -1538,7 +1526,7 @@ fn token_removal_edits(
                 let Some(step) = job.steps.get(*si) else {
                     continue;
                 };
-                if let Some(e) = write_removal(text, p.system, step, w) {
+                if let Some(e) = write_removal(text, step, w) {
                     out.push(e);
                 }
             }
@@ -1557,12 +1545,7 @@ fn token_removal_edits(
 
 /// Removing a write of the token: the script line when it stands alone, or the whole step when
 /// the step does nothing else.
-fn write_removal(
-    text: &str,
-    system: System,
-    step: &Step,
-    w: &AuthWrite,
-) -> Option<crate::finding::Edit> {
+fn write_removal(text: &str, step: &Step, w: &AuthWrite) -> Option<crate::finding::Edit> {
     let script = step
         .scripts
         .iter()
@@ -1574,7 +1557,6 @@ fn write_removal(
         // `- run: echo ... > .npmrc`: the step goes.
         let dash = item_start(text, step.span.start)?;
         let lines = entry_lines(text, &(dash..step.span.end))?;
-        let _ = system;
         return Some(edit(lines, ""));
     }
     if only_command && script.list_item {

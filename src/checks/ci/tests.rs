@@ -457,3 +457,28 @@ fn azure_npm_task_publishes() {
     let feed = "steps:\n  - task: Npm@1\n    inputs:\n      command: publish\n      publishRegistry: useFeed\n      publishFeed: acme/npm\n";
     assert!(rules("azure-pipelines.yml", feed).is_empty());
 }
+
+#[test]
+fn old_node_images_are_moved_to_a_current_tag() {
+    let text = "version: 2.1\njobs:\n  p:\n    docker:\n      - image: cimg/node:20.11\n    steps:\n      - run: |\n          export NPM_ID_TOKEN=$(circleci run oidc get --claims '{\"aud\": \"npm:registry.npmjs.org\"}')\n          npm publish\n";
+    let found = scan(".circleci/config.yml", text);
+    let edits: Vec<String> = found
+        .iter()
+        .flat_map(|f| f.suggestion.iter().flat_map(|s| s.edits.iter()))
+        .map(|e| e.replacement.clone())
+        .collect();
+    assert_eq!(edits, ["lts"], "{found:#?}");
+    let gl = "publish:\n  image: node:18-alpine\n  id_tokens:\n    NPM_ID_TOKEN:\n      aud: \"npm:registry.npmjs.org\"\n  script:\n    - npm publish\n";
+    let found = scan(".gitlab-ci.yml", gl);
+    let f = found
+        .iter()
+        .find(|f| f.rule == "trusted-publishing-misconfigured")
+        .unwrap_or_else(|| panic!("{found:#?}"));
+    let edits: Vec<_> = f
+        .suggestion
+        .iter()
+        .flat_map(|s| s.edits.iter())
+        .map(|e| (e.span.clone(), e.replacement.clone()))
+        .collect();
+    assert!(apply_replacements(gl, &edits).contains("image: node:24-alpine"));
+}
