@@ -1432,20 +1432,14 @@ fn add_to_permissions(text: &str, nl: &str, perms: &Node) -> Vec<crate::finding:
 }
 
 fn node_edit(ctx: &FileCtx<'_>, n: &super::NodeSetup) -> Option<crate::finding::Edit> {
-    let inner = edits::unquoted(ctx.text, &n.span);
-    let written = ctx.text.get(inner.clone())?;
-    if written == n.version {
-        return Some(edit(inner, "24"));
-    }
-    // An image: `node:18-alpine` → `node:24-alpine` (the span is the version part). CircleCI's
-    // convenience images are tagged with full versions, so they get their `lts` tag.
+    // CircleCI's convenience images are tagged with full versions (`cimg/node:24.11`), so they
+    // get their `lts` tag; `node:18-alpine` becomes `node:24-alpine` (the span is the version
+    // part); a setup-node/NodeTool version becomes `24` inside its quotes.
     let before = ctx.text.get(..n.span.start).unwrap_or("");
-    let tag = if before.ends_with("cimg/node:") {
-        "lts"
-    } else {
-        "24"
-    };
-    Some(edit(n.span.clone(), tag))
+    if before.ends_with("cimg/node:") {
+        return Some(edit(n.span.clone(), "lts"));
+    }
+    Some(edit(edits::unquoted(ctx.text, &n.span), "24"))
 }
 
 fn npm_upgrade_edit(
