@@ -896,6 +896,7 @@ fn misconfiguration(
             },
         );
         suggestion.edits = edits;
+        let suggestion = trust_notes(ctx, system, job, suggestion);
         let mut draft = Draft::at(MISCONFIGURED, span)
             .message_key(key)
             .suggestion(suggestion);
@@ -1085,7 +1086,7 @@ fn granular_token_suggestion(ctx: &FileCtx<'_>, system: System, self_hosted: boo
     .note(format!(
         "npm token create --name={slug}-publish --packages={pkg} --packages-and-scopes-permission=read-write --bypass-2fa --expires=90"
     ))
-    .note("store it as the CI secret the job already reads, and rotate it before it expires (write tokens live at most 90 days)");
+    .note("store it as a CI secret read only by the publish step, and rotate it before it expires (write tokens live at most 90 days)");
     s = if self_hosted {
         s.note("trusted publishing (no stored token) needs a cloud-hosted runner: run the publish job on a GitHub-hosted runner, GitLab.com shared runner or CircleCI cloud")
     } else {
@@ -1137,7 +1138,6 @@ fn trusted_publishing_rewrite(
     tokens: &[JobToken],
 ) -> Suggestion {
     let system = p.system;
-    let (pkg, repo) = package_info(ctx);
     let mut s = Suggestion::new(
         format!(
             "Publish with trusted publishing (OIDC) from {}",
@@ -1183,6 +1183,15 @@ fn trusted_publishing_rewrite(
     if system == System::GithubAction {
         s = s.note("composite action: the calling workflow's job must grant `permissions: id-token: write`");
     }
+    s = trust_notes(ctx, system, job, s);
+    s = tool_notes(s, &publish.tool);
+    s.note("the package must already exist on npm (the first publish needs a token); installs of private packages still need a read-only token")
+        .note("after the first OIDC publish: revoke the token, and set the package to \"Require two-factor authentication and disallow tokens\"")
+}
+
+/// How to register the trusted publisher on npmjs.com for this job (`npm trust ...`).
+fn trust_notes(ctx: &FileCtx<'_>, system: System, job: &Job, mut s: Suggestion) -> Suggestion {
+    let (pkg, repo) = package_info(ctx);
     s = match system {
         System::GithubWorkflow | System::GithubAction => {
             // A job bound to a deployment environment is matched on it too.
@@ -1207,9 +1216,7 @@ fn trusted_publishing_rewrite(
         )).note("then remove NPM_TOKEN from the project settings / context"),
         _ => s,
     };
-    s = tool_notes(s, &publish.tool);
-    s.note("the package must already exist on npm (the first publish needs a token); installs of private packages still need a read-only token")
-        .note("after the first OIDC publish: revoke the token, and set the package to \"Require two-factor authentication and disallow tokens\"")
+    s
 }
 
 /// Sorted edits with those inside an earlier deletion dropped.
