@@ -1184,6 +1184,9 @@ fn trusted_publishing_rewrite(
         s = s.note("composite action: the calling workflow's job must grant `permissions: id-token: write`");
     }
     s = trust_notes(ctx, system, job, s);
+    if system == System::CircleCi {
+        s = s.note("then remove NPM_TOKEN from the project settings / context");
+    }
     s = tool_notes(s, &publish.tool);
     s.note("the package must already exist on npm (the first publish needs a token); installs of private packages still need a read-only token")
         .note("after the first OIDC publish: revoke the token, and set the package to \"Require two-factor authentication and disallow tokens\"")
@@ -1213,7 +1216,7 @@ fn trust_notes(ctx: &FileCtx<'_>, system: System, job: &Job, mut s: Suggestion) 
         )).note("trusted publishing works on GitLab.com shared runners; add `SIGSTORE_ID_TOKEN: {aud: sigstore}` for provenance"),
         System::CircleCi => s.note(format!(
             "register the trusted publisher on npmjs.com: npm trust circleci {pkg} --org-id <org-uuid> --project-id <project-uuid> --pipeline-definition-id <pipeline-definition-uuid> --vcs-origin <vcs-origin>"
-        )).note("then remove NPM_TOKEN from the project settings / context"),
+        )),
         _ => s,
     };
     s
