@@ -39,9 +39,16 @@ pub fn pipeline(_ctx: &FileCtx<'_>, doc: &Document) -> Pipeline {
         .unwrap_or_default();
     let default = root.get("default");
     let mut jobs = Vec::new();
+    let used = used_templates(root);
     for (key, body) in root.iter_map() {
         let Some(name) = key.as_str() else { continue };
-        if name.starts_with('.') || GLOBAL_KEYS.contains(&name) || !body.is_mapping() {
+        if GLOBAL_KEYS.contains(&name) || !body.is_mapping() {
+            continue;
+        }
+        // A hidden job is a template: checked through the jobs that extend it, or on its own
+        // when nothing in this file does (it is used from a file that includes this one).
+        let template = name.starts_with('.');
+        if template && used.iter().any(|u| u == name) {
             continue;
         }
         let lookup = |k: &str| -> Option<&Node> {
@@ -68,7 +75,11 @@ pub fn pipeline(_ctx: &FileCtx<'_>, doc: &Document) -> Pipeline {
                 }
             }
         }
-        let mut oidc = Oidc::default();
+        let mut oidc = Oidc {
+            // The including job may add `id_tokens:`, tags or an image.
+            inherited: template,
+            ..Oidc::default()
+        };
         if let Some(ids) = lookup("id_tokens") {
             oidc.signal = true;
             let npm = ids.iter_map().any(|(k, v)| {
@@ -125,6 +136,37 @@ pub fn pipeline(_ctx: &FileCtx<'_>, doc: &Document) -> Pipeline {
         system,
         jobs,
         root: Some(root.clone()),
+    }
+}
+
+/// Names of hidden jobs used in this file by `extends:` or `!reference`.
+fn used_templates(root: &Node) -> Vec<String> {
+    let mut out = Vec::new();
+    collect_used(root, &mut out, 0);
+    out
+}
+
+fn collect_used(node: &Node, out: &mut Vec<String>, depth: usize) {
+    if depth > 32 {
+        return;
+    }
+    if node.tag() == Some("!reference") {
+        if let Some(first) = node.iter_seq().next().and_then(Node::as_str) {
+            out.push(first.to_string());
+        }
+        return;
+    }
+    for (k, v) in node.iter_map() {
+        if k.as_str() == Some("extends") {
+            if let Some(s) = v.as_str() {
+                out.push(s.to_string());
+            }
+            out.extend(v.iter_seq().filter_map(Node::as_str).map(str::to_string));
+        }
+        collect_used(v, out, depth + 1);
+    }
+    for item in node.iter_seq() {
+        collect_used(item, out, depth + 1);
     }
 }
 

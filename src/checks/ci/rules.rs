@@ -875,7 +875,9 @@ fn misconfiguration(
             ).note("replace `yarn publish` with `npm publish` (npm >= 11.5.1)"));
         emit(ctx, seen, draft);
     }
-    if !oidc.configured && system != System::GithubAction {
+    // A GitLab template's ID tokens may come from the job that extends it.
+    let gitlab_template = system == System::Gitlab && oidc.inherited;
+    if !oidc.configured && system != System::GithubAction && !gitlab_template {
         let (span, key) = match (&oidc.wrong_audience, system) {
             (Some(s), _) => (s.clone(), "wrong-audience"),
             (None, System::Gitlab) => (job.key_span.clone(), "no-id-tokens"),

@@ -482,3 +482,23 @@ fn old_node_images_are_moved_to_a_current_tag() {
         .collect();
     assert!(apply_replacements(gl, &edits).contains("image: node:24-alpine"));
 }
+
+#[test]
+fn gitlab_templates_used_elsewhere_are_checked() {
+    let text = ".npm-publish:\n  image: node:24\n  script:\n    - echo \"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\" > .npmrc\n    - npm publish\n.oidc-publish:\n  script:\n    - npm publish --provenance\n";
+    let found = rules("templates/npm.gitlab-ci.yml", text);
+    assert!(
+        found.contains(&("ci-publish-long-lived-token", 4)),
+        "{found:?}"
+    );
+    assert!(
+        !found
+            .iter()
+            .any(|(r, _)| *r == "trusted-publishing-misconfigured"),
+        "the including job may add id_tokens: {found:?}"
+    );
+    let used =
+        ".t:\n  script:\n    - npm publish\njob:\n  extends: .t\n  variables:\n    NPM_TOKEN: $X\n";
+    let found = rules(".gitlab-ci.yml", used);
+    assert_eq!(found, [("ci-publish-long-lived-token", 7)], "{found:?}");
+}
