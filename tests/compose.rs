@@ -361,3 +361,51 @@ proptest::proptest! {
         }
     }
 }
+
+/// `--fix --unsafe-fixes` on the bad fixtures: one run moves every token arg and runtime token
+/// (their suggestions share identical insertions instead of clashing), the files re-scan without
+/// compose findings, and a second run changes nothing.
+#[test]
+fn unsafe_fixes_apply_in_one_run_and_settle() {
+    for rule in ["compose-token-build-arg", "compose-token-runtime-env"] {
+        let t = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let src = fixtures().join(rule).join("bad");
+        for file in files_below(&src) {
+            let rel = file.strip_prefix(&src).unwrap_or(&file);
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            write(t.path(), &rel.to_string_lossy(), &text);
+        }
+        let first = run_in(t.path(), &["--fix", "--unsafe-fixes", "."]);
+        assert!(
+            first.stderr.contains(" 0 skipped"),
+            "{rule}: {}",
+            first.stderr
+        );
+        let report = scan_json(t.path());
+        // Only suggestions shown for manual work (an env_file elsewhere) may be left.
+        let left: Vec<&serde_json::Value> = report["findings"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|f| {
+                        f["rule"]
+                            .as_str()
+                            .is_some_and(|r| r.starts_with("compose-"))
+                    })
+                    .filter(|f| f["suggestion"]["applicability"] != "manual")
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(left.is_empty(), "{rule}: {left:?}");
+        let before: Vec<String> = files_below(t.path())
+            .iter()
+            .map(|f| std::fs::read_to_string(f).unwrap_or_default())
+            .collect();
+        run_in(t.path(), &["--fix", "--unsafe-fixes", "."]);
+        let after: Vec<String> = files_below(t.path())
+            .iter()
+            .map(|f| std::fs::read_to_string(f).unwrap_or_default())
+            .collect();
+        assert_eq!(before, after, "{rule}: a second --fix changed files");
+    }
+}

@@ -196,15 +196,28 @@ fn build_args(
     seen: &mut HashSet<(&'static str, usize, usize)>,
 ) {
     let vars = vars_of(ctx.text, args);
-    for var in &vars {
+    let reasons: Vec<Option<Reason>> = vars.iter().map(|v| token_reason(ctx, v)).collect();
+    // One plan per args block: every token arg of it moves to the same secret, so the
+    // suggestions share their insertions (identical edits merge when fixes are applied
+    // together) and, when nothing else is left, all replace the whole `args:` block alike.
+    let plan = BlockPlan {
+        only_tokens: reasons.iter().all(Option::is_some),
+        host: vars
+            .iter()
+            .zip(&reasons)
+            .find(|(_, r)| r.is_some())
+            .map(|(v, _)| host_var(v))
+            .unwrap_or_default(),
+    };
+    for (var, reason) in vars.iter().zip(reasons) {
         literal_value(ctx, var, seen);
-        let Some(reason) = token_reason(ctx, var) else {
+        let Some(reason) = reason else {
             continue;
         };
         if !seen.insert((BUILD_ARG, var.span.start, var.span.end)) {
             continue;
         }
-        let suggestion = build_secret_rewrite(ctx.text, root, build, args, &vars, var, service);
+        let suggestion = build_secret_rewrite(ctx.text, root, build, args, &plan, var, service);
         let mut draft = Draft::at(BUILD_ARG, var.span.clone())
             .arg("name", var.name.clone())
             .arg("service", service)
@@ -226,15 +239,17 @@ fn runtime_env(
     seen: &mut HashSet<(&'static str, usize, usize)>,
 ) {
     let vars = vars_of(ctx.text, env);
-    for var in &vars {
+    let reasons: Vec<Option<Reason>> = vars.iter().map(|v| token_reason(ctx, v)).collect();
+    let only_tokens = reasons.iter().all(Option::is_some);
+    for (var, reason) in vars.iter().zip(reasons) {
         literal_value(ctx, var, seen);
-        let Some(reason) = token_reason(ctx, var) else {
+        let Some(reason) = reason else {
             continue;
         };
         if !seen.insert((RUNTIME_ENV, var.span.start, var.span.end)) {
             continue;
         }
-        let suggestion = runtime_removal(ctx.text, service_node, &vars, var);
+        let suggestion = runtime_removal(ctx.text, service_node, only_tokens, var);
         let mut draft = Draft::at(RUNTIME_ENV, var.span.clone())
             .arg("name", var.name.clone())
             .arg("service", service)
@@ -279,18 +294,16 @@ fn literal_value(
     if !seen.insert((HARDCODED, span.start, span.end)) || ctx.reported(HARDCODED, &span) {
         return;
     }
+    // No edit of its own: the compose rewrite of the same entry (build secret or removal)
+    // takes the literal out, and two edits of one line would only clash.
     let suggestion = Suggestion::new(
-        format!(
-            "Revoke the token and read `{}` from the host environment",
-            var.name
-        ),
-        Applicability::Unsafe,
+        "Revoke the token: it stays in the repository history",
+        Applicability::Manual,
     )
-    .edit(span.clone(), format!("${{{}}}", var.name))
-    .note("npm token revoke <token>   # by the token's owner; it is in the repository history")
+    .note("npm token revoke <token>   # by the token's owner")
     .note(format!(
-        "export {}=...   # before `docker compose` runs; Compose substitutes ${{{}}} from the environment or .env",
-        var.name, var.name
+        "the compose rewrite of `{}` removes the literal; a token still needed comes from the host environment, never the file",
+        var.name
     ));
     let mut draft = Draft::at(HARDCODED, span)
         .confidence(confidence)
@@ -405,17 +418,25 @@ fn read_only_token(name: &str) -> String {
     format!("npm token create --name={name} --packages-and-scopes-permission=read-only --scopes=@your-scope --expires=90   # a read-only granular token, if one is still needed")
 }
 
+/// What the token args of one `build.args` block have in common.
+struct BlockPlan {
+    /// Every entry of the block is a token: the whole `args:` goes.
+    only_tokens: bool,
+    /// Host variable the shared secret reads (that of the block's first token arg).
+    host: String,
+}
+
 /// The `build.secrets` rewrite for one build arg.
 fn build_secret_rewrite(
     text: &str,
     root: &Node,
     build: &Node,
     args: &Node,
-    vars: &[Var<'_>],
+    plan: &BlockPlan,
     var: &Var<'_>,
     service: &str,
 ) -> Suggestion {
-    let host = host_var(var);
+    let host = plan.host.as_str();
     let mut suggestion = Suggestion::new(
         format!(
             "Pass {} to the build as a secret, not a build argument",
@@ -428,7 +449,7 @@ fn build_secret_rewrite(
     let edits = if merged {
         None
     } else {
-        build_secret_edits(text, root, build, args, vars, var, &host)
+        build_secret_edits(text, root, build, args, plan.only_tokens, var, host)
     };
     match edits {
         Some(edits) => {
@@ -461,12 +482,13 @@ fn build_secret_rewrite(
 }
 
 /// The removal of one runtime variable.
-fn runtime_removal(text: &str, service: &Node, vars: &[Var<'_>], var: &Var<'_>) -> Suggestion {
+fn runtime_removal(text: &str, service: &Node, only_tokens: bool, var: &Var<'_>) -> Suggestion {
     let mut suggestion = Suggestion::new(
         format!("Remove {} from the container's environment", var.name),
         Applicability::Unsafe,
     );
-    let cut = if vars.len() == 1 {
+    // With nothing but tokens in it, the whole `environment:` goes (an empty one is invalid).
+    let cut = if only_tokens {
         service
             .get_entry("environment")
             .and_then(|e| entry_lines(text, &e.key, &e.value))
@@ -490,7 +512,7 @@ fn build_secret_edits(
     root: &Node,
     build: &Node,
     args: &Node,
-    vars: &[Var<'_>],
+    only_tokens: bool,
     var: &Var<'_>,
     host: &str,
 ) -> Option<Vec<(Span, String)>> {
@@ -512,7 +534,7 @@ fn build_secret_edits(
     let new_block = format!("{pad}secrets:\n{item_pad}- {SECRET_ID}\n");
     match existing {
         None => {
-            if vars.len() == 1 {
+            if only_tokens {
                 edits.push((args_lines, new_block));
             } else {
                 edits.push((item_lines(text, var)?, String::new()));
@@ -520,7 +542,7 @@ fn build_secret_edits(
             }
         }
         Some(secrets) => {
-            let removal = if vars.len() == 1 {
+            let removal = if only_tokens {
                 args_lines
             } else {
                 item_lines(text, var)?
@@ -538,7 +560,7 @@ fn build_secret_edits(
         }
     }
     edits.push(top_level_secret(text, root, host)?);
-    let mut edits = coalesce(edits);
+    let mut edits = tidy(edits);
     // New lines follow the file's line endings.
     if text.contains("\r\n") {
         for (_, with) in &mut edits {
@@ -587,22 +609,12 @@ fn top_level_secret(text: &str, root: &Node, host: &str) -> Option<(Span, String
     }
 }
 
-/// Sorts edits, drops empty no-ops, and joins edits that touch (a deletion followed by an
-/// insertion at its end) so none overlap.
-fn coalesce(mut edits: Vec<(Span, String)>) -> Vec<(Span, String)> {
+/// Sorts edits and drops empty no-ops. Touching edits stay separate so that the insertions
+/// several suggestions share remain identical (the fix engine merges identical edits).
+fn tidy(mut edits: Vec<(Span, String)>) -> Vec<(Span, String)> {
     edits.retain(|(span, with)| !(span.is_empty() && with.is_empty()));
     edits.sort_by_key(|(span, _)| (span.start, span.end));
-    let mut out: Vec<(Span, String)> = Vec::new();
-    for (span, with) in edits {
-        match out.last_mut() {
-            Some((last, text)) if last.end == span.start => {
-                last.end = span.end;
-                text.push_str(&with);
-            }
-            _ => out.push((span, with)),
-        }
-    }
-    out
+    edits
 }
 
 /// Whole lines of a block-style mapping entry (key line through the value's last line, newline
