@@ -76,6 +76,7 @@ pub fn run(ctx: &mut FileCtx<'_>, pipeline: &Pipeline) {
     let mut reported_tokens: HashSet<(usize, usize)> = HashSet::new();
     let mut inventory: Vec<(EnvVar, String)> = Vec::new();
     let repo_root = repo_root(ctx);
+    let repo_registry = repo_registry(ctx);
     let package_scripts: std::collections::BTreeMap<String, String> = manifest(ctx)
         .and_then(|m| {
             m.get("scripts")?.as_object().map(|o| {
@@ -91,6 +92,7 @@ pub fn run(ctx: &mut FileCtx<'_>, pipeline: &Pipeline) {
             pipeline,
             &package_scripts,
             &repo_root,
+            &repo_registry,
             job,
             &mut seen,
             &mut reported_tokens,
@@ -141,6 +143,7 @@ fn job_rules(
     p: &Pipeline,
     package_scripts: &std::collections::BTreeMap<String, String>,
     repo_root: &Option<std::path::PathBuf>,
+    repo_registry: &Option<String>,
     job: &Job,
     seen: &mut Seen,
     reported: &mut HashSet<(usize, usize)>,
@@ -259,7 +262,7 @@ fn job_rules(
     }
 
     // Publishes to npm.
-    let job_registry = job_registry(job);
+    let job_registry = job_registry(job, repo_registry.as_deref());
     let mut publishes: Vec<(usize, &Publish)> = Vec::new();
     for (i, sf) in steps.iter().enumerate() {
         for p in &sf.facts.publishes {
@@ -615,7 +618,23 @@ fn build_push_args(text: &str, a: &Action, args: &EnvVar, facts: &mut Facts) {
 
 /// The registry a job's publishes go to when the command does not say: setup-node's
 /// `registry-url`, `NPM_CONFIG_REGISTRY`.
-fn job_registry(job: &Job) -> Option<String> {
+fn job_registry(job: &Job, repo_registry: Option<&str>) -> Option<String> {
+    // npm's order: --registry (on the command) > publishConfig > environment > project .npmrc
+    // > the user .npmrc setup-node writes.
+    let env = job
+        .env
+        .iter()
+        .find(|v| v.name.eq_ignore_ascii_case("NPM_CONFIG_REGISTRY"))
+        .map(|v| v.value.text.clone());
+    if let Some(r) = repo_registry.filter(|r| r.starts_with("publishConfig:")) {
+        return Some(r.trim_start_matches("publishConfig:").to_string());
+    }
+    if env.is_some() {
+        return env;
+    }
+    if let Some(r) = repo_registry {
+        return Some(r.to_string());
+    }
     for step in &job.steps {
         if let Some(a) = &step.action {
             if a.name == "actions/setup-node" {
@@ -625,10 +644,41 @@ fn job_registry(job: &Job) -> Option<String> {
             }
         }
     }
-    job.env
-        .iter()
-        .find(|v| v.name.eq_ignore_ascii_case("NPM_CONFIG_REGISTRY"))
-        .map(|v| v.value.text.clone())
+    None
+}
+
+/// The registry the repository's package publishes to when nothing in CI says otherwise:
+/// `publishConfig.registry` of package.json (marked `publishConfig:`), or the project `.npmrc`
+/// (`@scope:registry=` for a scoped package, else `registry=`).
+fn repo_registry(ctx: &FileCtx<'_>) -> Option<String> {
+    let manifest = manifest(ctx);
+    if let Some(r) = manifest
+        .as_ref()
+        .and_then(|m| m["publishConfig"]["registry"].as_str())
+    {
+        return Some(format!("publishConfig:{r}"));
+    }
+    let npmrc = std::fs::read_to_string(repo_root(ctx)?.join(".npmrc")).ok()?;
+    let scope = manifest
+        .as_ref()
+        .and_then(|m| m["name"].as_str())
+        .and_then(|n| n.strip_prefix('@'))
+        .and_then(|n| n.split('/').next())
+        .map(|s| format!("@{s}:registry"));
+    let mut plain = None;
+    for line in npmrc.lines() {
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let key = key.trim();
+        if Some(key) == scope.as_deref() {
+            return Some(value.trim().to_string());
+        }
+        if key == "registry" {
+            plain = Some(value.trim().to_string());
+        }
+    }
+    plain
 }
 
 /// Every long-lived token the publish step sees.

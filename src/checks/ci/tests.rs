@@ -502,3 +502,44 @@ fn gitlab_templates_used_elsewhere_are_checked() {
     let found = rules(".gitlab-ci.yml", used);
     assert_eq!(found, [("ci-publish-long-lived-token", 7)], "{found:?}");
 }
+
+#[test]
+fn private_registry_from_package_json_or_npmrc_is_not_npm() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let root = dir.path();
+    let wf_dir = root.join(".github/workflows");
+    std::fs::create_dir_all(&wf_dir).unwrap_or_else(|e| panic!("{e}"));
+    let wf = wf_dir.join("release.yml");
+    let text = "on: push\njobs:\n  p:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm publish\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n";
+    std::fs::write(&wf, text).unwrap_or_else(|e| panic!("{e}"));
+    let scan_it = || {
+        let candidate = crate::discover::Candidate {
+            fs_path: wf.clone(),
+            display: ".github/workflows/release.yml".into(),
+            kind: crate::discover::FileKind::GithubWorkflow,
+            named: true,
+            root: 0,
+        };
+        crate::scan::scan_bytes(&candidate, text.as_bytes(), &ScanSettings::default())
+            .findings
+            .iter()
+            .map(|f| f.rule)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(scan_it(), ["ci-publish-long-lived-token"]);
+    let write = |name: &str, body: &str| {
+        std::fs::write(root.join(name), body).unwrap_or_else(|e| panic!("{e}"))
+    };
+    write("package.json", r#"{"name": "@acme/x"}"#);
+    write(
+        ".npmrc",
+        "@acme:registry=https://artifactory.acme.example/api/npm/npm/\n",
+    );
+    assert!(scan_it().is_empty());
+    write(".npmrc", "");
+    write(
+        "package.json",
+        r#"{"name": "x", "publishConfig": {"registry": "https://npm.pkg.github.com"}}"#,
+    );
+    assert!(scan_it().is_empty());
+}
