@@ -199,7 +199,8 @@ fn job_rules(
                 .arg("job", job.name.clone())
                 .suggestion(npmrc_suggestion(system, w))
                 .identity(format!("{} {}", job.name, w.token.display));
-            seen.emit(ctx, draft, &job.name);
+            // One report per location: a template shared by several jobs is one line to fix.
+            seen.emit(ctx, draft, "");
         }
         for b in &sf.facts.build_args {
             reported.insert((b.token.span.start, b.token.span.end));
@@ -228,7 +229,8 @@ fn job_rules(
                     .note("the variable must be in the environment of the build command (for GitHub: `env:` on the step)"),
                 )
                 .identity(format!("{} {}", job.name, b.name));
-            seen.emit(ctx, draft, &job.name);
+            // One report per location: a template shared by several jobs is one line to fix.
+            seen.emit(ctx, draft, "");
         }
         if crate::rules::get(LOGIN).is_some() {
             for l in &sf.facts.logins {
@@ -256,7 +258,8 @@ fn job_rules(
                         .confidence(Confidence::Low)
                         .severity(crate::finding::Severity::Low);
                 }
-                seen.emit(ctx, draft, &job.name);
+                // One report per location: a template shared by several jobs is one line to fix.
+                seen.emit(ctx, draft, "");
             }
         }
     }

@@ -543,3 +543,10 @@ fn private_registry_from_package_json_or_npmrc_is_not_npm() {
     );
     assert!(scan_it().is_empty());
 }
+
+#[test]
+fn a_template_write_shared_by_jobs_is_one_finding() {
+    let text = ".auth:\n  before_script:\n    - echo \"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\" > .npmrc\na:\n  extends: .auth\n  script: [npm ci]\nb:\n  extends: .auth\n  script: [npm test]\n";
+    let found = rules(".gitlab-ci.yml", text);
+    assert_eq!(found, [("ci-token-written-to-npmrc", 3)], "{found:?}");
+}
