@@ -279,11 +279,105 @@ proptest! {
         let outcome = scan_text(path, &text, &settings());
         for f in &outcome.findings {
             prop_assert!(f.line >= 1);
+            let Some(s) = &f.suggestion else { continue };
+            let mut edits: Vec<_> = s.edits.iter().map(|e| e.span.clone()).collect();
+            edits.sort_by_key(|e| (e.start, e.end));
+            for e in &edits {
+                prop_assert!(e.start <= e.end && e.end <= text.len(), "{e:?} out of bounds");
+                prop_assert!(text.is_char_boundary(e.start) && text.is_char_boundary(e.end));
+            }
+            for pair in edits.windows(2) {
+                prop_assert!(pair[0].end <= pair[1].start, "overlapping edits {:?}", pair);
+            }
         }
     }
 
     #[test]
     fn ci_checks_never_panic_on_arbitrary_text(text in ".{0,400}", which in 0usize..7) {
         let _ = scan_text(CI_PATHS[which], &text, &settings());
+    }
+}
+
+/// Every CI file of the bad fixtures, with its path (the file name decides the CI system).
+fn ci_fixture_files() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for rule in CI_RULES {
+        let bad = fixtures().join(rule).join("bad");
+        for file in files_below(&bad) {
+            let rel = file
+                .strip_prefix(&bad)
+                .unwrap_or(&file)
+                .to_string_lossy()
+                .replace('\\', "/");
+            if is_ci_file(&rel) {
+                if let Ok(text) = std::fs::read_to_string(&file) {
+                    out.push((rel, text));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A line-level mutation: 0 delete, 1 duplicate, 2 indent by two, 3 dedent by two, 4 swap with
+/// the next line.
+fn mutate(text: &str, ops: &[(usize, u8)]) -> String {
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    for &(at, op) in ops {
+        if lines.is_empty() {
+            break;
+        }
+        let i = at % lines.len();
+        match op {
+            0 => {
+                lines.remove(i);
+            }
+            1 => {
+                let l = lines[i].clone();
+                lines.insert(i, l);
+            }
+            2 => lines[i] = format!("  {}", lines[i]),
+            3 => lines[i] = lines[i].strip_prefix("  ").unwrap_or(&lines[i]).to_string(),
+            _ => {
+                if i + 1 < lines.len() {
+                    lines.swap(i, i + 1);
+                }
+            }
+        }
+    }
+    let mut out = lines.join("\n");
+    out.push('\n');
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Near-valid CI files: findings keep their invariants, and applying any suggestion gives a
+    /// text that scans again without panicking.
+    #[test]
+    fn mutated_fixtures_keep_edits_sane(pick in 0usize..1000, ops in prop::collection::vec((0usize..200, 0u8..5), 1..4)) {
+        let files = ci_fixture_files();
+        prop_assume!(!files.is_empty());
+        let (path, original) = &files[pick % files.len()];
+        let text = mutate(original, &ops);
+        let outcome = scan_text(path, &text, &settings());
+        for f in &outcome.findings {
+            let Some(s) = &f.suggestion else { continue };
+            let mut edits: Vec<_> = s.edits.iter().map(|e| (e.span.clone(), e.replacement.clone())).collect();
+            edits.sort_by_key(|(e, _)| (e.start, e.end));
+            for pair in edits.windows(2) {
+                prop_assert!(pair[0].0.end <= pair[1].0.start, "overlapping edits in {path}: {:?}", pair);
+            }
+            let after = apply_replacements(&text, &edits);
+            if yaml::parse(&text).is_ok() {
+                prop_assert!(
+                    yaml::parse(&after).is_ok(),
+                    "{path}: {} rewrite breaks the YAML:\n--- before\n{text}\n--- after\n{after}",
+                    f.rule
+                );
+            }
+            let _ = scan_text(path, &after, &settings());
+        }
     }
 }

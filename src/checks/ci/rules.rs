@@ -1492,8 +1492,17 @@ fn add_to_permissions(text: &str, nl: &str, perms: &Node) -> Vec<crate::finding:
             format!("{}id-token: write{nl}", " ".repeat(col)),
         )];
     }
-    // `read-all`, `write-all`, `{}` written as a scalar.
-    vec![edit(perms.span(), "{ contents: read, id-token: write }")]
+    // `read-all`, `write-all`, `{}` written as a scalar, or nothing at all (`permissions:`
+    // with an empty value, which needs a space after the colon).
+    let value = "{ contents: read, id-token: write }";
+    if perms.span.is_empty()
+        || text
+            .get(..perms.span.start)
+            .is_some_and(|b| b.ends_with(':'))
+    {
+        return vec![edit(perms.span(), format!(" {value}"))];
+    }
+    vec![edit(perms.span(), value)]
 }
 
 fn node_edit(ctx: &FileCtx<'_>, n: &super::NodeSetup) -> Option<crate::finding::Edit> {
