@@ -320,7 +320,7 @@ fn ci_fixture_files() -> Vec<(String, String)> {
 }
 
 /// A line-level mutation: 0 delete, 1 duplicate, 2 indent by two, 3 dedent by two, 4 swap with
-/// the next line.
+/// the next line, 5 trailing comment, 6 blank line before; 7 turns the file CRLF.
 fn mutate(text: &str, ops: &[(usize, u8)]) -> String {
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     for &(at, op) in ops {
@@ -338,25 +338,30 @@ fn mutate(text: &str, ops: &[(usize, u8)]) -> String {
             }
             2 => lines[i] = format!("  {}", lines[i]),
             3 => lines[i] = lines[i].strip_prefix("  ").unwrap_or(&lines[i]).to_string(),
-            _ => {
+            4 => {
                 if i + 1 < lines.len() {
                     lines.swap(i, i + 1);
                 }
             }
+            5 => lines[i].push_str("  # note"),
+            6 => lines.insert(i, String::new()),
+            _ => {}
         }
     }
-    let mut out = lines.join("\n");
-    out.push('\n');
+    let crlf = ops.iter().any(|&(_, op)| op == 7);
+    let nl = if crlf { "\r\n" } else { "\n" };
+    let mut out = lines.join(nl);
+    out.push_str(nl);
     out
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
+    #![proptest_config(ProptestConfig::with_cases(400))]
 
     /// Near-valid CI files: findings keep their invariants, and applying any suggestion gives a
     /// text that scans again without panicking.
     #[test]
-    fn mutated_fixtures_keep_edits_sane(pick in 0usize..1000, ops in prop::collection::vec((0usize..200, 0u8..5), 1..4)) {
+    fn mutated_fixtures_keep_edits_sane(pick in 0usize..1000, ops in prop::collection::vec((0usize..200, 0u8..8), 1..5)) {
         let files = ci_fixture_files();
         prop_assume!(!files.is_empty());
         let (path, original) = &files[pick % files.len()];

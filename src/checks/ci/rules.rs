@@ -1630,5 +1630,10 @@ fn write_removal(text: &str, step: &Step, w: &AuthWrite) -> Option<crate::findin
     if only_command && script.list_item {
         return whole_lines(text, &script.span).map(|l| edit(l, ""));
     }
+    // One line out of a script: only in a literal block, where each line stands alone (in plain,
+    // quoted and folded scalars the next line may continue this one).
+    if script.scalar.style() != crate::parse::yaml::ScalarStyle::Literal {
+        return None;
+    }
     whole_lines(text, &w.span).map(|l| edit(l, ""))
 }
