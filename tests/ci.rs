@@ -338,11 +338,7 @@ fn mutate(text: &str, ops: &[(usize, u8)]) -> String {
             }
             2 => lines[i] = format!("  {}", lines[i]),
             3 => lines[i] = lines[i].strip_prefix("  ").unwrap_or(&lines[i]).to_string(),
-            4 => {
-                if i + 1 < lines.len() {
-                    lines.swap(i, i + 1);
-                }
-            }
+            4 if i + 1 < lines.len() => lines.swap(i, i + 1),
             5 => lines[i].push_str("  # note"),
             6 => lines.insert(i, String::new()),
             _ => {}
