@@ -388,6 +388,22 @@ fn job_rules(
         // the CI platform's own registry, not npmjs.org.
         return;
     }
+    let opaque = job
+        .env
+        .iter()
+        .chain(
+            job.steps
+                .get(publish_step)
+                .map(|s| s.env.iter())
+                .into_iter()
+                .flatten(),
+        )
+        .any(|v| v.is_token(ctx) && v.value.source == Source::Other);
+    if opaque {
+        // A token from somewhere this file does not show (`steps.vault.outputs.token`): the job
+        // has a credential, so it is not relying on OIDC.
+        return;
+    }
     let relies_on_oidc = match system {
         System::GithubWorkflow | System::GithubAction => true,
         _ => oidc.signal || publish.provenance,

@@ -550,3 +550,9 @@ fn a_template_write_shared_by_jobs_is_one_finding() {
     let found = rules(".gitlab-ci.yml", text);
     assert_eq!(found, [("ci-token-written-to-npmrc", 3)], "{found:?}");
 }
+
+#[test]
+fn token_from_a_step_output_is_not_an_oidc_publish() {
+    let text = "on: push\njobs:\n  p:\n    runs-on: ubuntu-latest\n    steps:\n      - id: vault\n        uses: hashicorp/vault-action@v3\n      - run: npm publish\n        env:\n          NODE_AUTH_TOKEN: ${{ steps.vault.outputs.npm_token }}\n";
+    assert!(rules(WF, text).is_empty());
+}
