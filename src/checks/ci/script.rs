@@ -461,6 +461,7 @@ impl Analyser<'_> {
             self.build_args(args, facts);
         }
         self.file_writes(command, all, facts);
+        self.github_env(command, facts);
         self.assignments(command, facts);
     }
 
@@ -695,6 +696,31 @@ impl Analyser<'_> {
                 name,
                 token,
             });
+        }
+    }
+
+    /// `echo "NPM_TOKEN=..." >> $GITHUB_ENV`: the variable is set for every later step.
+    fn github_env(&self, command: &Command, facts: &mut Facts) {
+        let to_env = command
+            .file_writes()
+            .any(|(_, t)| t.value.contains("GITHUB_ENV"));
+        if !to_env {
+            return;
+        }
+        for w in command.args() {
+            let Some((name, _)) = w.value.split_once('=') else {
+                continue;
+            };
+            if !(self.scope.is_token_var)(name) {
+                continue;
+            }
+            let start = name.len() + 1;
+            if let Some(t) = self
+                .token_in_word(w, start..w.value.len())
+                .filter(|t| !t.placeholder && t.source.is_stored())
+            {
+                facts.provided.push(t);
+            }
         }
     }
 

@@ -556,3 +556,13 @@ fn token_from_a_step_output_is_not_an_oidc_publish() {
     let text = "on: push\njobs:\n  p:\n    runs-on: ubuntu-latest\n    steps:\n      - id: vault\n        uses: hashicorp/vault-action@v3\n      - run: npm publish\n        env:\n          NODE_AUTH_TOKEN: ${{ steps.vault.outputs.npm_token }}\n";
     assert!(rules(WF, text).is_empty());
 }
+
+#[test]
+fn token_exported_through_github_env_reaches_later_steps() {
+    let text = "on: push\njobs:\n  p:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo \"NODE_AUTH_TOKEN=${{ secrets.NPM_TOKEN }}\" >> \"$GITHUB_ENV\"\n      - run: npm publish\n";
+    let found = rules(WF, text);
+    assert!(
+        found.contains(&("ci-publish-long-lived-token", 6)),
+        "{found:?}"
+    );
+}
