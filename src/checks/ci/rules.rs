@@ -553,6 +553,12 @@ fn action_facts(text: &str, a: &Action, facts: &mut Facts) {
                 });
             }
         }
+        "docker" => {
+            // Azure `Docker@2`: `arguments: --build-arg NPM_TOKEN=$(npmToken)`.
+            if let Some(args) = a.input("arguments") {
+                azure_docker_args(text, args, facts);
+            }
+        }
         "docker/build-push-action" => {
             if let Some(args) = a.input("build-args") {
                 build_push_args(text, a, args, facts);
@@ -631,6 +637,54 @@ fn build_push_args(text: &str, a: &Action, args: &EnvVar, facts: &mut Facts) {
                 placeholder: false,
             },
             edits,
+        });
+    }
+}
+
+/// `--build-arg NAME=value` in the `arguments:` input of Azure's Docker task, found in the file
+/// text of the input (so the span is exact when the value is written plainly).
+fn azure_docker_args(text: &str, args: &EnvVar, facts: &mut Facts) {
+    static BUILD_ARG: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"--build-arg[ =]([A-Za-z_][A-Za-z0-9_]*)(?:=(\S+))?")
+            .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+    });
+    let region = args.value.span.clone();
+    let Some(written) = text.get(region.clone()) else {
+        return;
+    };
+    for c in BUILD_ARG.captures_iter(written) {
+        let (Some(whole), Some(name)) = (c.get(0), c.get(1)) else {
+            continue;
+        };
+        let value = c.get(2).map(|v| v.as_str()).unwrap_or("");
+        let source = super::classify_value(System::Azure, value, &|_| None);
+        let token_name = crate::token::is_npm_token_var(name.as_str());
+        let stored = match &source {
+            Source::Stored(s) => Some(s.clone()),
+            _ if value.is_empty() && token_name => Some(format!("${}", name.as_str())),
+            _ => None,
+        };
+        let Some(display) = stored.filter(|s| token_name || super::looks_like_npm_secret(s)) else {
+            continue;
+        };
+        let span = region.start + whole.start()..region.start + whole.end();
+        facts.build_args.push(script::BuildArg {
+            edits: vec![(
+                span.clone(),
+                format!(
+                    "--secret id={},env={}",
+                    name.as_str().to_ascii_lowercase(),
+                    name.as_str()
+                ),
+            )],
+            span: span.clone(),
+            name: name.as_str().to_string(),
+            token: TokenUse {
+                display: display.clone(),
+                span,
+                source: Source::Stored(display),
+                placeholder: false,
+            },
         });
     }
 }
