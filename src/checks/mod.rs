@@ -2,11 +2,17 @@
 //! see which file. A check reads the file through a [`FileCtx`], reports [`Draft`]s, registers
 //! every credential it sees as a secret (so no output shows it), and returns nothing.
 
+pub mod bunfig;
 pub mod ci;
 pub mod compose;
 pub mod dockerfile;
+pub mod dotenv;
+pub mod npmrc;
+pub mod registry_auth;
 pub mod shell_auth;
 pub mod sweep;
+pub mod yarnrc;
+pub mod yarnrc_yml;
 
 use std::path::Path;
 
@@ -116,14 +122,14 @@ impl<'a> FileCtx<'a> {
 /// Runs every check that applies to the file's kind, then the literal-token sweep.
 pub fn run(ctx: &mut FileCtx<'_>) {
     match ctx.kind {
-        FileKind::Compose => compose::check(ctx),
+        FileKind::Npmrc => npmrc::check(ctx),
+        FileKind::Yarnrc => yarnrc::check(ctx),
+        FileKind::Bunfig => bunfig::check(ctx),
+        FileKind::DotEnv => dotenv::check(ctx),
+        FileKind::YarnrcYml => yarnrc_yml::check(ctx),
         FileKind::Dockerfile => dockerfile::check(ctx),
-        FileKind::Npmrc
-        | FileKind::Yarnrc
-        | FileKind::YarnrcYml
-        | FileKind::Bunfig
-        | FileKind::DotEnv
-        | FileKind::Other => {}
+        FileKind::Compose => compose::check(ctx),
+        FileKind::Other => {}
         FileKind::GithubWorkflow
         | FileKind::GithubAction
         | FileKind::GitlabCi

@@ -131,8 +131,12 @@ impl EnvVar {
             || ["YARN_NPM_AUTH_TOKEN", "NPM_CONFIG__AUTH"]
                 .iter()
                 .any(|n| n.eq_ignore_ascii_case(&self.name));
+        // A login's user name, e-mail or password is not a token (the login is reported itself).
+        let upper = self.name.to_ascii_uppercase();
+        let login_field = ["PASS", "USER", "EMAIL"].iter().any(|f| upper.contains(f));
         named
-            || matches!(&self.value.source, Source::Stored(s) if looks_like_npm_secret(s))
+            || !login_field
+                && matches!(&self.value.source, Source::Stored(s) if looks_like_npm_secret(s))
                 && !crate::token::is_short_lived_var(&self.name)
     }
 }
