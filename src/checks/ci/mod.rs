@@ -336,6 +336,31 @@ pub fn expressions(system: System, text: &str) -> Vec<Expr> {
             });
         }
     } else if system == System::Azure {
+        // Template expressions, expanded when the pipeline is compiled.
+        for m in GH_EXPR.captures_iter(text) {
+            let (Some(whole), Some(inner)) = (m.get(0), m.get(1)) else {
+                continue;
+            };
+            let name = inner
+                .as_str()
+                .trim()
+                .rsplit(['.', '[', '\'', '"'])
+                .find(|p| !p.is_empty() && *p != "]")
+                .unwrap_or("");
+            let lower = inner.as_str().to_ascii_lowercase();
+            let source = if lower.contains("system.accesstoken") {
+                Source::ShortLived
+            } else if tokenish_name(name) || name.to_ascii_lowercase().contains("npm") {
+                Source::Stored(format!("${{{{{}}}}}", inner.as_str()))
+            } else {
+                Source::Other
+            };
+            out.push(Expr {
+                range: whole.range(),
+                source,
+                env_name: None,
+            });
+        }
         for m in AZURE_MACRO.captures_iter(text) {
             let Some(whole) = m.get(0) else { continue };
             let name = m.get(1).or(m.get(2)).map(|n| n.as_str()).unwrap_or("");

@@ -566,3 +566,17 @@ fn token_exported_through_github_env_reaches_later_steps() {
         "{found:?}"
     );
 }
+
+#[test]
+fn azure_template_expressions_are_secrets() {
+    let text = "parameters:\n  - name: npmToken\n    type: string\nsteps:\n  - bash: |\n      echo \"//registry.npmjs.org/:_authToken=${{ parameters.npmToken }}\" > ~/.npmrc\n      npm publish\n";
+    let found = rules(".azure-pipelines/publish.yml", text);
+    assert!(
+        found.contains(&("ci-publish-long-lived-token", 6)),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("ci-token-written-to-npmrc", 6)),
+        "{found:?}"
+    );
+}
