@@ -720,6 +720,17 @@ fn job_registry(job: &Job, repo_registry: Option<&str>) -> Option<String> {
     None
 }
 
+/// The first `npmAuthToken:` setting of the repository's `.yarnrc.yml`, as `line N`.
+fn repo_yarnrc_token(ctx: &FileCtx<'_>) -> Option<String> {
+    let text = std::fs::read_to_string(repo_root(ctx)?.join(".yarnrc.yml")).ok()?;
+    text.lines()
+        .position(|l| {
+            let t = l.trim_start();
+            t.starts_with("npmAuthToken:") && !t.trim_end().ends_with("npmAuthToken:")
+        })
+        .map(|i| format!("line {}", i + 1))
+}
+
 /// The registry the repository's package publishes to when nothing in CI says otherwise:
 /// `publishConfig.registry` of package.json (marked `publishConfig:`), or the project `.npmrc`
 /// (`@scope:registry=` for a scoped package, else `registry=`).
@@ -988,6 +999,23 @@ fn misconfiguration(
             .suggestion(granular_token_suggestion(ctx, system, false));
         emit(ctx, seen, draft);
         return;
+    }
+    if publish.yarn_berry && oidc.configured {
+        // Yarn sends a configured `npmAuthToken` before it tries OIDC; the repository's
+        // `.yarnrc.yml` is read in CI as well.
+        if let Some(line) = repo_yarnrc_token(ctx) {
+            let draft = Draft::at(MISCONFIGURED, publish.span.clone())
+                .message_key("yarn-token")
+                .arg("token", format!("npmAuthToken in .yarnrc.yml ({line})"))
+                .suggestion(
+                    Suggestion::new(
+                        "Remove npmAuthToken from the repository's .yarnrc.yml",
+                        Applicability::Manual,
+                    )
+                    .note("delete the npmAuthToken line (and any npmScopes/npmRegistries entry holding one) from .yarnrc.yml; keep read-only tokens for installs in the CI environment (YARN_NPM_AUTH_TOKEN on the install step only)"),
+                );
+            emit(ctx, seen, draft);
+        }
     }
     if publish.tool == "yarn publish" {
         let draft = Draft::at(MISCONFIGURED, publish.span.clone())

@@ -580,3 +580,33 @@ fn azure_template_expressions_are_secrets() {
         "{found:?}"
     );
 }
+
+#[test]
+fn yarn_berry_oidc_publish_with_a_token_in_yarnrc_yml() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let root = dir.path();
+    std::fs::create_dir_all(root.join(".github/workflows")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        root.join(".yarnrc.yml"),
+        "nodeLinker: node-modules\nnpmAuthToken: \"${NPM_TOKEN:-}\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let wf = root.join(".github/workflows/release.yml");
+    let text = "on: push\npermissions:\n  id-token: write\njobs:\n  p:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/setup-node@v5\n        with:\n          node-version: 24\n      - run: yarn npm publish\n";
+    std::fs::write(&wf, text).unwrap_or_else(|e| panic!("{e}"));
+    let candidate = crate::discover::Candidate {
+        fs_path: wf,
+        display: ".github/workflows/release.yml".into(),
+        kind: crate::discover::FileKind::GithubWorkflow,
+        named: true,
+        root: 0,
+    };
+    let outcome = crate::scan::scan_bytes(&candidate, text.as_bytes(), &ScanSettings::default());
+    let found: Vec<_> = outcome.findings.iter().map(|f| (f.rule, f.line)).collect();
+    assert_eq!(
+        found,
+        [("trusted-publishing-misconfigured", 11)],
+        "{found:?}"
+    );
+    assert!(outcome.findings[0].message.contains(".yarnrc.yml (line 2)"));
+}
