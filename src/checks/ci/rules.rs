@@ -1411,6 +1411,14 @@ fn oidc_edits(
 ) -> (Vec<crate::finding::Edit>, bool) {
     let text = ctx.text;
     let nl = newline(text);
+    // Line insertions need a block-style job; a flow mapping (`job: {...}`) gets no edits.
+    if job
+        .body
+        .as_ref()
+        .is_some_and(|b| text.get(b.span.start..).is_some_and(|t| t.starts_with('{')))
+    {
+        return (Vec::new(), false);
+    }
     match p.system {
         System::GithubWorkflow => {
             let Some(body) = &job.body else {

@@ -610,3 +610,22 @@ fn yarn_berry_oidc_publish_with_a_token_in_yarnrc_yml() {
     );
     assert!(outcome.findings[0].message.contains(".yarnrc.yml (line 2)"));
 }
+
+#[test]
+fn flow_style_jobs_get_no_line_edits() {
+    let text = "on: push\njobs:\n  p: {runs-on: ubuntu-latest, steps: [{run: npm publish, env: {NODE_AUTH_TOKEN: '${{ secrets.NPM_TOKEN }}'}}]}\n";
+    for f in scan(WF, text) {
+        let edits: Vec<_> = f
+            .suggestion
+            .iter()
+            .flat_map(|s| s.edits.iter())
+            .map(|e| (e.span.clone(), e.replacement.clone()))
+            .collect();
+        let after = apply_replacements(text, &edits);
+        assert!(
+            crate::parse::yaml::parse(&after).is_ok(),
+            "{}: {after}",
+            f.rule
+        );
+    }
+}
