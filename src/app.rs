@@ -168,6 +168,10 @@ pub fn run_scan(settings: Settings) -> u8 {
             };
         }
     }
+    if let Some(options) = &settings.verify {
+        eprintln!("{}", crate::verify::warning(options));
+        crate::verify::verify_report(&mut report, options);
+    }
     let style = Style {
         color: use_color(settings.color, settings.output.is_none()),
     };

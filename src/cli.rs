@@ -107,6 +107,12 @@ pub struct ScanArgs {
     /// With --fix or --diff, also apply unsafe rewrites (they need a change elsewhere: a CI secret, a build flag)
     #[arg(long)]
     pub unsafe_fixes: bool,
+    /// Ask each literal token's own registry (GET /-/whoami) whether it still works; sends the token there
+    #[arg(long)]
+    pub verify: bool,
+    /// With --verify, send every token to this registry instead of its own
+    #[arg(long, value_name = "URL", requires = "verify")]
+    pub verify_registry: Option<String>,
 }
 
 /// Everything a run needs, resolved and validated.
@@ -125,6 +131,8 @@ pub struct Settings {
     pub diff: bool,
     pub fix: bool,
     pub unsafe_fixes: bool,
+    /// `--verify` (None: off).
+    pub verify: Option<crate::verify::VerifyOptions>,
     /// `[[ignore]]` entries of the configuration file.
     pub path_ignores: PathIgnores,
     pub scan: ScanSettings,
@@ -256,6 +264,21 @@ impl ScanArgs {
         } else {
             self.paths
         };
+        let verify = match (self.verify, self.verify_registry) {
+            (false, _) => None,
+            (true, None) => Some(crate::verify::VerifyOptions::default()),
+            (true, Some(url)) => match crate::verify::registry_url(&url) {
+                Some(base) => Some(crate::verify::VerifyOptions {
+                    registry_override: Some(base),
+                }),
+                None => {
+                    return Err(UsageError(format!(
+                    "--verify-registry: `{url}` is not an http(s) registry URL with a plain host"
+                ))
+                    .into())
+                }
+            },
+        };
         let mut excludes = config.exclude.clone();
         excludes.extend(self.exclude);
         Ok(Settings {
@@ -272,6 +295,7 @@ impl ScanArgs {
             diff: self.diff,
             fix: self.fix,
             unsafe_fixes: self.unsafe_fixes,
+            verify,
             path_ignores: PathIgnores::new(&config.ignore),
             scan: ScanSettings {
                 walk: WalkOptions {

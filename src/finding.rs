@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::source::Span;
+use crate::verify::{Credential, Verification};
 
 /// Severities, lowest first (the order `--fail-on` and `--min-severity` compare with).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -153,6 +154,8 @@ pub struct Draft {
     /// Extra text that tells apart findings of one rule on identical lines of one file (for the
     /// fingerprint). Never a secret.
     pub identity: Option<String>,
+    /// The raw token, for `--verify` only; never serialized (see [`crate::verify`]).
+    pub credential: Option<Credential>,
 }
 
 impl Draft {
@@ -167,6 +170,7 @@ impl Draft {
             confidence: None,
             suggestion: None,
             identity: None,
+            credential: None,
         }
     }
 
@@ -207,6 +211,12 @@ impl Draft {
         self.identity = Some(identity.into());
         self
     }
+
+    /// The literal token this finding is about and its registry, for `--verify`.
+    pub fn credential(mut self, credential: Credential) -> Self {
+        self.credential = Some(credential);
+        self
+    }
 }
 
 /// A suggestion as shown: title, applicability, redacted unified diff, notes.
@@ -242,6 +252,12 @@ pub struct Finding {
     /// Byte span in the file, for renderers that show source.
     #[serde(skip)]
     pub span: Span,
+    /// The raw token, held until `--verify` takes it; never serialized.
+    #[serde(skip)]
+    pub credential: Option<Credential>,
+    /// What the token's registry said (`--verify` only): an addition to JSON v1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<Verification>,
 }
 
 impl Finding {

@@ -18,3 +18,4 @@ pub mod source;
 pub mod staged;
 pub mod suppress;
 pub mod token;
+pub mod verify;

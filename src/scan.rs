@@ -442,6 +442,8 @@ fn finish(
             suggestion,
             fingerprint,
             span: display_span,
+            credential: draft.credential,
+            verification: None,
         });
     }
     if !outcome.findings.is_empty() {
@@ -667,6 +669,9 @@ fn sweep_large_file(
                 snippet: shown,
                 suggestion: None,
                 span: 0..0,
+                // Not tied to any registry: npm's own is where it would work.
+                credential: Some(crate::verify::Credential::for_default_registry(&secret)),
+                verification: None,
             });
         }
         if let Some(last_nl) = memchr::memrchr(b'\n', &chunk[cursor..consumed_to]) {

@@ -81,7 +81,12 @@ fn registry(ctx: &mut FileCtx<'_>, r: &Registry, setting: String) {
             ..
         } => {
             if let Some(f) = tok {
-                token_field(ctx, f, &setting, host);
+                // Bun's default registry is npm's; a URL it cannot be told from sends nothing.
+                let registry = match r.form.url() {
+                    Some(u) => crate::verify::registry_url(&u.text),
+                    None => Some(crate::verify::DEFAULT_REGISTRY.to_owned()),
+                };
+                token_field(ctx, f, &setting, host, registry);
             }
             if let Some(f) = password {
                 password_field(ctx, f, &setting, host);
@@ -91,7 +96,13 @@ fn registry(ctx: &mut FileCtx<'_>, r: &Registry, setting: String) {
     }
 }
 
-fn token_field(ctx: &mut FileCtx<'_>, f: &Field, setting: &str, host: Option<&str>) {
+fn token_field(
+    ctx: &mut FileCtx<'_>,
+    f: &Field,
+    setting: &str,
+    host: Option<&str>,
+    registry: Option<String>,
+) {
     let v = &f.value;
     if !v.is_string {
         return;
@@ -119,7 +130,8 @@ fn token_field(ctx: &mut FileCtx<'_>, f: &Field, setting: &str, host: Option<&st
         .message_key(verdict.message_key)
         .arg("setting", setting)
         .arg("registry", host.unwrap_or("the registry").to_owned())
-        .suggestion(s);
+        .suggestion(s)
+        .credential(crate::verify::Credential::new(&v.text, registry));
     if let Some(sev) = verdict.severity {
         draft = draft.severity(sev);
     }

@@ -307,7 +307,9 @@ fn literal_value(
     ));
     let mut draft = Draft::at(HARDCODED, span)
         .confidence(confidence)
-        .suggestion(suggestion);
+        .suggestion(suggestion)
+        // An environment value names no registry (see `Credential::untied`).
+        .credential(crate::verify::Credential::untied(value));
     if let Some(key) = key {
         draft = draft.message_key(key);
     }

@@ -356,6 +356,8 @@ impl Checker<'_> {
                 .confidence(Confidence::Low),
             LiteralKind::Uuid | LiteralKind::Other => draft,
         };
+        // An ARG/ENV value names no registry (see `Credential::untied`).
+        let draft = draft.credential(crate::verify::Credential::untied(trimmed));
         ctx.emit(draft.suggestion(
             Suggestion::new(
                 "Revoke the token and pass a new one as a BuildKit secret",

@@ -42,7 +42,9 @@ pub fn check(ctx: &mut FileCtx<'_>) {
             .message_key(verdict.message_key)
             .arg("setting", entry.key.clone())
             .arg("registry", "its registry")
-            .suggestion(s);
+            .suggestion(s)
+            // A bare variable names no registry (see `Credential::untied`).
+            .credential(crate::verify::Credential::untied(&value.text));
         if let Some(sev) = verdict.severity {
             draft = draft.severity(sev);
         }

@@ -120,7 +120,7 @@ pub fn check(ctx: &mut FileCtx<'_>) {
         let literal = refs.as_ref().is_some_and(ValueRefs::is_literal);
 
         match lname.as_str() {
-            "_authtoken" if literal => literal_token(ctx, entry, host.as_deref()),
+            "_authtoken" if literal => literal_token(ctx, &rc, entry, host.as_deref()),
             "_auth" | "_password" if literal => {
                 literal_password(ctx, &rc, entry, &registry, host.as_deref())
             }
@@ -169,7 +169,37 @@ fn registry_label(host: Option<&str>) -> String {
     host.unwrap_or("registry.npmjs.org").to_owned()
 }
 
-fn literal_token(ctx: &mut FileCtx<'_>, entry: &Entry, host: Option<&str>) {
+/// The base URL of the registry an `_authToken` entry is for, as `--verify` contacts it: the
+/// key's own nerf dart (with the scheme of a registry URL of this file for it), else the file's
+/// `registry=`, else npm's. None when the registry cannot be told safely.
+fn verify_registry(rc: &Npmrc, entry: &Entry) -> Option<String> {
+    let urls: Vec<String> = rc
+        .entries()
+        .filter(|e| e.key.name == "registry")
+        .filter_map(|e| e.value.as_ref().map(|v| v.text.clone()))
+        .collect();
+    match &entry.key.scope {
+        Scope::Registry(r) => {
+            crate::verify::registry_for_nerf(&r.prefix, r.scheme.as_deref(), &urls)
+        }
+        // `@scope:_authToken` names no registry npm would send it to: nothing is sent.
+        Scope::Package { .. } => None,
+        Scope::Unscoped => {
+            let default = rc
+                .entries()
+                .filter(|e| e.section.is_none() && e.key.scope == Scope::Unscoped)
+                .filter(|e| e.key.name == "registry")
+                .filter_map(|e| e.value.as_ref())
+                .last();
+            match default {
+                Some(v) => crate::verify::registry_url(&v.text),
+                None => Some(crate::verify::DEFAULT_REGISTRY.to_owned()),
+            }
+        }
+    }
+}
+
+fn literal_token(ctx: &mut FileCtx<'_>, rc: &Npmrc, entry: &Entry, host: Option<&str>) {
     let Some(value) = &entry.value else { return };
     let Some(verdict) = token_verdict(&value.text, host) else {
         return;
@@ -187,7 +217,11 @@ fn literal_token(ctx: &mut FileCtx<'_>, entry: &Entry, host: Option<&str>) {
         .message_key(verdict.message_key)
         .arg("setting", entry.key.text.clone())
         .arg("registry", registry_label(host))
-        .suggestion(suggestion);
+        .suggestion(suggestion)
+        .credential(crate::verify::Credential::new(
+            &value.text,
+            verify_registry(rc, entry),
+        ));
     if let Some(s) = verdict.severity {
         draft = draft.severity(s);
     }

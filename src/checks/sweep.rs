@@ -33,7 +33,16 @@ pub fn check(ctx: &mut FileCtx<'_>) {
                 .message_key("npm-token-bad-checksum")
                 .confidence(Confidence::Low)
         };
-        ctx.emit(draft.suggestion(revoke_and_replace()));
+        // An `npm_` token outside an auth setting is tied to no registry (`Credential::untied`).
+        let credential = ctx
+            .text
+            .get(found.span.clone())
+            .map(crate::verify::Credential::untied);
+        let draft = draft.suggestion(revoke_and_replace());
+        ctx.emit(match credential {
+            Some(c) => draft.credential(c),
+            None => draft,
+        });
     }
 }
 

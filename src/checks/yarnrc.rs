@@ -37,7 +37,10 @@ pub fn check(ctx: &mut FileCtx<'_>) {
         };
         let host = host.as_deref();
         match entry.name.to_ascii_lowercase().as_str() {
-            "_authtoken" => literal_token(ctx, entry, host, &default_host),
+            "_authtoken" => {
+                let registry = verify_registry(&rc, entry);
+                literal_token(ctx, entry, host, &default_host, registry)
+            }
             "_auth" | "_password" if !auth::is_placeholder(&value.text) => {
                 literal_password(ctx, entry, host, &default_host)
             }
@@ -64,7 +67,41 @@ fn move_to_npmrc(ctx: &FileCtx<'_>, entry: &Entry, line: &str, title: String) ->
         ))
 }
 
-fn literal_token(ctx: &mut FileCtx<'_>, entry: &Entry, host: Option<&str>, default_host: &str) {
+/// The base URL `--verify` asks about a token of this entry: its key's registry, else the
+/// file's `registry`, else Yarn's. None for a package-scoped key (no registry to tell).
+fn verify_registry(rc: &yarnrc::Yarnrc, entry: &Entry) -> Option<String> {
+    let urls: Vec<String> = rc
+        .entries()
+        .filter(|e| e.name == "registry")
+        .filter_map(|e| e.value.as_ref().map(|v| v.text.clone()))
+        .collect();
+    match &entry.scope {
+        Scope::Registry(r) => {
+            crate::verify::registry_for_nerf(&r.prefix, r.scheme.as_deref(), &urls)
+        }
+        Scope::Unscoped => {
+            let default = rc
+                .entries()
+                .filter(|e| e.parents.is_empty() && e.scope == Scope::Unscoped)
+                .filter(|e| e.name == "registry")
+                .filter_map(|e| e.value.as_ref())
+                .last();
+            match default {
+                Some(v) => crate::verify::registry_url(&v.text),
+                None => Some(format!("https://{YARN_REGISTRY}/")),
+            }
+        }
+        Scope::Package { .. } => None,
+    }
+}
+
+fn literal_token(
+    ctx: &mut FileCtx<'_>,
+    entry: &Entry,
+    host: Option<&str>,
+    default_host: &str,
+    registry: Option<String>,
+) {
     let Some(value) = &entry.value else { return };
     let Some(verdict) = token_verdict(&value.text, host) else {
         return;
@@ -85,7 +122,8 @@ fn literal_token(ctx: &mut FileCtx<'_>, entry: &Entry, host: Option<&str>, defau
         .message_key(verdict.message_key)
         .arg("setting", entry.key.text.clone())
         .arg("registry", host.unwrap_or(YARN_REGISTRY).to_owned())
-        .suggestion(s);
+        .suggestion(s)
+        .credential(crate::verify::Credential::new(&value.text, registry));
     if let Some(sev) = verdict.severity {
         draft = draft.severity(sev);
     }

@@ -131,7 +131,13 @@ fn literal_token(ctx: &mut FileCtx<'_>, site: &Site<'_>) {
         .message_key(verdict.message_key)
         .arg("setting", site.setting.to_owned())
         .arg("registry", site.host.to_owned())
-        .suggestion(s);
+        .suggestion(s)
+        // Only the host of the registry is known here (not its path or scheme): whoami goes to
+        // that host's root, which is right for most registries and never another host.
+        .credential(crate::verify::Credential::new(
+            site.scalar.value(),
+            crate::verify::registry_for_nerf(&format!("//{}/", site.host), None, &[]),
+        ));
     if let Some(sev) = verdict.severity {
         draft = draft.severity(sev);
     }

@@ -137,6 +137,9 @@ pub fn render(report: &Report, style: Style) -> String {
                 finding.path, finding.line, finding.column, finding.rule, finding.message
             ));
         }
+        if let Some(v) = &finding.verification {
+            out.push_str(&format!("  token check (--verify): {}\n", v.summary()));
+        }
         out.push('\n');
     }
     out.push_str(&summary(report, style));

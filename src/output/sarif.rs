@@ -193,6 +193,9 @@ fn result(finding: &Finding, report: &Report) -> Value {
     if let Some(f) = fixes(finding, report) {
         r["fixes"] = f;
     }
+    if let Some(v) = &finding.verification {
+        r["properties"]["verification"] = json!(v);
+    }
     r
 }
 
