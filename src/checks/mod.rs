@@ -3,6 +3,7 @@
 //! every credential it sees as a secret (so no output shows it), and returns nothing.
 
 pub mod bunfig;
+pub mod ci;
 pub mod compose;
 pub mod dockerfile;
 pub mod dotenv;
@@ -132,14 +133,14 @@ pub fn run(ctx: &mut FileCtx<'_>) {
         FileKind::YarnrcYml => yarnrc_yml::check(ctx),
         FileKind::Dockerfile => dockerfile::check(ctx),
         FileKind::Compose => compose::check(ctx),
+        FileKind::Other => {}
         FileKind::GithubWorkflow
         | FileKind::GithubAction
         | FileKind::GitlabCi
         | FileKind::CircleCi
         | FileKind::Travis
         | FileKind::AzurePipelines
-        | FileKind::BitbucketPipelines
-        | FileKind::Other => {}
+        | FileKind::BitbucketPipelines => ci::check(ctx),
     }
     sweep::check(ctx);
 }
