@@ -185,23 +185,8 @@ fn job_rules(
 
     literals(ctx, system, job, &steps, seen);
 
-    // Token writes into config files.
+    // Build args and logins (token writes come last: a job rewrite may cover them).
     for sf in &steps {
-        for w in &sf.facts.auth_writes {
-            if !matches!(w.token.source, Source::Stored(_) | Source::Literal) || w.token.placeholder
-            {
-                continue;
-            }
-            reported.insert((w.token.span.start, w.token.span.end));
-            let draft = Draft::at(NPMRC, w.span.clone())
-                .arg("target", w.target.clone())
-                .arg("token", w.token.display.clone())
-                .arg("job", job.name.clone())
-                .suggestion(npmrc_suggestion(system, w))
-                .identity(format!("{} {}", job.name, w.token.display));
-            // One report per location: a template shared by several jobs is one line to fix.
-            seen.emit(ctx, draft, "");
-        }
         for b in &sf.facts.build_args {
             reported.insert((b.token.span.start, b.token.span.end));
             let suggestion_edits: Vec<crate::finding::Edit> = b
@@ -264,6 +249,72 @@ fn job_rules(
         }
     }
 
+    let superseded = publish_rules(
+        ctx,
+        p,
+        repo_registry,
+        job,
+        &steps,
+        seen,
+        reported,
+        inventory,
+    );
+    emit_writes(ctx, system, job, &steps, &superseded, seen, reported);
+}
+
+/// Token writes into config files; a write the job's publish rewrite already removes gets that
+/// rewrite's note instead of an edit of its own, so one `--fix` settles both.
+fn emit_writes(
+    ctx: &mut FileCtx<'_>,
+    system: System,
+    job: &Job,
+    steps: &[StepFacts],
+    superseded: &[Span],
+    seen: &mut Seen,
+    reported: &mut HashSet<(usize, usize)>,
+) {
+    for sf in steps {
+        for w in &sf.facts.auth_writes {
+            if !matches!(w.token.source, Source::Stored(_) | Source::Literal) || w.token.placeholder
+            {
+                continue;
+            }
+            reported.insert((w.token.span.start, w.token.span.end));
+            let suggestion = if superseded.contains(&w.span) {
+                Suggestion::new(
+                    "Removed by the publish job's rewrite (trusted publishing needs no token file)",
+                    Applicability::Manual,
+                )
+                .note("apply the suggestion of the job's publish finding: it deletes this write")
+            } else {
+                npmrc_suggestion(system, w)
+            };
+            let draft = Draft::at(NPMRC, w.span.clone())
+                .arg("target", w.target.clone())
+                .arg("token", w.token.display.clone())
+                .arg("job", job.name.clone())
+                .suggestion(suggestion)
+                .identity(format!("{} {}", job.name, w.token.display));
+            // One report per location: a template shared by several jobs is one line to fix.
+            seen.emit(ctx, draft, "");
+        }
+    }
+}
+
+/// The publish rules of one job; returns the token writes its rewrite deletes.
+#[allow(clippy::too_many_arguments)]
+fn publish_rules(
+    ctx: &mut FileCtx<'_>,
+    p: &Pipeline,
+    repo_registry: &Option<String>,
+    job: &Job,
+    steps: &[StepFacts],
+    seen: &mut Seen,
+    reported: &mut HashSet<(usize, usize)>,
+    inventory: &mut Vec<(EnvVar, String)>,
+) -> Vec<Span> {
+    let system = p.system;
+    let mut superseded: Vec<Span> = Vec::new();
     // Publishes to npm.
     let job_registry = job_registry(job, repo_registry.as_deref());
     let mut publishes: Vec<(usize, &Publish)> = Vec::new();
@@ -291,7 +342,7 @@ fn job_rules(
         }
     }
     if publishes.is_empty() {
-        return;
+        return superseded;
     }
 
     let mut oidc = job.oidc.clone();
@@ -305,9 +356,9 @@ fn job_rules(
 
     // One finding per job: the first npm publish decides the step.
     let Some(&(publish_step, publish)) = publishes.first() else {
-        return;
+        return superseded;
     };
-    let tokens = tokens_for(ctx, job, &steps, publish_step);
+    let tokens = tokens_for(ctx, job, steps, publish_step);
     let short_lived = job
         .env
         .iter()
@@ -327,6 +378,23 @@ fn job_rules(
     if let Some(first) = tokens.first() {
         for t in &tokens {
             reported.insert((t.token.span.start, t.token.span.end));
+        }
+        // Every suggestion below but the granular-token one removes the token writes.
+        let rewrites =
+            oidc.configured || system.trusted_publishing() && job.runner.self_hosted.is_none();
+        if rewrites {
+            for t in &tokens {
+                if let Origin::Write(w, si) = &t.origin {
+                    let removed = job
+                        .steps
+                        .get(*si)
+                        .and_then(|st| write_removal(ctx.text, st, w))
+                        .is_some();
+                    if removed {
+                        superseded.push(w.span.clone());
+                    }
+                }
+            }
         }
         let who = format!("{} {}", job.name, publish.tool);
         if oidc.configured && publish.yarn_berry {
@@ -354,7 +422,7 @@ fn job_rules(
         } else {
             let supported = system.trusted_publishing() && job.runner.self_hosted.is_none();
             let suggestion = if supported {
-                trusted_publishing_rewrite(ctx, p, job, &steps, publish_step, publish, &tokens)
+                trusted_publishing_rewrite(ctx, p, job, steps, publish_step, publish, &tokens)
             } else {
                 granular_token_suggestion(ctx, system, job.runner.self_hosted.is_some())
             };
@@ -372,7 +440,7 @@ fn job_rules(
                 .identity(who.clone());
             seen.emit(ctx, draft, &who);
         }
-        return;
+        return superseded;
     }
 
     if steps
@@ -381,12 +449,12 @@ fn job_rules(
     {
         // The job logs in (reported as npm-login-in-automation): that session, not OIDC, is
         // what the publish uses.
-        return;
+        return superseded;
     }
     if short_lived {
         // `secrets.GITHUB_TOKEN`/`$CI_JOB_TOKEN` as the publish credential: the package goes to
         // the CI platform's own registry, not npmjs.org.
-        return;
+        return superseded;
     }
     let opaque = job
         .env
@@ -402,14 +470,14 @@ fn job_rules(
     if opaque {
         // A token from somewhere this file does not show (`steps.vault.outputs.token`): the job
         // has a credential, so it is not relying on OIDC.
-        return;
+        return superseded;
     }
     let relies_on_oidc = match system {
         System::GithubWorkflow | System::GithubAction => true,
         _ => oidc.signal || publish.provenance,
     };
     if !relies_on_oidc {
-        return;
+        return superseded;
     }
     misconfiguration(
         ctx,
@@ -421,6 +489,7 @@ fn job_rules(
         job_npm_upgrade,
         seen,
     );
+    superseded
 }
 
 /// Publishes and tokens that actions, pipes, tasks and deploy providers stand for.

@@ -16,8 +16,11 @@ fn scan(path: &str, text: &str) -> Vec<Finding> {
     outcome.findings
 }
 
+/// (rule, line) of every finding, in output order (line, then rule).
 fn rules(path: &str, text: &str) -> Vec<(&'static str, usize)> {
-    scan(path, text).iter().map(|f| (f.rule, f.line)).collect()
+    let mut found: Vec<_> = scan(path, text).iter().map(|f| (f.rule, f.line)).collect();
+    found.sort_by_key(|&(rule, line)| (line, rule));
+    found
 }
 
 const WF: &str = ".github/workflows/release.yml";
@@ -401,8 +404,8 @@ jobs:
     assert_eq!(
         found,
         [
-            ("ci-token-written-to-npmrc", 11),
-            ("ci-publish-long-lived-token", 11)
+            ("ci-publish-long-lived-token", 11),
+            ("ci-token-written-to-npmrc", 11)
         ],
         "{found:?}"
     );
