@@ -58,7 +58,7 @@ struct Seen {
 }
 
 impl Seen {
-    fn emit(&mut self, ctx: &mut FileCtx<'_>, draft: Draft, who: &str) {
+    fn emit(&mut self, ctx: &mut FileCtx<'_>, mut draft: Draft, who: &str) {
         let key = (
             draft.rule,
             draft.span.start,
@@ -66,9 +66,37 @@ impl Seen {
             who.to_string(),
         );
         if self.keys.insert(key) {
+            if let Some(s) = draft.suggestion.take() {
+                draft.suggestion = Some(keep_yaml_valid(ctx.text, s));
+            }
             ctx.emit(draft);
         }
     }
+}
+
+/// A rewrite must leave the file valid YAML. Span edits are checked by parsing the result (block
+/// scalars take their indentation from their first line, flow collections need their commas: a
+/// local edit can break them); when one would not parse, the edits are dropped and the
+/// suggestion becomes a manual one.
+fn keep_yaml_valid(text: &str, mut s: Suggestion) -> Suggestion {
+    if s.edits.is_empty() {
+        return s;
+    }
+    let mut edits: Vec<(Span, String)> = s
+        .edits
+        .iter()
+        .map(|e| (e.span.clone(), e.replacement.clone()))
+        .collect();
+    edits.sort_by_key(|(span, _)| (span.start, span.end));
+    let after = crate::scan::apply_replacements(text, &edits);
+    if crate::parse::yaml::parse(&after).is_ok() || crate::parse::yaml::parse(text).is_err() {
+        return s;
+    }
+    s.edits.clear();
+    s.applicability = Applicability::Manual;
+    s.note(
+        "the automatic rewrite would not keep this file valid YAML here: make the change by hand",
+    )
 }
 
 pub fn run(ctx: &mut FileCtx<'_>, pipeline: &Pipeline) {
