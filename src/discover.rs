@@ -70,6 +70,20 @@ fn is_yaml_ext(name: &str) -> bool {
     name.ends_with(".yml") || name.ends_with(".yaml")
 }
 
+/// `Dockerfile.dev`, `Dockerfile-publish` and `Dockerfile.j2` are Dockerfiles;
+/// `dockerfile-lint.json` or `Dockerfile-guide.md` are files of another format named after one.
+fn has_other_format_extension(lower_name: &str) -> bool {
+    const OTHER: &[&str] = &[
+        "md", "markdown", "txt", "rst", "adoc", "json", "json5", "toml", "yml", "yaml", "lock",
+        "sh", "bash", "zsh", "ps1", "bat", "cmd", "js", "mjs", "cjs", "ts", "tsx", "jsx", "py",
+        "rb", "go", "rs", "java", "kt", "html", "htm", "xml", "csv", "svg", "png", "jpg", "gif",
+        "ico", "pdf", "snap",
+    ];
+    lower_name
+        .rsplit_once('.')
+        .is_some_and(|(_, ext)| OTHER.contains(&ext))
+}
+
 /// The kind of the file at `path` (a relative or absolute path with any separators), decided
 /// from its name and parent folders only.
 pub fn classify(path: &Path) -> Option<FileKind> {
@@ -100,9 +114,10 @@ pub fn classify(path: &Path) -> Option<FileKind> {
         ".env" => FileKind::DotEnv,
         n if n.starts_with(".env.") || (n.ends_with(".env") && n.len() > 4) => FileKind::DotEnv,
         "dockerfile" | "containerfile" => FileKind::Dockerfile,
-        n if n.starts_with("dockerfile.")
+        n if (n.starts_with("dockerfile.")
             || n.starts_with("dockerfile-")
-            || n.starts_with("containerfile.")
+            || n.starts_with("containerfile."))
+            && !has_other_format_extension(n)
             || n.ends_with(".dockerfile") =>
         {
             FileKind::Dockerfile
@@ -364,6 +379,10 @@ mod tests {
             ("build/web.dockerfile", Some(FileKind::Dockerfile)),
             ("Containerfile", Some(FileKind::Dockerfile)),
             ("Containerfile.dev", Some(FileKind::Dockerfile)),
+            ("Dockerfile.j2", Some(FileKind::Dockerfile)),
+            ("rules/dockerfile-token-arg.toml", None),
+            ("docs/Dockerfile-guide.md", None),
+            ("dockerfile.json", None),
             ("docker-compose.yml", Some(FileKind::Compose)),
             ("docker-compose.prod.yaml", Some(FileKind::Compose)),
             ("compose.yaml", Some(FileKind::Compose)),
