@@ -1657,7 +1657,11 @@ fn github_permissions(
                 lines.push(format!("{}{key}: {value}", " ".repeat(step)));
             }
         }
-        _ => lines.push(format!("{}contents: read", " ".repeat(step))),
+        _ => {
+            for grant in default_grants(job) {
+                lines.push(format!("{}{grant}", " ".repeat(step)));
+            }
+        }
     }
     lines.push(format!(
         "{}id-token: write  # trusted publishing to npm",
@@ -1671,6 +1675,24 @@ fn github_permissions(
         .map(|s| s.end)
         .unwrap_or_else(|| line_start(text, first.key.span.start));
     (vec![edit(at..at, block)], false)
+}
+
+/// What a job with no `permissions:` anywhere still needs once a block is added (a block sets
+/// every permission it does not name to none): release tools push tags and open pull requests.
+fn default_grants(job: &Job) -> &'static [&'static str] {
+    let uses = |needle: &str| {
+        job.steps.iter().any(|s| {
+            s.action.as_ref().is_some_and(|a| a.name.contains(needle))
+                || s.scripts.iter().any(|t| t.scalar.value().contains(needle))
+        })
+    };
+    if uses("semantic-release") {
+        &["contents: write", "issues: write", "pull-requests: write"]
+    } else if uses("changesets/action") || uses("changeset version") {
+        &["contents: write", "pull-requests: write"]
+    } else {
+        &["contents: read"]
+    }
 }
 
 /// Adds `id-token: write` to an existing `permissions:` value.
