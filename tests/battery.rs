@@ -21,18 +21,6 @@ const TOKEN: &str = "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";
 /// Long enough for a debug build on a loaded machine; only a hang gets near it.
 const DEADLINE: Duration = Duration::from_secs(120);
 
-fn write(root: &Path, rel: &str, content: impl AsRef<[u8]>) {
-    let p = root.join(rel);
-    if let Some(parent) = p.parent() {
-        fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
-    }
-    fs::write(p, content).unwrap_or_else(|e| panic!("{e}"));
-}
-
-fn tree() -> tempfile::TempDir {
-    tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"))
-}
-
 /// Runs the binary like [`common::run_in`], but kills it (and fails) past [`DEADLINE`]. Output
 /// goes to files, so a chatty child can never block on a full pipe. With `measure`, the run goes
 /// through `/usr/bin/time` (when present) and the peak RSS in KiB is returned.

@@ -3,34 +3,10 @@
 mod common;
 
 use std::fs;
-use std::path::Path;
 
 use common::*;
 
 const TOKEN: &str = "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";
-
-fn write(root: &Path, rel: &str, content: impl AsRef<[u8]>) {
-    let p = root.join(rel);
-    if let Some(parent) = p.parent() {
-        fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
-    }
-    fs::write(p, content).unwrap_or_else(|e| panic!("{e}"));
-}
-
-fn tree() -> tempfile::TempDir {
-    tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn paths_of(report: &serde_json::Value) -> Vec<String> {
-    report["findings"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|f| f["path"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 #[test]
 fn clean_tree_exits_zero() {

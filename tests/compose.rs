@@ -12,14 +12,6 @@ use npm_auth_scan::scan::{apply_replacements, scan_text, ScanSettings};
 
 const TOKEN: &str = "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";
 
-fn write(dir: &Path, rel: &str, text: &str) {
-    let path = dir.join(rel);
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
-    }
-    std::fs::write(path, text).unwrap_or_else(|e| panic!("{e}"));
-}
-
 fn scan_json(dir: &Path) -> serde_json::Value {
     json(&run_in(
         dir,
@@ -174,7 +166,7 @@ fn literal_token_is_reported_once_and_never_shown() {
     write(
         t.path(),
         "compose.yml",
-        &format!("services:\n  app:\n    image: x\n    environment:\n      SOME_VALUE: {TOKEN}\n      NPM_TOKEN: s3cr3tLiteralValue99\n"),
+        format!("services:\n  app:\n    image: x\n    environment:\n      SOME_VALUE: {TOKEN}\n      NPM_TOKEN: s3cr3tLiteralValue99\n"),
     );
     let run = run_in(t.path(), &["-f", "json", "--fail-on", "never", "."]);
     let report = json(&run);

@@ -34,3 +34,17 @@ impl std::fmt::Display for ParseError {
 }
 
 impl std::error::Error for ParseError {}
+
+/// File span of `range`, a byte range of a decoded value whose `content` span it was copied from
+/// verbatim (no quotes or escapes removed); `None` when it was not verbatim or `range` is out of it.
+pub(crate) fn verbatim_file_span(
+    verbatim: bool,
+    content: &Span,
+    len: usize,
+    range: Span,
+) -> Option<Span> {
+    if !verbatim || range.start > range.end || range.end > len {
+        return None;
+    }
+    Some(content.start + range.start..content.start + range.end)
+}

@@ -150,14 +150,14 @@ pub struct Value {
 impl Value {
     /// File span of `range` (a byte range of `text`), when the value is verbatim.
     pub fn file_span(&self, range: Span) -> Option<Span> {
-        file_span(self.verbatim, &self.content, self.text.len(), range)
+        super::verbatim_file_span(self.verbatim, &self.content, self.text.len(), range)
     }
 }
 
 impl Key {
     /// File span of `range` (a byte range of `text`), when the key is verbatim.
     pub fn file_span(&self, range: Span) -> Option<Span> {
-        file_span(self.verbatim, &self.content, self.text.len(), range)
+        super::verbatim_file_span(self.verbatim, &self.content, self.text.len(), range)
     }
 
     /// The registry scope of a nerf-darted key.
@@ -167,13 +167,6 @@ impl Key {
             _ => None,
         }
     }
-}
-
-fn file_span(verbatim: bool, content: &Span, len: usize, range: Span) -> Option<Span> {
-    if !verbatim || range.start > range.end || range.end > len {
-        return None;
-    }
-    Some(content.start + range.start..content.start + range.end)
 }
 
 impl Npmrc {

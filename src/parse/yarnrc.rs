@@ -84,10 +84,7 @@ pub struct Token {
 impl Token {
     /// File span of `range` (a byte range of `text`), when the token is verbatim.
     pub fn file_span(&self, range: Span) -> Option<Span> {
-        if !self.verbatim || range.start > range.end || range.end > self.text.len() {
-            return None;
-        }
-        Some(self.content.start + range.start..self.content.start + range.end)
+        super::verbatim_file_span(self.verbatim, &self.content, self.text.len(), range)
     }
 }
 

@@ -108,3 +108,29 @@ pub fn secrets_in(dir: &Path) -> Vec<String> {
     out.dedup();
     out
 }
+
+/// Writes `content` to `root/rel`, creating folders.
+pub fn write(root: &Path, rel: &str, content: impl AsRef<[u8]>) {
+    let p = root.join(rel);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
+    }
+    std::fs::write(p, content).unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// A fresh temporary folder.
+pub fn tree() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Paths of the findings of a JSON report, in report order.
+pub fn paths_of(report: &serde_json::Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f["path"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
