@@ -126,18 +126,12 @@ fn token_field(
         &var,
         verdict.live_npm_token,
     );
-    let mut draft = Draft::at("hardcoded-token", v.content.clone())
-        .message_key(verdict.message_key)
+    let draft = verdict
+        .draft(v.content.clone())
         .arg("setting", setting)
         .arg("registry", host.unwrap_or("the registry").to_owned())
         .suggestion(s)
         .credential(crate::verify::Credential::new(&v.text, registry));
-    if let Some(sev) = verdict.severity {
-        draft = draft.severity(sev);
-    }
-    if let Some(c) = verdict.confidence {
-        draft = draft.confidence(c);
-    }
     ctx.emit(draft);
 }
 

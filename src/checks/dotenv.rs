@@ -4,7 +4,7 @@
 
 use crate::checks::registry_auth::{self as auth, token_verdict};
 use crate::checks::FileCtx;
-use crate::finding::{Applicability, Draft, Suggestion};
+use crate::finding::{Applicability, Suggestion};
 use crate::parse::dotenv;
 use crate::token::{self, SecretKind};
 
@@ -38,19 +38,13 @@ pub fn check(ctx: &mut FileCtx<'_>) {
                 s = s.note(n);
             }
         }
-        let mut draft = Draft::at("hardcoded-token", value.content.clone())
-            .message_key(verdict.message_key)
+        let draft = verdict
+            .draft(value.content.clone())
             .arg("setting", entry.key.clone())
             .arg("registry", "its registry")
             .suggestion(s)
             // A bare variable names no registry (see `Credential::untied`).
             .credential(crate::verify::Credential::untied(&value.text));
-        if let Some(sev) = verdict.severity {
-            draft = draft.severity(sev);
-        }
-        if let Some(c) = verdict.confidence {
-            draft = draft.confidence(c);
-        }
         ctx.emit(draft);
     }
 }

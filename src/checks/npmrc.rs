@@ -217,8 +217,8 @@ fn literal_token(ctx: &mut FileCtx<'_>, rc: &Npmrc, entry: &Entry, host: Option<
         &var,
         verdict.live_npm_token,
     );
-    let mut draft = Draft::at("hardcoded-token", value.content.clone())
-        .message_key(verdict.message_key)
+    let draft = verdict
+        .draft(value.content.clone())
         .arg("setting", entry.key.text.clone())
         .arg("registry", registry_label(host))
         .suggestion(suggestion)
@@ -226,12 +226,6 @@ fn literal_token(ctx: &mut FileCtx<'_>, rc: &Npmrc, entry: &Entry, host: Option<
             &value.text,
             verify_registry(rc, entry),
         ));
-    if let Some(s) = verdict.severity {
-        draft = draft.severity(s);
-    }
-    if let Some(c) = verdict.confidence {
-        draft = draft.confidence(c);
-    }
     ctx.emit(draft);
 }
 

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::finding::{Applicability, Confidence, Severity, Suggestion};
+use crate::finding::{Applicability, Confidence, Draft, Severity, Suggestion};
 use crate::token::{self, LiteralKind};
 
 /// Hosts whose tokens are registry.npmjs.org tokens (Yarn's registry is a mirror of npm's).
@@ -140,6 +140,21 @@ pub struct TokenVerdict {
     pub confidence: Option<Confidence>,
     /// An `npm_` token that may still work: suggest revoking it.
     pub live_npm_token: bool,
+}
+
+impl TokenVerdict {
+    /// The `hardcoded-token` finding at `span`: the verdict's message, and the severity and
+    /// confidence it overrides.
+    pub fn draft(&self, span: crate::source::Span) -> Draft {
+        let mut draft = Draft::at("hardcoded-token", span).message_key(self.message_key);
+        if let Some(severity) = self.severity {
+            draft = draft.severity(severity);
+        }
+        if let Some(confidence) = self.confidence {
+            draft = draft.confidence(confidence);
+        }
+        draft
+    }
 }
 
 /// Decides what a literal in a token position (`_authToken`, `npmAuthToken`, bunfig `token`,

@@ -118,18 +118,12 @@ fn literal_token(
     for n in auth::replacement_notes(host, &var, verdict.live_npm_token) {
         s = s.note(n);
     }
-    let mut draft = Draft::at("hardcoded-token", value.content.clone())
-        .message_key(verdict.message_key)
+    let draft = verdict
+        .draft(value.content.clone())
         .arg("setting", entry.key.text.clone())
         .arg("registry", host.unwrap_or(YARN_REGISTRY).to_owned())
         .suggestion(s)
         .credential(crate::verify::Credential::new(&value.text, registry));
-    if let Some(sev) = verdict.severity {
-        draft = draft.severity(sev);
-    }
-    if let Some(c) = verdict.confidence {
-        draft = draft.confidence(c);
-    }
     ctx.emit(draft);
 }
 

@@ -127,8 +127,8 @@ fn literal_token(ctx: &mut FileCtx<'_>, site: &Site<'_>) {
     if site.top_level {
         s = s.note("Yarn also reads the top-level token from the environment variable YARN_NPM_AUTH_TOKEN, with no line in the file");
     }
-    let mut draft = Draft::at("hardcoded-token", content)
-        .message_key(verdict.message_key)
+    let draft = verdict
+        .draft(content)
         .arg("setting", site.setting.to_owned())
         .arg("registry", site.host.to_owned())
         .suggestion(s)
@@ -138,12 +138,6 @@ fn literal_token(ctx: &mut FileCtx<'_>, site: &Site<'_>) {
             site.scalar.value(),
             crate::verify::registry_for_nerf(&format!("//{}/", site.host), None, &[]),
         ));
-    if let Some(sev) = verdict.severity {
-        draft = draft.severity(sev);
-    }
-    if let Some(c) = verdict.confidence {
-        draft = draft.confidence(c);
-    }
     ctx.emit(draft);
 }
 
