@@ -382,11 +382,23 @@ fn publish_rules(
         }
     }
 
-    // One finding per job: the first npm publish decides the step.
-    let Some(&(publish_step, publish)) = publishes.first() else {
+    // One finding per job, at the first npm publish that is handed a token (the first publish
+    // when none is). It covers the tokens of every publish step: a later `npm publish --tag`
+    // step with its own token is the same problem, and the rewrite must remove it too.
+    let per_step: Vec<Vec<JobToken>> = publishes
+        .iter()
+        .map(|&(i, _)| tokens_for(ctx, job, steps, i))
+        .collect();
+    let chosen = per_step.iter().position(|t| !t.is_empty()).unwrap_or(0);
+    let Some(&(publish_step, publish)) = publishes.get(chosen) else {
         return superseded;
     };
-    let tokens = tokens_for(ctx, job, steps, publish_step);
+    let mut tokens: Vec<JobToken> = Vec::new();
+    for t in per_step.into_iter().skip(chosen).flatten() {
+        if !tokens.iter().any(|k| k.token.span == t.token.span) {
+            tokens.push(t);
+        }
+    }
     let short_lived = job
         .env
         .iter()

@@ -55,6 +55,33 @@ fn job_level_permissions_replace_the_workflow_block() {
 }
 
 #[test]
+fn every_publish_step_of_a_job_counts_not_only_the_first() {
+    // Two publish steps (a beta tag and the release), each handed the token.
+    let two = "on: release\njobs:\n  p:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/setup-node@v5\n        with:\n          node-version: 24\n      - run: npm publish --tag beta\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n      - run: npm publish\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n";
+    assert_eq!(rules(WF, two), [("ci-publish-long-lived-token", 11)]);
+    let found = scan(WF, two);
+    let edits = found[0]
+        .suggestion
+        .as_ref()
+        .map(|s| s.edits.clone())
+        .unwrap_or_default();
+    let mut reps: Vec<_> = edits
+        .iter()
+        .map(|e| (e.span.clone(), e.replacement.clone()))
+        .collect();
+    reps.sort_by_key(|(span, _)| (span.start, span.end));
+    let fixed = apply_replacements(two, &reps);
+    assert!(
+        !fixed.contains("NPM_TOKEN"),
+        "the rewrite removes both tokens:\n{fixed}"
+    );
+    assert!(rules(WF, &fixed).is_empty(), "{fixed}");
+    // Only the later step is handed the token, in a job set up for OIDC.
+    let later = "on: release\npermissions:\n  id-token: write\njobs:\n  p:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/setup-node@v5\n        with:\n          node-version: 24\n      - run: npm publish --tag beta\n      - run: npm publish\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n";
+    assert_eq!(rules(WF, later), [("oidc-token-still-set", 14)]);
+}
+
+#[test]
 fn reusable_workflow_without_permissions_is_low_confidence() {
     let text = "on:\n  workflow_call:\njobs:\n  p:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/setup-node@v5\n        with:\n          node-version: 24\n      - run: npm publish\n";
     let found = scan(WF, text);
