@@ -3,8 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::credential::Credential;
 use crate::source::Span;
-use crate::verify::{Credential, Verification};
+use crate::verify::Verification;
 
 /// Severities, lowest first (the order `--fail-on` and `--min-severity` compare with).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -23,8 +23,7 @@ use zeroize::Zeroize;
 
 use crate::scan::Report;
 
-/// npm's registry: where a token not tied to a registry is sent.
-pub const DEFAULT_REGISTRY: &str = "https://registry.npmjs.org/";
+pub use crate::credential::{Credential, DEFAULT_REGISTRY};
 
 /// Requests in flight at once: enough to be quick on a large report, few enough not to look
 /// like an attack on a small private registry.
@@ -37,62 +36,6 @@ const OVERALL_TIMEOUT: Duration = Duration::from_secs(8);
 const MAX_BODY: u64 = 64 * 1024;
 /// Longest user name shown (the registry's answer is untrusted input).
 const MAX_USER: usize = 100;
-
-/// The raw token of a finding and the registry it is configured for.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Credential {
-    secret: String,
-    /// Base URL of the registry (scheme, host, path, trailing `/`); None when the registry could
-    /// not be told safely (then the token is not sent anywhere).
-    registry: Option<String>,
-}
-
-impl Credential {
-    /// A token for the registry at `registry` (a base URL from [`registry_url`] or
-    /// [`registry_for_nerf`]; None: not verifiable).
-    pub fn new(secret: &str, registry: Option<String>) -> Credential {
-        Credential {
-            secret: secret.trim().trim_matches(['"', '\'']).to_owned(),
-            registry,
-        }
-    }
-
-    /// An `npm_` token (checksum valid) that no configuration ties to a registry: it is npm's.
-    pub fn for_default_registry(secret: &str) -> Credential {
-        Credential::new(secret, Some(DEFAULT_REGISTRY.to_owned()))
-    }
-
-    /// A token found where nothing ties it to a registry (a Dockerfile `ARG`, a `.env`
-    /// variable, a script). Only an `npm_` token with a valid checksum is npm's by its very
-    /// format, so only that is sent (to npm's registry); anything else is held but not sent.
-    pub fn untied(secret: &str) -> Credential {
-        let value = secret.trim().trim_matches(['"', '\'']);
-        match crate::token::classify_literal(value) {
-            crate::token::LiteralKind::NpmToken => Credential::for_default_registry(value),
-            _ => Credential::new(value, None),
-        }
-    }
-
-    pub fn registry(&self) -> Option<&str> {
-        self.registry.as_deref()
-    }
-}
-
-impl std::fmt::Debug for Credential {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credential")
-            .field("secret", &"<redacted>")
-            .field("registry", &self.registry)
-            .finish()
-    }
-}
-
-impl Drop for Credential {
-    fn drop(&mut self) {
-        // Shortens the time a token lives in memory after its last use.
-        self.secret.zeroize();
-    }
-}
 
 /// What the registry said about a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -350,7 +293,7 @@ fn verify_with(
             )));
             continue;
         };
-        let mut key = (cred.secret.clone(), url.clone());
+        let mut key = (cred.secret().to_owned(), url.clone());
         let n = match index.get(&key) {
             Some(n) => {
                 let n = *n;
@@ -359,7 +302,7 @@ fn verify_with(
             }
             None => {
                 jobs.push(Job {
-                    secret: cred.secret.clone(),
+                    secret: cred.secret().to_owned(),
                     url,
                 });
                 index.insert(key, jobs.len() - 1);

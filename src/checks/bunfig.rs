@@ -84,7 +84,7 @@ fn registry(ctx: &mut FileCtx<'_>, r: &Registry, setting: String) {
                 // Bun's default registry is npm's; a URL it cannot be told from sends nothing.
                 let registry = match r.form.url() {
                     Some(u) => crate::verify::registry_url(&u.text),
-                    None => Some(crate::verify::DEFAULT_REGISTRY.to_owned()),
+                    None => Some(crate::credential::DEFAULT_REGISTRY.to_owned()),
                 };
                 token_field(ctx, f, &setting, host, registry);
             }
@@ -131,7 +131,7 @@ fn token_field(
         .arg("setting", setting)
         .arg("registry", host.unwrap_or("the registry").to_owned())
         .suggestion(s)
-        .credential(crate::verify::Credential::new(&v.text, registry));
+        .credential(crate::credential::Credential::new(&v.text, registry));
     ctx.emit(draft);
 }
 

@@ -309,7 +309,7 @@ fn literal_value(
         .confidence(confidence)
         .suggestion(suggestion)
         // An environment value names no registry (see `Credential::untied`).
-        .credential(crate::verify::Credential::untied(value));
+        .credential(crate::credential::Credential::untied(value));
     if let Some(key) = key {
         draft = draft.message_key(key);
     }

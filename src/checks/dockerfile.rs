@@ -357,7 +357,7 @@ impl Checker<'_> {
             LiteralKind::Uuid | LiteralKind::Other => draft,
         };
         // An ARG/ENV value names no registry (see `Credential::untied`).
-        let draft = draft.credential(crate::verify::Credential::untied(trimmed));
+        let draft = draft.credential(crate::credential::Credential::untied(trimmed));
         ctx.emit(draft.suggestion(
             Suggestion::new(
                 "Revoke the token and pass a new one as a BuildKit secret",
@@ -1354,7 +1354,7 @@ mod tests {
             .collect();
         edits.sort_by_key(|(s, _)| (s.start, s.end));
         edits.dedup();
-        crate::scan::apply_replacements(text, &edits)
+        crate::edit::apply_replacements(text, &edits)
     }
 
     #[test]

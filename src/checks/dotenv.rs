@@ -44,7 +44,7 @@ pub fn check(ctx: &mut FileCtx<'_>) {
             .arg("registry", "its registry")
             .suggestion(s)
             // A bare variable names no registry (see `Credential::untied`).
-            .credential(crate::verify::Credential::untied(&value.text));
+            .credential(crate::credential::Credential::untied(&value.text));
         ctx.emit(draft);
     }
 }

@@ -197,7 +197,7 @@ fn verify_registry(rc: &Npmrc, entry: &Entry) -> Option<String> {
                 .last();
             match default {
                 Some(v) => crate::verify::registry_url(&v.text),
-                None => Some(crate::verify::DEFAULT_REGISTRY.to_owned()),
+                None => Some(crate::credential::DEFAULT_REGISTRY.to_owned()),
             }
         }
     }
@@ -222,7 +222,7 @@ fn literal_token(ctx: &mut FileCtx<'_>, rc: &Npmrc, entry: &Entry, host: Option<
         .arg("setting", entry.key.text.clone())
         .arg("registry", registry_label(host))
         .suggestion(suggestion)
-        .credential(crate::verify::Credential::new(
+        .credential(crate::credential::Credential::new(
             &value.text,
             verify_registry(rc, entry),
         ));

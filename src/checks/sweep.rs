@@ -37,7 +37,7 @@ pub fn check(ctx: &mut FileCtx<'_>) {
         let credential = ctx
             .text
             .get(found.span.clone())
-            .map(crate::verify::Credential::untied);
+            .map(crate::credential::Credential::untied);
         let draft = draft.suggestion(revoke_and_replace());
         ctx.emit(match credential {
             Some(c) => draft.credential(c),

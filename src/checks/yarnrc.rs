@@ -123,7 +123,7 @@ fn literal_token(
         .arg("setting", entry.key.text.clone())
         .arg("registry", host.unwrap_or(YARN_REGISTRY).to_owned())
         .suggestion(s)
-        .credential(crate::verify::Credential::new(&value.text, registry));
+        .credential(crate::credential::Credential::new(&value.text, registry));
     ctx.emit(draft);
 }
 

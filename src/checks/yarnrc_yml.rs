@@ -134,7 +134,7 @@ fn literal_token(ctx: &mut FileCtx<'_>, site: &Site<'_>) {
         .suggestion(s)
         // Only the host of the registry is known here (not its path or scheme): whoami goes to
         // that host's root, which is right for most registries and never another host.
-        .credential(crate::verify::Credential::new(
+        .credential(crate::credential::Credential::new(
             site.scalar.value(),
             crate::verify::registry_for_nerf(&format!("//{}/", site.host), None, &[]),
         ));

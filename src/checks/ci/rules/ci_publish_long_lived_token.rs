@@ -1,0 +1,191 @@
+//! `ci-publish-long-lived-token`: a job publishing to npm with a stored token; the rewrite is
+//! trusted publishing where the CI system supports it, a short-lived granular token elsewhere.
+
+use super::*;
+
+pub(super) const PUBLISH: &str = "ci-publish-long-lived-token";
+
+/// The publish rules of one job; returns the token writes its rewrite deletes.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn publish_rules(
+    ctx: &mut FileCtx<'_>,
+    p: &Pipeline,
+    repo_registry: &Option<String>,
+    job: &Job,
+    steps: &[StepFacts],
+    seen: &mut Seen,
+    reported: &mut HashSet<(usize, usize)>,
+    inventory: &mut Vec<(EnvVar, String)>,
+) -> Vec<Span> {
+    let system = p.system;
+    let mut superseded: Vec<Span> = Vec::new();
+    // Publishes to npm.
+    let job_registry = job_registry(job, repo_registry.as_deref());
+    let mut publishes: Vec<(usize, &Publish)> = Vec::new();
+    for (i, sf) in steps.iter().enumerate() {
+        for p in &sf.facts.publishes {
+            let registry = p.registry.clone().or(job_registry.clone());
+            if p.dry_run || registry.as_deref().is_some_and(|r| !is_npm_registry(r)) {
+                continue;
+            }
+            publishes.push((i, p));
+        }
+    }
+    let job_npm_upgrade = steps.iter().any(|s| s.facts.npm_upgrade);
+    let job_oidc_get = steps.iter().find_map(|s| s.facts.oidc_get.clone());
+
+    // Inventory of the tokens the job reads; those that reach a publish are reported by the
+    // publish rules and dropped from it at the end.
+    for var in job
+        .env
+        .iter()
+        .chain(job.steps.iter().flat_map(|s| s.env.iter()))
+    {
+        if var.is_token(ctx) && var.value.source.is_stored() {
+            inventory.push((var.clone(), job.name.clone()));
+        }
+    }
+    if publishes.is_empty() {
+        return superseded;
+    }
+
+    let mut oidc = job.oidc.clone();
+    if let Some((span, npm_aud)) = &job_oidc_get {
+        oidc.signal = true;
+        oidc.configured |= *npm_aud;
+        if !*npm_aud {
+            oidc.wrong_audience = oidc.wrong_audience.or(Some(span.clone()));
+        }
+    }
+
+    // One finding per job, at the first npm publish that is handed a token (the first publish
+    // when none is). It covers the tokens of every publish step: a later `npm publish --tag`
+    // step with its own token is the same problem, and the rewrite must remove it too.
+    let per_step: Vec<Vec<JobToken>> = publishes
+        .iter()
+        .map(|&(i, _)| tokens_for(ctx, job, steps, i))
+        .collect();
+    let chosen = per_step.iter().position(|t| !t.is_empty()).unwrap_or(0);
+    let Some(&(publish_step, publish)) = publishes.get(chosen) else {
+        return superseded;
+    };
+    let mut tokens: Vec<JobToken> = Vec::new();
+    for t in per_step.into_iter().skip(chosen).flatten() {
+        if !tokens.iter().any(|k| k.token.span == t.token.span) {
+            tokens.push(t);
+        }
+    }
+    let short_lived = job
+        .env
+        .iter()
+        .chain(
+            job.steps
+                .get(publish_step)
+                .map(|s| s.env.iter())
+                .into_iter()
+                .flatten(),
+        )
+        .any(|v| v.is_token(ctx) && v.value.source == Source::ShortLived)
+        || publish
+            .inline
+            .iter()
+            .any(|t| t.source == Source::ShortLived);
+
+    if let Some(first) = tokens.first() {
+        for t in &tokens {
+            reported.insert((t.token.span.start, t.token.span.end));
+        }
+        // Every suggestion below but the granular-token one removes the token writes.
+        let rewrites =
+            oidc.configured || system.trusted_publishing() && job.runner.self_hosted.is_none();
+        if rewrites {
+            for t in &tokens {
+                if let Origin::Write(w, si) = &t.origin {
+                    let removed = job
+                        .steps
+                        .get(*si)
+                        .and_then(|st| write_removal(ctx.text, st, w))
+                        .is_some();
+                    if removed {
+                        superseded.push(w.span.clone());
+                    }
+                }
+            }
+        }
+        let who = format!("{} {}", job.name, publish.tool);
+        if oidc.configured && publish.yarn_berry {
+            trusted_publishing_misconfigured::yarn_token(ctx, job, publish, &tokens, seen);
+        } else if oidc.configured {
+            oidc_token_still_set::report(ctx, job, publish, &tokens, seen);
+        } else {
+            let supported = system.trusted_publishing() && job.runner.self_hosted.is_none();
+            let suggestion = if supported {
+                trusted_publishing_rewrite(ctx, p, job, steps, publish_step, publish, &tokens)
+            } else {
+                granular_token_suggestion(ctx, system, job.runner.self_hosted.is_some())
+            };
+            let draft = Draft::at(PUBLISH, first.token.span.clone())
+                .message_key(if supported {
+                    "supported"
+                } else {
+                    "unsupported"
+                })
+                .arg("system", system.display())
+                .arg("job", job.name.clone())
+                .arg("token", first.token.display.clone())
+                .arg("tool", publish.tool.clone())
+                .suggestion(suggestion)
+                .identity(who.clone());
+            seen.emit(ctx, draft, &who);
+        }
+        return superseded;
+    }
+
+    if steps
+        .iter()
+        .any(|s| s.facts.logins.iter().any(|l| !l.local))
+    {
+        // The job logs in (reported as npm-login-in-automation): that session, not OIDC, is
+        // what the publish uses.
+        return superseded;
+    }
+    if short_lived {
+        // `secrets.GITHUB_TOKEN`/`$CI_JOB_TOKEN` as the publish credential: the package goes to
+        // the CI platform's own registry, not npmjs.org.
+        return superseded;
+    }
+    let opaque = job
+        .env
+        .iter()
+        .chain(
+            job.steps
+                .get(publish_step)
+                .map(|s| s.env.iter())
+                .into_iter()
+                .flatten(),
+        )
+        .any(|v| v.is_token(ctx) && v.value.source == Source::Other);
+    if opaque {
+        // A token from somewhere this file does not show (`steps.vault.outputs.token`): the job
+        // has a credential, so it is not relying on OIDC.
+        return superseded;
+    }
+    let relies_on_oidc = match system {
+        System::GithubWorkflow | System::GithubAction => true,
+        _ => oidc.signal || publish.provenance,
+    };
+    if !relies_on_oidc {
+        return superseded;
+    }
+    trusted_publishing_misconfigured::misconfiguration(
+        ctx,
+        p,
+        job,
+        publish_step,
+        publish,
+        &oidc,
+        job_npm_upgrade,
+        seen,
+    );
+    superseded
+}

@@ -1,0 +1,714 @@
+//! The CI rules, over the normalized model: which job publishes to npm, with which long-lived
+//! token, whether it is set up for trusted publishing, and what the rewrite is.
+//!
+//! One finding per job and problem: a publish job with a stored token is
+//! `ci-publish-long-lived-token` (or `oidc-token-still-set` when the job can already mint an OIDC
+//! token); a publish job without one relies on OIDC and is checked for what makes OIDC fail
+//! (`trusted-publishing-misconfigured`). Token writes into `.npmrc`, container build args,
+//! logins and literals are reported wherever they are.
+
+use std::collections::HashSet;
+
+use crate::finding::{Applicability, Confidence, Draft, Suggestion};
+use crate::parse::yaml::Node;
+use crate::source::Span;
+use crate::token::SecretKind;
+
+use crate::checks::ci::edits::{
+    self, column, entry_lines, line_start, newline, next_line_start, whole_lines,
+};
+use crate::checks::ci::script::{self, AuthWrite, Facts, Publish, Scope, TokenUse};
+use crate::checks::ci::{
+    is_placeholder, item_start, node_at_least_22_14, node_bundles_oidc_npm, parse_node_version,
+    resolve_in, tokenish_name, Action, EnvVar, FileCtx, Job, Pipeline, Source, Step, System,
+};
+
+mod ci_publish_long_lived_token;
+mod ci_token_in_docker_build_arg;
+mod ci_token_written_to_npmrc;
+mod env_token_reference;
+mod hardcoded_token;
+mod npm_login_in_automation;
+mod oidc_token_still_set;
+mod suggest;
+mod trusted_publishing_misconfigured;
+
+use suggest::*;
+
+/// Where a token reaching a publish comes from, which decides how the rewrite removes it.
+#[derive(Debug, Clone)]
+enum Origin {
+    Env(EnvVar),
+    Input(EnvVar),
+    Write(AuthWrite, usize),
+    Other,
+}
+
+#[derive(Debug, Clone)]
+struct JobToken {
+    token: TokenUse,
+    origin: Origin,
+}
+
+/// Analysed step: its scripts' facts merged.
+struct StepFacts {
+    facts: Facts,
+}
+
+/// Drafts already emitted in this file: aliases and `extends:` share nodes, so the same
+/// location can be reached twice.
+#[derive(Default)]
+struct Seen {
+    keys: HashSet<(&'static str, usize, usize, String)>,
+}
+
+impl Seen {
+    fn emit(&mut self, ctx: &mut FileCtx<'_>, mut draft: Draft, who: &str) {
+        let key = (
+            draft.rule,
+            draft.span.start,
+            draft.span.end,
+            who.to_string(),
+        );
+        if self.keys.insert(key) {
+            if let Some(s) = draft.suggestion.take() {
+                draft.suggestion = Some(keep_yaml_valid(ctx.text, s));
+            }
+            ctx.emit(draft);
+        }
+    }
+}
+
+/// A rewrite must leave the file valid YAML. Span edits are checked by parsing the result (block
+/// scalars take their indentation from their first line, flow collections need their commas: a
+/// local edit can break them); when one would not parse, the edits are dropped and the
+/// suggestion becomes a manual one.
+fn keep_yaml_valid(text: &str, mut s: Suggestion) -> Suggestion {
+    if s.edits.is_empty() {
+        return s;
+    }
+    let mut edits: Vec<(Span, String)> = s
+        .edits
+        .iter()
+        .map(|e| (e.span.clone(), e.replacement.clone()))
+        .collect();
+    edits.sort_by_key(|(span, _)| (span.start, span.end));
+    let after = crate::edit::apply_replacements(text, &edits);
+    if crate::parse::yaml::parse(&after).is_ok() || crate::parse::yaml::parse(text).is_err() {
+        return s;
+    }
+    s.edits.clear();
+    s.applicability = Applicability::Manual;
+    s.note(
+        "the automatic rewrite would not keep this file valid YAML here: make the change by hand",
+    )
+}
+
+pub fn run(ctx: &mut FileCtx<'_>, pipeline: &Pipeline) {
+    let mut seen = Seen::default();
+    let mut reported_tokens: HashSet<(usize, usize)> = HashSet::new();
+    let mut inventory: Vec<(EnvVar, String)> = Vec::new();
+    let repo_root = repo_root(ctx);
+    let repo_registry = repo_registry(ctx);
+    let package_scripts: std::collections::BTreeMap<String, String> = manifest(ctx)
+        .and_then(|m| {
+            m.get("scripts")?.as_object().map(|o| {
+                o.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect()
+            })
+        })
+        .unwrap_or_default();
+    for job in &pipeline.jobs {
+        job_rules(
+            ctx,
+            pipeline,
+            &package_scripts,
+            &repo_root,
+            &repo_registry,
+            job,
+            &mut seen,
+            &mut reported_tokens,
+            &mut inventory,
+        );
+    }
+    env_token_reference::report(ctx, inventory, &mut seen, &reported_tokens);
+}
+
+fn display_source(s: &Source) -> String {
+    match s {
+        Source::Stored(n) => n.clone(),
+        Source::Literal => "a literal".into(),
+        _ => "a variable".into(),
+    }
+}
+
+fn is_npm_registry(url: &str) -> bool {
+    let u = url.trim().to_ascii_lowercase();
+    u.is_empty() || u.contains("registry.npmjs.org") || u.contains("registry.yarnpkg.com")
+}
+
+#[allow(clippy::too_many_arguments)]
+fn job_rules(
+    ctx: &mut FileCtx<'_>,
+    p: &Pipeline,
+    package_scripts: &std::collections::BTreeMap<String, String>,
+    repo_root: &Option<std::path::PathBuf>,
+    repo_registry: &Option<String>,
+    job: &Job,
+    seen: &mut Seen,
+    reported: &mut HashSet<(usize, usize)>,
+    inventory: &mut Vec<(EnvVar, String)>,
+) {
+    let system = p.system;
+    // Facts per step.
+    let mut steps: Vec<StepFacts> = Vec::new();
+    for step in &job.steps {
+        let scope_env: Vec<EnvVar> = job.env.iter().chain(step.env.iter()).cloned().collect();
+        let resolve = |n: &str| resolve_in(&[&scope_env], n);
+        let options = ctx.options;
+        let is_token_var = |n: &str| options.is_token_var(n);
+        let scope = Scope {
+            system,
+            resolve: &resolve,
+            is_token_var: &is_token_var,
+            package_scripts,
+            repo_root: repo_root.as_deref(),
+        };
+        let mut facts = Facts::default();
+        for s in &step.scripts {
+            let f = script::analyse(s, &scope);
+            facts.publishes.extend(f.publishes);
+            facts.auth_writes.extend(f.auth_writes);
+            facts.logins.extend(f.logins);
+            facts.build_args.extend(f.build_args);
+            facts.npm_upgrade |= f.npm_upgrade;
+            facts.oidc_get = facts.oidc_get.or(f.oidc_get);
+            facts.assignments.extend(f.assignments);
+            facts.literals.extend(f.literals);
+            facts.provided.extend(f.provided);
+        }
+        if let Some(a) = &step.action {
+            action_facts(ctx.text, a, &mut facts);
+        }
+        steps.push(StepFacts { facts });
+    }
+
+    hardcoded_token::literals(ctx, system, job, &steps, seen);
+
+    // Build args and logins (token writes come last: a job rewrite may cover them).
+    for sf in &steps {
+        ci_token_in_docker_build_arg::report(ctx, job, sf, seen, reported);
+        npm_login_in_automation::report(ctx, job, sf, seen);
+    }
+
+    let superseded = ci_publish_long_lived_token::publish_rules(
+        ctx,
+        p,
+        repo_registry,
+        job,
+        &steps,
+        seen,
+        reported,
+        inventory,
+    );
+    ci_token_written_to_npmrc::emit_writes(ctx, system, job, &steps, &superseded, seen, reported);
+}
+
+/// Publishes and tokens that actions, pipes, tasks and deploy providers stand for.
+fn action_facts(text: &str, a: &Action, facts: &mut Facts) {
+    let bool_input = |n: &str| {
+        a.input(n)
+            .is_some_and(|v| matches!(v.value.text.trim(), "true" | "True" | "yes"))
+    };
+    let token_inputs = || -> Vec<TokenUse> {
+        a.inputs
+            .iter()
+            .filter(|i| tokenish_name(&i.name) || i.name.eq_ignore_ascii_case("NPM_TOKEN"))
+            .filter(|i| matches!(i.value.source, Source::Stored(_) | Source::Literal))
+            .map(|i| TokenUse {
+                display: match &i.value.source {
+                    Source::Stored(s) => s.clone(),
+                    _ => "a literal token".into(),
+                },
+                span: i.value.span.clone(),
+                source: i.value.source.clone(),
+                placeholder: false,
+            })
+            .collect()
+    };
+    let publish =
+        |tool: &str, inline: Vec<TokenUse>, registry: Option<String>, dry: bool| Publish {
+            tool: tool.to_string(),
+            span: a.span.clone(),
+            dry_run: dry,
+            registry,
+            provenance: false,
+            yarn_berry: false,
+            inline,
+        };
+    match a.name.as_str() {
+        "changesets/action" if a.input("publish").is_some() => {
+            facts
+                .publishes
+                .push(publish("changesets/action", Vec::new(), None, false));
+        }
+        "js-devtools/npm-publish" => {
+            let registry = a.input("registry").map(|r| r.value.text.clone());
+            facts.publishes.push(publish(
+                "JS-DevTools/npm-publish",
+                token_inputs(),
+                registry,
+                bool_input("dry-run"),
+            ));
+        }
+        "cycjimmy/semantic-release-action" | "codfish/semantic-release-action" => {
+            facts.publishes.push(publish(
+                "semantic-release",
+                Vec::new(),
+                None,
+                bool_input("dry_run") || bool_input("dry-run"),
+            ));
+        }
+        "atlassian/npm-publish" => {
+            facts.publishes.push(publish(
+                "atlassian/npm-publish pipe",
+                token_inputs(),
+                None,
+                false,
+            ));
+        }
+        "travis:npm" => {
+            let mut inline = token_inputs();
+            if inline.is_empty() {
+                // Without `api_token`, dpl reads `NPM_API_TOKEN` from the repository settings.
+                inline.push(TokenUse {
+                    display: "$NPM_API_TOKEN (repository settings)".into(),
+                    span: a.span.clone(),
+                    source: Source::Stored("$NPM_API_TOKEN".into()),
+                    placeholder: false,
+                });
+            }
+            let registry = a.input("registry").map(|r| r.value.text.clone());
+            facts.publishes.push(publish(
+                "deploy: provider: npm",
+                inline,
+                registry,
+                bool_input("dry_run"),
+            ));
+        }
+        "npm" => {
+            // Azure `Npm@1` task.
+            let command = a.input("command").map(|c| c.value.text.as_str());
+            let custom_publish = command == Some("custom")
+                && a.input("customCommand").is_some_and(|c| {
+                    c.value.text.split_whitespace().next() == Some("publish")
+                        && !c.value.text.contains("--dry-run")
+                });
+            // The service connection that authenticates the publish, if it is an external one
+            // (`useFeed` publishes to an Azure Artifacts feed with the pipeline's identity).
+            let endpoint = if custom_publish {
+                a.input("customEndpoint")
+            } else if command == Some("publish")
+                && a.input("publishRegistry")
+                    .is_some_and(|r| r.value.text == "useExternalRegistry")
+            {
+                a.input("publishEndpoint")
+            } else {
+                None
+            };
+            if endpoint.is_some() || custom_publish {
+                let inline = endpoint
+                    .map(|e| TokenUse {
+                        display: format!("service connection {}", e.value.text),
+                        span: e.value.span.clone(),
+                        source: Source::Stored(format!("service connection {}", e.value.text)),
+                        placeholder: false,
+                    })
+                    .into_iter()
+                    .collect();
+                facts
+                    .publishes
+                    .push(publish("Npm@1 publish", inline, None, false));
+            }
+        }
+        "npmauthenticate" => {
+            // An external service connection puts its (long-lived) token into the .npmrc for
+            // the rest of the job; without one it authenticates to Azure Artifacts feeds.
+            if let Some(e) = a.input("customEndpoint") {
+                let display = format!("service connection {}", e.value.text);
+                facts.provided.push(TokenUse {
+                    display: display.clone(),
+                    span: e.value.span.clone(),
+                    source: Source::Stored(display),
+                    placeholder: false,
+                });
+            }
+        }
+        "docker" => {
+            // Azure `Docker@2`: `arguments: --build-arg NPM_TOKEN=$(npmToken)`.
+            if let Some(args) = a.input("arguments") {
+                azure_docker_args(text, args, facts);
+            }
+        }
+        "docker/build-push-action" => {
+            if let Some(args) = a.input("build-args") {
+                build_push_args(text, a, args, facts);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `build-args:` lines of docker/build-push-action carrying an npm token. The rewrite moves the
+/// line to the action's `secrets:` input (same `id=value` syntax), renaming the key when the
+/// token is the only build arg.
+fn build_push_args(text: &str, a: &Action, args: &EnvVar, facts: &mut Facts) {
+    let region = args.value.span.clone();
+    let Some(block) = text.get(region.clone()) else {
+        return;
+    };
+    let mut lines: Vec<(Span, &str)> = Vec::new();
+    let mut at = region.start;
+    for raw in block.split('\n') {
+        let start = at;
+        at += raw.len() + 1;
+        let content = raw.trim();
+        if content.is_empty() || content.starts_with('|') || content.starts_with('>') {
+            continue;
+        }
+        let lead = raw.len() - raw.trim_start().len();
+        lines.push((start + lead..start + lead + content.len(), content));
+    }
+    let has_secrets = a.input("secrets").is_some();
+    let only = lines.len() == 1;
+    for (span, content) in &lines {
+        let Some((name, value)) = content.trim_matches('"').split_once('=') else {
+            continue;
+        };
+        let stored = crate::checks::ci::expressions(System::GithubWorkflow, value)
+            .into_iter()
+            .find_map(|e| match e.source {
+                Source::Stored(s) => Some((s, e.range)),
+                _ => None,
+            });
+        let token_name = crate::token::is_npm_token_var(name.trim());
+        let Some((display, _)) =
+            stored.filter(|(s, _)| token_name || crate::checks::ci::looks_like_npm_secret(s))
+        else {
+            continue;
+        };
+        let mut edits = Vec::new();
+        if !has_secrets && only && block.trim_start().starts_with('|') {
+            edits.push((args.key_span.clone(), "secrets".to_string()));
+        } else if !has_secrets {
+            if let (Some(del), Some(entry)) =
+                (whole_lines(text, span), entry_lines(text, &args.entry_span))
+            {
+                let nl = newline(text);
+                let key_col = column(text, args.key_span.start);
+                let line_col = column(text, span.start);
+                edits.push((del, String::new()));
+                edits.push((
+                    entry.end..entry.end,
+                    format!(
+                        "{}secrets: |{nl}{}{content}{nl}",
+                        " ".repeat(key_col),
+                        " ".repeat(line_col)
+                    ),
+                ));
+            }
+        }
+        facts.build_args.push(script::BuildArg {
+            span: span.clone(),
+            name: name.trim().to_string(),
+            token: TokenUse {
+                display: display.clone(),
+                span: span.clone(),
+                source: Source::Stored(display),
+                placeholder: false,
+            },
+            edits,
+        });
+    }
+}
+
+/// `--build-arg NAME=value` in the `arguments:` input of Azure's Docker task, found in the file
+/// text of the input (so the span is exact when the value is written plainly).
+fn azure_docker_args(text: &str, args: &EnvVar, facts: &mut Facts) {
+    static BUILD_ARG: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"--build-arg[ =]([A-Za-z_][A-Za-z0-9_]*)(?:=(\S+))?")
+            .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+    });
+    let region = args.value.span.clone();
+    let Some(written) = text.get(region.clone()) else {
+        return;
+    };
+    for c in BUILD_ARG.captures_iter(written) {
+        let (Some(whole), Some(name)) = (c.get(0), c.get(1)) else {
+            continue;
+        };
+        let value = c.get(2).map(|v| v.as_str()).unwrap_or("");
+        let source = crate::checks::ci::classify_value(System::Azure, value, &|_| None);
+        let token_name = crate::token::is_npm_token_var(name.as_str());
+        let stored = match &source {
+            Source::Stored(s) => Some(s.clone()),
+            _ if value.is_empty() && token_name => Some(format!("${}", name.as_str())),
+            _ => None,
+        };
+        let Some(display) =
+            stored.filter(|s| token_name || crate::checks::ci::looks_like_npm_secret(s))
+        else {
+            continue;
+        };
+        let span = region.start + whole.start()..region.start + whole.end();
+        facts.build_args.push(script::BuildArg {
+            edits: vec![(
+                span.clone(),
+                format!(
+                    "--secret id={},env={}",
+                    name.as_str().to_ascii_lowercase(),
+                    name.as_str()
+                ),
+            )],
+            span: span.clone(),
+            name: name.as_str().to_string(),
+            token: TokenUse {
+                display: display.clone(),
+                span,
+                source: Source::Stored(display),
+                placeholder: false,
+            },
+        });
+    }
+}
+
+/// The registry a job's publishes go to when the command does not say: setup-node's
+/// `registry-url`, `NPM_CONFIG_REGISTRY`.
+fn job_registry(job: &Job, repo_registry: Option<&str>) -> Option<String> {
+    // npm's order: --registry (on the command) > publishConfig > environment > project .npmrc
+    // > the user .npmrc setup-node writes.
+    let env = job
+        .env
+        .iter()
+        .find(|v| v.name.eq_ignore_ascii_case("NPM_CONFIG_REGISTRY"))
+        .map(|v| v.value.text.clone());
+    if let Some(r) = repo_registry.filter(|r| r.starts_with("publishConfig:")) {
+        return Some(r.trim_start_matches("publishConfig:").to_string());
+    }
+    if env.is_some() {
+        return env;
+    }
+    if let Some(r) = repo_registry {
+        return Some(r.to_string());
+    }
+    for step in &job.steps {
+        if let Some(a) = &step.action {
+            if a.name == "actions/setup-node" {
+                if let Some(r) = a.input("registry-url") {
+                    return Some(r.value.text.clone());
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The first `npmAuthToken:` setting of the repository's `.yarnrc.yml`, as `line N`.
+fn repo_yarnrc_token(ctx: &FileCtx<'_>) -> Option<String> {
+    let text = std::fs::read_to_string(repo_root(ctx)?.join(".yarnrc.yml")).ok()?;
+    text.lines()
+        .position(|l| {
+            let t = l.trim_start();
+            t.starts_with("npmAuthToken:") && !t.trim_end().ends_with("npmAuthToken:")
+        })
+        .map(|i| format!("line {}", i + 1))
+}
+
+/// The registry the repository's package publishes to when nothing in CI says otherwise:
+/// `publishConfig.registry` of package.json (marked `publishConfig:`), or the project `.npmrc`
+/// (`@scope:registry=` for a scoped package, else `registry=`).
+fn repo_registry(ctx: &FileCtx<'_>) -> Option<String> {
+    let manifest = manifest(ctx);
+    if let Some(r) = manifest
+        .as_ref()
+        .and_then(|m| m["publishConfig"]["registry"].as_str())
+    {
+        return Some(format!("publishConfig:{r}"));
+    }
+    let npmrc = std::fs::read_to_string(repo_root(ctx)?.join(".npmrc")).ok()?;
+    let scope = manifest
+        .as_ref()
+        .and_then(|m| m["name"].as_str())
+        .and_then(|n| n.strip_prefix('@'))
+        .and_then(|n| n.split('/').next())
+        .map(|s| format!("@{s}:registry"));
+    let mut plain = None;
+    for line in npmrc.lines() {
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let key = key.trim();
+        if Some(key) == scope.as_deref() {
+            return Some(value.trim().to_string());
+        }
+        if key == "registry" {
+            plain = Some(value.trim().to_string());
+        }
+    }
+    plain
+}
+
+/// Every long-lived token the publish step sees.
+fn tokens_for(ctx: &FileCtx<'_>, job: &Job, steps: &[StepFacts], i: usize) -> Vec<JobToken> {
+    let mut out: Vec<JobToken> = Vec::new();
+    let push = |token: TokenUse, origin: Origin, out: &mut Vec<JobToken>| {
+        if !matches!(token.source, Source::Stored(_) | Source::Literal) {
+            return;
+        }
+        if out.iter().any(|t| t.token.span == token.span) {
+            return;
+        }
+        out.push(JobToken { token, origin });
+    };
+    let step = job.steps.get(i);
+    let facts = steps.get(i).map(|s| &s.facts);
+    // Env the publish step sees, inner scopes first: the finding points at the closest one.
+    let env: Vec<&EnvVar> = step
+        .map(|s| s.env.iter().collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(job.env.iter().rev())
+        .collect();
+    if let Some(a) = step.and_then(|s| s.action.as_ref()) {
+        for input in &a.inputs {
+            if tokenish_name(&input.name) || input.name.eq_ignore_ascii_case("NPM_TOKEN") {
+                push(
+                    TokenUse {
+                        display: display_source(&input.value.source),
+                        span: input.value.span.clone(),
+                        source: input.value.source.clone(),
+                        placeholder: false,
+                    },
+                    Origin::Input(input.clone()),
+                    &mut out,
+                );
+            }
+        }
+    }
+    if let Some(f) = facts {
+        for p in &f.publishes {
+            for t in &p.inline {
+                push(t.clone(), Origin::Other, &mut out);
+            }
+        }
+    }
+    for var in env {
+        if var.is_token(ctx) {
+            push(
+                TokenUse {
+                    display: match &var.value.source {
+                        Source::Stored(s) => s.clone(),
+                        _ => format!("a literal in {}", var.name),
+                    },
+                    span: var.value.span.clone(),
+                    source: var.value.source.clone(),
+                    placeholder: false,
+                },
+                Origin::Env(var.clone()),
+                &mut out,
+            );
+        }
+    }
+    if let Some(f) = facts {
+        for t in &f.assignments {
+            push(t.clone(), Origin::Other, &mut out);
+        }
+    }
+    for sf in steps {
+        for t in &sf.facts.provided {
+            push(t.clone(), Origin::Other, &mut out);
+        }
+    }
+    for (si, sf) in steps.iter().enumerate() {
+        for w in &sf.facts.auth_writes {
+            if w.host.as_deref().is_some_and(|h| !is_npm_registry(h)) {
+                continue;
+            }
+            push(w.token.clone(), Origin::Write(w.clone(), si), &mut out);
+        }
+    }
+    out
+}
+
+/// The repository root: above `.github/` or `.circleci/`, else the CI file's folder. `None`
+/// for in-memory scans (rule examples), which have no folder on disk.
+fn repo_root(ctx: &FileCtx<'_>) -> Option<std::path::PathBuf> {
+    let mut dir = ctx.fs_path.parent()?;
+    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if name == "workflows" {
+        dir = dir.parent().and_then(|p| p.parent())?;
+    } else if name == ".circleci" || name == ".github" {
+        dir = dir.parent()?;
+    } else if dir
+        .parent()
+        .and_then(|p| p.file_name())
+        .and_then(|n| n.to_str())
+        == Some(".github")
+    {
+        // `.github/actions/<name>/action.yml`
+        dir = dir.parent().and_then(|p| p.parent())?;
+    }
+    // An empty folder is an in-memory scan of a bare name: there is nothing on disk to read.
+    (!dir.as_os_str().is_empty() && dir.is_dir()).then(|| dir.to_path_buf())
+}
+
+/// The repository's package.json.
+fn manifest(ctx: &FileCtx<'_>) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(repo_root(ctx)?.join("package.json")).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn package_info(ctx: &FileCtx<'_>) -> (String, String) {
+    let manifest = manifest(ctx);
+    let name = manifest
+        .as_ref()
+        .filter(|m| m["private"].as_bool() != Some(true))
+        .and_then(|m| m["name"].as_str())
+        .filter(|n| {
+            n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "@/._-".contains(c))
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| "<package>".into());
+    let repo = manifest
+        .as_ref()
+        .and_then(|m| m["repository"]["url"].as_str().or(m["repository"].as_str()))
+        .and_then(repo_slug)
+        .unwrap_or_else(|| "<owner>/<repo>".into());
+    (name, repo)
+}
+
+/// `owner/repo` of a package.json repository field.
+fn repo_slug(url: &str) -> Option<String> {
+    let u = url
+        .trim()
+        .trim_start_matches("git+")
+        .trim_end_matches(".git");
+    let rest = u
+        .strip_prefix("github:")
+        .or_else(|| u.split_once("github.com/").map(|(_, r)| r))
+        .or_else(|| u.split_once("github.com:").map(|(_, r)| r))
+        .or_else(|| u.split_once("gitlab.com/").map(|(_, r)| r))
+        .or_else(|| (!u.contains(':') && u.matches('/').count() == 1).then_some(u))?;
+    let slug: String = rest.split(['#', '?']).next()?.to_string();
+    (slug.contains('/')
+        && slug
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c)))
+    .then_some(slug)
+}
+
+fn file_name(ctx: &FileCtx<'_>) -> String {
+    ctx.path.rsplit('/').next().unwrap_or(ctx.path).to_string()
+}
