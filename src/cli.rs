@@ -264,6 +264,9 @@ impl ScanArgs {
         } else {
             self.paths
         };
+        if self.verify && !cfg!(feature = "verify") {
+            return Err(UsageError(format!("--verify: {}", crate::verify::NOT_BUILT)).into());
+        }
         let verify = match (self.verify, self.verify_registry) {
             (false, _) => None,
             (true, None) => Some(crate::verify::VerifyOptions::default()),
