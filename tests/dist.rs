@@ -265,7 +265,7 @@ fn prebuilt_pre_commit_hook_installs_from_a_local_index() {
     git(&project, &["add", "."]);
     // pip reads a space-separated list of folders to find packages in.
     let links = format!("{} {}", dist.display(), Path::new(&wheelhouse).display());
-    let try_repo = |files: &[&str]| {
+    let try_repo = |links: &str, files: &[&str]| {
         run(
             Command::new(&pre_commit)
                 .arg("try-repo")
@@ -275,29 +275,28 @@ fn prebuilt_pre_commit_hook_installs_from_a_local_index() {
                 .args(files)
                 .env("PRE_COMMIT_HOME", t.path().join("pre-commit-home"))
                 .env("PIP_NO_INDEX", "1")
-                .env("PIP_FIND_LINKS", &links)
+                .env("PIP_FIND_LINKS", links)
                 .current_dir(&project),
             t.path(),
         )
     };
-    let out = try_repo(&[".npmrc", "legacy/.npmrc", "tools/bunfig.toml"]);
+    let out = try_repo(&links, &[".npmrc", "legacy/.npmrc", "tools/bunfig.toml"]);
     let shown = text(&out);
     assert_eq!(out.status.code(), Some(1), "the hook must fail on tokens: {shown}");
     assert!(shown.contains("hardcoded-token"), "{shown}");
     for secret in secrets_in(&bad_tree()) {
         assert!(!shown.contains(&secret), "the hook printed a credential");
     }
-    // The environment pre-commit made holds the wheel's binary, not a cargo build.
-    let envs = t.path().join("pre-commit-home");
-    let installed = files_below(&envs)
-        .into_iter()
-        .any(|p| p.ends_with("bin/npm-auth-scan"));
-    assert!(installed, "no npm-auth-scan in the hook's virtualenv");
-
     std::fs::write(project.join("README.md"), "hello\n").unwrap_or_else(|e| panic!("{e}"));
     git(&project, &["add", "README.md"]);
-    let out = try_repo(&["README.md"]);
+    let out = try_repo(&links, &["README.md"]);
     assert!(out.status.success(), "a clean file passes: {}", text(&out));
+
+    // The binary comes from the wheel the hook package pins: without it the install fails.
+    let out = try_repo(&Path::new(&wheelhouse).display().to_string(), &["README.md"]);
+    let shown = text(&out);
+    assert!(!out.status.success(), "installed without the wheel: {shown}");
+    assert!(shown.contains(&format!("npm-auth-scan=={}", version())), "{shown}");
 }
 
 fn git(dir: &Path, args: &[&str]) {
