@@ -90,6 +90,19 @@ fn esc(out: &mut String, text: &str) {
     out.push_str(&text[last..]);
 }
 
+/// Appends our message text escaped, its backtick spans as `<code>`.
+fn rich(out: &mut String, text: &str) {
+    for (code, part) in super::code_spans(text) {
+        if code {
+            out.push_str("<code>");
+            esc(out, part);
+            out.push_str("</code>");
+        } else {
+            esc(out, part);
+        }
+    }
+}
+
 fn severity_color(s: Severity) -> &'static str {
     match s {
         Severity::Critical => "#8b0000",
@@ -176,7 +189,7 @@ fn task(out: &mut String, t: &Task<'_>) {
         out,
         "<li class=\"task sev-{sev}\"><label><input type=\"checkbox\"> <span class=\"task-title\">"
     );
-    esc(out, &t.title);
+    rich(out, &t.title);
     let _ = write!(
         out,
         "</span></label> <span class=\"sev {sev}\">{sev}</span><ul class=\"places\">"
@@ -201,7 +214,7 @@ fn task(out: &mut String, t: &Task<'_>) {
         out.push_str(" <span class=\"rule\">");
         esc(out, &p.item.rule);
         out.push_str("</span> ");
-        esc(out, &p.item.message);
+        rich(out, &p.item.message);
         out.push_str("</li>");
     }
     out.push_str("</ul>");
@@ -209,7 +222,7 @@ fn task(out: &mut String, t: &Task<'_>) {
         out.push_str("<ul class=\"notes\">");
         for n in &t.notes {
             out.push_str("<li><code>");
-            esc(out, n);
+            esc(out, n.as_ref());
             out.push_str("</code></li>");
         }
         out.push_str("</ul>");
@@ -421,7 +434,7 @@ pub fn render(audit: &Audit) -> String {
                 action.heading(),
                 tasks.len()
             );
-            esc(&mut out, action.advice());
+            rich(&mut out, action.advice());
             out.push_str("</p><ul class=\"tasks\">");
             for t in &tasks {
                 task(&mut out, t);

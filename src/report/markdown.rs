@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::{plural, short_commit, Audit, Task};
+use super::{plural, short_commit, Action, Audit, Task};
 use crate::finding::Severity;
 
 /// GitHub's limit for one step's job summary.
@@ -25,6 +25,21 @@ fn esc(out: &mut String, text: &str) {
             '&' => out.push_str("&amp;"),
             '\n' | '\r' | '\t' => out.push(' '),
             _ => out.push(c),
+        }
+    }
+}
+
+/// Appends our message text escaped, its backtick spans kept as code spans (GitHub renders
+/// nothing inside them).
+fn rich(out: &mut String, text: &str) {
+    for (code, part) in super::code_spans(text) {
+        if code {
+            let part = part.replace(['\n', '\r'], " ");
+            out.push('`');
+            out.push_str(&part);
+            out.push('`');
+        } else {
+            esc(out, part);
         }
     }
 }
@@ -61,7 +76,7 @@ fn fenced(out: &mut String, indent: &str, lang: &str, text: &str) {
 
 fn task(out: &mut String, t: &Task<'_>) {
     out.push_str("- [ ] **");
-    esc(out, &t.title);
+    rich(out, &t.title);
     let _ = writeln!(out, "** ({})", t.severity.as_str());
     for p in &t.places {
         out.push_str("  - ");
@@ -79,12 +94,12 @@ fn task(out: &mut String, t: &Task<'_>) {
         out.push_str(" `");
         out.push_str(&p.item.rule);
         out.push_str("` ");
-        esc(out, &p.item.message);
+        rich(out, &p.item.message);
         out.push('\n');
     }
     for n in &t.notes {
         out.push_str("  - ");
-        esc(out, n);
+        rich(out, n);
         out.push('\n');
     }
     for (diff, applicability) in &t.diffs {
@@ -186,20 +201,26 @@ pub fn render(audit: &Audit, max_bytes: usize) -> String {
 
     let checklist = audit.checklist_order();
     if !checklist.is_empty() {
-        blocks.push(("### Migration checklist\n\n".to_string(), "heading"));
+        let mut heading = String::from("### Migration checklist\n\n<details><summary>What each group asks for</summary>\n\n");
+        let mut present: Vec<Action> = checklist
+            .iter()
+            .flat_map(|&i| audit.repos[i].findings.iter().map(|f| Action::of_rule(&f.rule)))
+            .collect();
+        present.sort();
+        present.dedup();
+        for action in present {
+            let _ = write!(heading, "- **{}**: ", action.heading());
+            rich(&mut heading, action.advice());
+            heading.push('\n');
+        }
+        heading.push_str("\n</details>\n\n");
+        blocks.push((heading, "heading"));
     }
     for &i in &checklist {
         let r = &audit.repos[i];
-        let mut block = String::from("#### ");
-        esc(&mut block, &r.repository.name);
-        if let Some(c) = &r.repository.commit {
-            let _ = write!(block, " at `{}`", short_commit(c));
-        }
-        block.push_str("\n\n");
+        let mut block = String::new();
         for (action, tasks) in r.checklist() {
             let _ = writeln!(block, "**{}** ({})\n", action.heading(), tasks.len());
-            esc(&mut block, action.advice());
-            block.push_str("\n\n");
             for t in &tasks {
                 task(&mut block, t);
             }
@@ -216,13 +237,17 @@ pub fn render(audit: &Audit, max_bytes: usize) -> String {
             }
             block.push('\n');
         }
-        let mut wrapped = String::from("<details open><summary>");
+        let mut wrapped = String::from("<details open><summary><b>");
         esc_html(&mut wrapped, &r.repository.name);
-        let _ = writeln!(
+        let _ = write!(
             wrapped,
-            ": {}</summary>\n",
+            "</b>: {}",
             plural(r.findings.len(), "finding", "findings")
         );
+        if let Some(c) = &r.repository.commit {
+            let _ = write!(wrapped, " at {}", short_commit(c));
+        }
+        wrapped.push_str("</summary>\n\n");
         wrapped.push_str(&block);
         wrapped.push_str("</details>\n\n");
         blocks.push((wrapped, "repository"));

@@ -7,6 +7,7 @@ pub mod html;
 pub mod markdown;
 pub mod repository;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -174,7 +175,7 @@ pub struct Task<'a> {
     /// Distinct suggested diffs, with their applicability.
     pub diffs: Vec<(&'a str, Applicability)>,
     /// Distinct notes (commands to run) of the places' suggestions.
-    pub notes: Vec<&'a str>,
+    pub notes: Vec<Cow<'a, str>>,
 }
 
 /// A repository's checklist: its tasks by action, in [`Action::ALL`] order, empty groups left out.
@@ -234,13 +235,34 @@ impl Repo {
                     task.diffs.push((&s.diff, s.applicability));
                 }
                 for n in &s.notes {
-                    if !task.notes.contains(&n.as_str()) {
+                    let n = self.fill_repository(n);
+                    if !task.notes.contains(&n) {
                         task.notes.push(n);
                     }
                 }
             }
         }
         groups.into_iter().collect()
+    }
+
+    /// An `npm trust` line with the repository left open (`--repo <owner>/<repo>`: the package's
+    /// manifest did not say) gets the repository's name, when it is hosted where that command's
+    /// CI system runs.
+    fn fill_repository<'a>(&self, note: &'a str) -> Cow<'a, str> {
+        const OPEN: &str = "<owner>/<repo>";
+        let host = self
+            .repository
+            .url
+            .as_deref()
+            .and_then(|u| u.split_once("://"))
+            .map_or("", |(_, rest)| rest.split('/').next().unwrap_or(""));
+        let fits = (note.contains("npm trust github ") && host.contains("github"))
+            || (note.contains("npm trust gitlab ") && host.contains("gitlab"));
+        if fits && note.contains(OPEN) {
+            Cow::Owned(note.replace(OPEN, &self.repository.name))
+        } else {
+            Cow::Borrowed(note)
+        }
     }
 
     /// Tasks of `action` in this repository.
@@ -401,19 +423,31 @@ impl Audit {
     /// This run's report, one repository per scan root. Findings outside every root (`--user`
     /// configs) go to the first.
     pub fn from_scan(report: &Report) -> Audit {
-        let mut repos: Vec<Repo> = report
-            .roots
-            .iter()
-            .map(|r| Repo {
-                repository: r.repository.clone().unwrap_or_else(|| Repository {
-                    name: r.root.clone(),
-                    ..Repository::default()
+        let mut repos: Vec<Repo> = Vec::new();
+        for r in &report.roots {
+            let repository = r.repository.clone().unwrap_or_else(|| Repository {
+                name: r.root.clone(),
+                ..Repository::default()
+            });
+            // Named files (pre-commit) are paths from the working directory: one repository.
+            let root = if Path::new(&r.root).is_file() {
+                String::new()
+            } else {
+                root_prefix(&r.root)
+            };
+            match repos
+                .iter_mut()
+                .find(|p| p.repository == repository && p.root == root)
+            {
+                Some(same) => same.files_scanned += r.files_scanned,
+                None => repos.push(Repo {
+                    repository,
+                    root,
+                    files_scanned: r.files_scanned,
+                    ..Repo::default()
                 }),
-                root: root_prefix(&r.root),
-                files_scanned: r.files_scanned,
-                ..Repo::default()
-            })
-            .collect();
+            }
+        }
         if repos.is_empty() {
             repos.push(Repo::default());
         }
@@ -626,6 +660,19 @@ pub fn scrubbed(text: String) -> String {
     }
 }
 
+/// Our messages mark code with single backticks: the text split into (is code, part). Text
+/// with an odd number of backticks is all plain.
+pub fn code_spans(text: &str) -> Vec<(bool, &str)> {
+    if text.bytes().filter(|b| *b == b'`').count() % 2 == 1 {
+        return vec![(false, text)];
+    }
+    text.split('`')
+        .enumerate()
+        .filter(|(_, part)| !part.is_empty())
+        .map(|(i, part)| (i % 2 == 1, part))
+        .collect()
+}
+
 /// The first 12 characters of a commit id.
 pub fn short_commit(commit: &str) -> &str {
     commit.get(..12).unwrap_or(commit)
@@ -650,6 +697,15 @@ mod tests {
                 notes: vec!["npm token revoke <token-id>".into()],
             }),
         }
+    }
+
+    #[test]
+    fn code_spans_split_on_backticks() {
+        assert_eq!(
+            code_spans("run `npm ci` then `x`"),
+            vec![(false, "run "), (true, "npm ci"), (false, " then "), (true, "x")]
+        );
+        assert_eq!(code_spans("odd ` tick"), vec![(false, "odd ` tick")]);
     }
 
     #[test]
@@ -700,6 +756,19 @@ mod tests {
         assert_eq!(paths, vec![".npmrc", "ci/.env"]);
         assert_eq!(revoke[0].diffs.len(), 2);
         assert_eq!(revoke[0].notes, vec!["npm token revoke <token-id>"]);
+        let mut hosted = repo.clone();
+        hosted.repository = Repository {
+            name: "acme/api".into(),
+            url: Some("https://github.com/acme/api".into()),
+            commit: None,
+        };
+        let open = "npm trust github @acme/api --file publish.yml --repo <owner>/<repo>";
+        assert_eq!(
+            hosted.fill_repository(open),
+            "npm trust github @acme/api --file publish.yml --repo acme/api"
+        );
+        let gitlab = "npm trust gitlab x --file .gitlab-ci.yml --project <owner>/<repo>";
+        assert_eq!(hosted.fill_repository(gitlab), gitlab, "not hosted on GitLab");
         assert_eq!(revoke[1].title, "Rotate the credential at .npmrc:2");
         let docker = &list[2].1;
         assert_eq!(docker.len(), 1, "one rewrite of the Dockerfile, two findings");

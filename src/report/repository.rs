@@ -40,15 +40,11 @@ impl Env for ProcessEnv {
     }
 }
 
-/// The repository of the scan root `root` (a folder, or a named file: its folder).
+/// The repository of the scan root `root` (a folder, or a named file: the working directory's).
 pub fn detect(root: &Path, env: &dyn Env) -> Repository {
-    let dir = if root.is_file() {
-        root.parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."))
-    } else {
-        root
-    };
+    // A named file's path is shown as typed, relative to the working directory: that is the
+    // folder whose repository it is reported in.
+    let dir = if root.is_file() { Path::new(".") } else { root };
     let canonical = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     from_git(&canonical)
         .or_else(|| from_ci(&canonical, env))
