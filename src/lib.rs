@@ -14,6 +14,7 @@ pub mod finding;
 pub mod fix;
 pub mod output;
 pub mod parse;
+pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod source;

@@ -99,6 +99,8 @@ pub struct RootSummary {
     pub root: String,
     pub files_scanned: usize,
     pub findings: usize,
+    /// The repository the root is (JSON `repository`), filled in for the formats that show it.
+    pub repository: Option<crate::report::Repository>,
 }
 
 /// Scans `roots` (directories walked, files as named) plus `extra` candidates (user-level
