@@ -291,7 +291,9 @@ fn scan_once(settings: &Settings) -> Result<Report, u8> {
     } else {
         Vec::new()
     };
-    let mut report = if settings.staged {
+    let mut report = if let Some(history) = &settings.history {
+        crate::history::scan_history(&settings.paths, history, &settings.scan)
+    } else if settings.staged {
         match crate::staged::staged_blobs(
             &settings.paths,
             settings.scan.walk.all_files,
