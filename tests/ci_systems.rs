@@ -82,7 +82,15 @@ fn bad_pipelines_raise_their_rules_in_a_full_scan_and_file_by_file() {
         let bad = dir(system, "bad");
         let full = json(&run_in(
             &bad,
-            &["-f", "json", "--fail-on", "never", "--min-severity", "info", "."],
+            &[
+                "-f",
+                "json",
+                "--fail-on",
+                "never",
+                "--min-severity",
+                "info",
+                ".",
+            ],
         ));
         let named_run = run_in(&bad, &["-f", "json", "--fail-on", "never", file]);
         let named = json(&named_run);
@@ -135,7 +143,11 @@ fn good_pipelines_raise_nothing_and_outputs_are_pinned() {
 
         let bad = dir(system, "bad");
         let json_run = run_in(&bad, &["-f", "json", "--min-severity", "info", "."]);
-        assert_eq!(json_run.code, 1, "{system}/bad exits 1: {}", json_run.stderr);
+        assert_eq!(
+            json_run.code, 1,
+            "{system}/bad exits 1: {}",
+            json_run.stderr
+        );
         let human = run_in(&bad, &["--min-severity", "info", "."]);
         let sarif = run_in(&bad, &["-f", "sarif", "."]);
         let diff = run_in(&bad, &["--diff", "--unsafe-fixes", "."]);
@@ -146,7 +158,10 @@ fn good_pipelines_raise_nothing_and_outputs_are_pinned() {
                 ("sarif", &sarif.stdout),
                 ("diff", &diff.stdout),
             ] {
-                assert!(!out.contains(&secret), "{system} {format} shows a credential");
+                assert!(
+                    !out.contains(&secret),
+                    "{system} {format} shows a credential"
+                );
             }
         }
         insta::assert_snapshot!(format!("{system}.json"), json_run.stdout);
@@ -174,7 +189,8 @@ fn jenkins_rewrites_stay_inside_the_script_strings_and_fix_the_finding() {
     let run = run_in(tmp.path(), &["--fix", "--unsafe-fixes", "-f", "json", "."]);
     let report = json(&run);
     // The docker build arg in a GString is rewritten to a BuildKit secret flag...
-    let gvy = std::fs::read_to_string(tmp.path().join("release/jenkinsfile.gvy")).unwrap_or_default();
+    let gvy =
+        std::fs::read_to_string(tmp.path().join("release/jenkinsfile.gvy")).unwrap_or_default();
     assert!(
         gvy.contains(r#"sh(script: "docker build --secret id=token,env=TOKEN .")"#),
         "{gvy}"
@@ -190,7 +206,11 @@ fn jenkins_rewrites_stay_inside_the_script_strings_and_fix_the_finding() {
     let again = run_in(tmp.path(), &["--fix", "--unsafe-fixes", "."]);
     let gvy_again =
         std::fs::read_to_string(tmp.path().join("release/jenkinsfile.gvy")).unwrap_or_default();
-    assert_eq!(gvy, gvy_again, "a second --fix changes nothing: {}", again.stderr);
+    assert_eq!(
+        gvy, gvy_again,
+        "a second --fix changes nothing: {}",
+        again.stderr
+    );
 }
 
 #[test]
@@ -214,9 +234,17 @@ fn broken_or_foreign_input_is_a_note_or_an_error_never_a_finding() {
         "@Library('release-lib') _\nnode {\n  withCredentials([string(credentialsId: 'npm', variable: 'NPM_TOKEN')]) {\n    publishToNpm()\n    sh \"npm publish --tag \" + tag\n  }\n}\n",
     );
     // YAML that is not a pipeline, and binary junk under a pipeline name.
-    write(tmp.path(), "d/.drone.yml", "kind: secret\nname: npm_token\nget:\n  path: npm\n");
+    write(
+        tmp.path(),
+        "d/.drone.yml",
+        "kind: secret\nname: npm_token\nget:\n  path: npm\n",
+    );
     write(tmp.path(), "e/.onedev-buildspec.yml", "- just\n- a list\n");
-    write(tmp.path(), "f/.buildkite/pipeline.yml", "steps: [unclosed\n");
+    write(
+        tmp.path(),
+        "f/.buildkite/pipeline.yml",
+        "steps: [unclosed\n",
+    );
     write(tmp.path(), "g/.woodpecker.yml", b"\x00\xff\xfe binary");
     let run = run_in(tmp.path(), &["-f", "json", "--min-severity", "info", "."]);
     let report = json(&run);
@@ -227,7 +255,11 @@ fn broken_or_foreign_input_is_a_note_or_an_error_never_a_finding() {
         .flatten()
         .filter_map(|e| e["path"].as_str())
         .collect();
-    for path in ["a/Jenkinsfile", "b/Jenkinsfile", "f/.buildkite/pipeline.yml"] {
+    for path in [
+        "a/Jenkinsfile",
+        "b/Jenkinsfile",
+        "f/.buildkite/pipeline.yml",
+    ] {
         assert!(errors.contains(&path), "{path} not in {errors:?}");
     }
     assert!(!errors.contains(&"c/Jenkinsfile"), "{errors:?}");
@@ -259,7 +291,10 @@ fn precision_short_lived_and_unrelated_credentials_are_not_npm_tokens() {
         ".buildkite/pipeline.yml",
         "steps:\n  - label: test\n    command: npm ci && npm test\n    env:\n      NODE_ENV: test\n",
     );
-    let report = json(&run_in(tmp.path(), &["-f", "json", "--min-severity", "info", "."]));
+    let report = json(&run_in(
+        tmp.path(),
+        &["-f", "json", "--min-severity", "info", "."],
+    ));
     assert_eq!(report["findings"], serde_json::json!([]));
     assert_eq!(report["errors"], serde_json::json!([]));
 }

@@ -125,10 +125,7 @@ pub fn tokenize(text: &str) -> Result<Vec<Token>, ParseError> {
             b'$' if bytes.get(i + 1) == Some(&b'/') => {
                 let start = i + 2;
                 let Some(n) = text[start..].find("/$") else {
-                    return Err(ParseError::new(
-                        "unterminated $/ string",
-                        Some(i..i + 2),
-                    ));
+                    return Err(ParseError::new("unterminated $/ string", Some(i..i + 2)));
                 };
                 out.push(Token {
                     tok: Tok::Str(GString {
@@ -415,7 +412,10 @@ def r = $/a\b/$
     fn decoded_text_maps_back_to_the_file() {
         let text = "sh \"echo \\$NPM_TOKEN > .npmrc\"";
         let toks = tokenize(text).unwrap_or_else(|e| panic!("{e}"));
-        let s = toks.iter().find_map(Token::string).unwrap_or_else(|| panic!("no string"));
+        let s = toks
+            .iter()
+            .find_map(Token::string)
+            .unwrap_or_else(|| panic!("no string"));
         let m = decode(text, s, "");
         let at = m.text.find("NPM_TOKEN").unwrap_or(0);
         assert_eq!(&text[m.to_source(at..at + 9)], "NPM_TOKEN");
@@ -453,7 +453,12 @@ def r = $/a\b/$
         let toks = tokenize(text).unwrap_or_else(|e| panic!("{e}"));
         let at = text.find("--build-arg").unwrap_or(0);
         let span = at..at + "--build-arg NPM_TOKEN=$NPM_TOKEN".len();
-        assert!(edit_is_safe(text, &toks, &span, "--secret id=npm_token,env=NPM_TOKEN"));
+        assert!(edit_is_safe(
+            text,
+            &toks,
+            &span,
+            "--secret id=npm_token,env=NPM_TOKEN"
+        ));
         assert!(!edit_is_safe(text, &toks, &span, "it's"));
         assert!(!edit_is_safe(text, &toks, &(0..2), "x"));
         let b = text.find("a \\$B").unwrap_or(0);

@@ -12,8 +12,8 @@
 use crate::parse::yaml::{Document, Node};
 
 use super::{
-    classify_value, env_block, resolve_in, scripts_of, Action, EnvVar, Job, Oidc, Pipeline,
-    Runner, Source, Step, System, Value,
+    classify_value, env_block, resolve_in, scripts_of, Action, EnvVar, Job, Oidc, Pipeline, Runner,
+    Source, Step, System, Value,
 };
 
 const SYSTEM: System = System::Buildkite;

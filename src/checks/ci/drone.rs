@@ -47,7 +47,10 @@ pub fn pipeline(system: System, doc: &Document) -> Pipeline {
     let root = &doc.root;
     let mut jobs = Vec::new();
     // Drone documents also declare secrets and signatures (`kind: secret`, `kind: signature`).
-    let kind = root.get("kind").and_then(Node::as_str).unwrap_or("pipeline");
+    let kind = root
+        .get("kind")
+        .and_then(Node::as_str)
+        .unwrap_or("pipeline");
     if kind == "pipeline" {
         let name = root
             .get("name")

@@ -142,7 +142,8 @@ impl<'a> Builder<'a> {
         while i < range.end {
             let Some(t) = self.tok(i) else { break };
             if t.is('@') && self.tok(i + 1).and_then(Token::ident) == Some("Library") {
-                self.libraries.push(t.span.start..self.tok(i + 1).map_or(t.span.end, |n| n.span.end));
+                self.libraries
+                    .push(t.span.start..self.tok(i + 1).map_or(t.span.end, |n| n.span.end));
                 i += 2;
                 continue;
             }
@@ -153,12 +154,17 @@ impl<'a> Builder<'a> {
             // `x.sh(...)` is a method of some object, `sh:` a map key: not steps.
             let method = i > 0 && self.is(i - 1, '.');
             let key = self.is(i + 1, ':');
-            if method && !(word == "build" && self.tok(i - 2).and_then(Token::ident) == Some("docker")) || key {
+            if method
+                && !(word == "build" && self.tok(i - 2).and_then(Token::ident) == Some("docker"))
+                || key
+            {
                 i += 1;
                 continue;
             }
             match word {
-                "library" if self.is(i + 1, '(') || self.tok(i + 1).and_then(Token::string).is_some() => {
+                "library"
+                    if self.is(i + 1, '(') || self.tok(i + 1).and_then(Token::string).is_some() =>
+                {
                     self.libraries.push(t.span.clone());
                     i += 1;
                 }
@@ -173,7 +179,9 @@ impl<'a> Builder<'a> {
                     i = end + 1;
                 }
                 "withCredentials" | "withEnv" | "withNPM" if self.is(i + 1, '(') => {
-                    let Some(args_end) = self.close(i + 1) else { break };
+                    let Some(args_end) = self.close(i + 1) else {
+                        break;
+                    };
                     let mut inner = env.to_vec();
                     match word {
                         "withCredentials" => inner.extend(self.bindings(i + 2..args_end)),
@@ -186,7 +194,9 @@ impl<'a> Builder<'a> {
                         }
                     }
                     if self.is(args_end + 1, '{') {
-                        let Some(end) = self.close(args_end + 1) else { break };
+                        let Some(end) = self.close(args_end + 1) else {
+                            break;
+                        };
                         self.block(args_end + 2..end, job, &inner);
                         i = end + 1;
                     } else {
@@ -296,7 +306,9 @@ impl<'a> Builder<'a> {
                 return (s.filter(|_| readable(idx + 2) && idx + 3 <= end), end + 1);
             }
             idx = match self.tok(idx) {
-                Some(t) if t.is('(') || t.is('[') || t.is('{') => self.close(idx).unwrap_or(end) + 1,
+                Some(t) if t.is('(') || t.is('[') || t.is('{') => {
+                    self.close(idx).unwrap_or(end) + 1
+                }
                 _ => idx + 1,
             };
         }
@@ -367,7 +379,8 @@ impl<'a> Builder<'a> {
                     let text = self.decoded(s);
                     let scopes: Vec<&[EnvVar]> = vec![
                         &self.global,
-                        job.and_then(|j| self.jobs.get(j)).map_or(&[][..], |j| &j.env[..]),
+                        job.and_then(|j| self.jobs.get(j))
+                            .map_or(&[][..], |j| &j.env[..]),
                         &out,
                     ];
                     let source = classify_value(SYSTEM, &text, &|n| resolve_in(&scopes, n));

@@ -327,8 +327,10 @@ static GH_SECRET: LazyLock<Regex> = LazyLock::new(|| {
 
 /// OneDev's `@secret:name@` and `@param:name@` / `@property:name@` variables (`@@` is an `@`).
 static ONEDEV_VAR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"@(secret|param|property|job_token|build_number|tag|branch|commit_hash)(?::([^@\s]+))?@")
-        .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+    Regex::new(
+        r"@(secret|param|property|job_token|build_number|tag|branch|commit_hash)(?::([^@\s]+))?@",
+    )
+    .unwrap_or_else(|e| unreachable!("static regex: {e}"))
 });
 
 /// Groovy interpolation of the pipeline's `env` and `params` maps in a Jenkinsfile string.
@@ -393,7 +395,10 @@ pub fn expressions(system: System, text: &str) -> Vec<Expr> {
                 env_name,
             });
         }
-    } else if matches!(system, System::Drone | System::Woodpecker | System::Buildkite) {
+    } else if matches!(
+        system,
+        System::Drone | System::Woodpecker | System::Buildkite
+    ) {
         if !text.contains("$$") {
             return out;
         }

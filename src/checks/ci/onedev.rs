@@ -81,7 +81,8 @@ fn job(item: &Node, index: usize) -> Job {
 fn env_vars(node: Option<&Node>) -> Vec<EnvVar> {
     let mut out: Vec<EnvVar> = Vec::new();
     for item in node.into_iter().flat_map(Node::iter_seq) {
-        let (Some(name), Some(value)) = (item.get("name").and_then(Node::as_str), item.get("value"))
+        let (Some(name), Some(value)) =
+            (item.get("name").and_then(Node::as_str), item.get("value"))
         else {
             continue;
         };

@@ -522,7 +522,9 @@ fn plugin_build_args(a: &Action, facts: &mut Facts) {
         let source = match &input.value.source {
             // A variable passed by name that the file does not define: the agent's or the CI
             // settings' variable of that name.
-            Source::Other if token_name && !text.contains('=') => Source::Stored(format!("${name}")),
+            Source::Other if token_name && !text.contains('=') => {
+                Source::Stored(format!("${name}"))
+            }
             s => s.clone(),
         };
         let display = match &source {
