@@ -401,7 +401,6 @@ def r = $/a\b/$
                 "echo 'a'".to_string(),
                 "echo $HOME ${env.X}".into(),
                 "\n  npm publish     --access public\n".into(),
-                "x".into(),
                 "echo \"${\"x\"}\" ".into(),
                 "a\\b".into(),
             ]
