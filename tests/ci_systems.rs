@@ -39,6 +39,11 @@ const EXPECTED: &[(&str, &str, &[&str])] = &[
         &["ci-publish-long-lived-token"],
     ),
     (
+        "woodpecker",
+        ".woodpecker.yml",
+        &["ci-publish-long-lived-token", "ci-token-written-to-npmrc"],
+    ),
+    (
         "buildkite",
         ".buildkite/pipeline.yml",
         &[
