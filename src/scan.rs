@@ -373,8 +373,17 @@ pub fn scan_bytes(candidate: &Candidate, bytes: &[u8], settings: &ScanSettings) 
         mut drafts,
         secrets,
         errors,
+        notes,
         ..
     } = ctx;
+    for n in notes {
+        let line = n.span.map(|s| index.position(&text, s.start).line);
+        outcome.notes.push(FileError {
+            path: display.to_string(),
+            line,
+            message: token::scrub(&n.message).into_owned(),
+        });
+    }
     outcome.suppressed = suppress::apply_inline(&text, &index, &mut drafts, &settings.checks);
     for e in errors {
         let line = e.span.map(|s| index.position(&text, s.start).line);
