@@ -3,6 +3,7 @@
 //!
 //! Detection returns data ([`finding::Finding`]); only [`output`] renders and only [`app`] prints.
 
+pub mod advice;
 pub mod app;
 pub mod checks;
 pub mod cli;

@@ -11,35 +11,20 @@ pub(super) fn read_only_token() -> Suggestion {
     .note("npm token create --name=ci-install --packages-all --packages-and-scopes-permission=read-only --expires=90")
 }
 
+/// A publish job where npm accepts no OIDC token: the shared stage-only advice (see
+/// [`crate::advice::without_trusted_publishing`]).
 pub(super) fn granular_token_suggestion(
     ctx: &FileCtx<'_>,
     system: System,
     self_hosted: bool,
 ) -> Suggestion {
     let (pkg, _) = package_info(ctx);
-    let slug: String = system
-        .display()
-        .split_whitespace()
-        .next()
-        .unwrap_or("ci")
-        .to_ascii_lowercase();
-    let mut s = Suggestion::new(
-        "Publish with a short-lived granular write token, rotated",
-        Applicability::Manual,
+    crate::advice::stage_suggestion(
+        &crate::advice::ci_slug(system.display()),
+        system.display(),
+        &pkg,
+        self_hosted,
     )
-    .note(format!(
-        "npm token create --name={slug}-publish --packages={pkg} --packages-and-scopes-permission=read-write --bypass-2fa --expires=90"
-    ))
-    .note("store it as a CI secret read only by the publish step, and rotate it before it expires (write tokens live at most 90 days)");
-    s = if self_hosted {
-        s.note("trusted publishing (no stored token) needs a cloud-hosted runner: run the publish job on a GitHub-hosted runner, GitLab.com shared runner or CircleCI cloud")
-    } else {
-        s.note(format!(
-            "{} is not a trusted-publishing provider: moving the publish job to GitHub Actions, GitLab CI/CD (GitLab.com) or CircleCI cloud removes the stored token entirely",
-            system.display()
-        ))
-    };
-    s
 }
 
 /// What a publish helper needs before it can publish with OIDC.
