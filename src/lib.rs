@@ -5,6 +5,7 @@
 
 pub mod advice;
 pub mod app;
+pub mod catalogue;
 pub mod checks;
 pub mod cli;
 pub mod config;
