@@ -349,9 +349,16 @@ fn other_action_facts(text: &str, a: &Action, facts: &mut Facts) {
             }
         }
         "docker/build-push-action" => {
-            // `build_args:` is v1's spelling of the input.
-            if let Some(args) = a.input("build-args").or_else(|| a.input("build_args")) {
+            if let Some(args) = a.input("build-args") {
                 build_push_args(text, a, args, facts);
+            } else if let Some(args) = a.input("build_args") {
+                // v1's spelling of the input. v1 has no `secrets:` input: moving the line there
+                // needs the upgrade to v6 as well, so no edit is offered.
+                let before = facts.build_args.len();
+                build_push_args(text, a, args, facts);
+                for b in &mut facts.build_args[before..] {
+                    b.edits.clear();
+                }
             }
         }
         _ => {}

@@ -40,6 +40,9 @@ pub(super) fn tool_notes(mut s: Suggestion, tool: &str) -> Suggestion {
     if tool.contains("JS-DevTools/npm-publish") {
         s = s.note("needs JS-DevTools/npm-publish >= 4.1.0 (token optional with OIDC)");
     }
+    if tool.contains("bun publish") {
+        s = s.note("`bun publish` cannot use OIDC (oven-sh/bun#22423, open as of 2026-12-01): publish with `npm publish` or `bunx npm@latest publish` instead");
+    }
     if tool.contains("yarn npm publish") {
         s = s.note("needs Yarn >= 4.10 for OIDC in `yarn npm publish`");
     }
