@@ -12,6 +12,7 @@ pub mod discover;
 pub mod edit;
 pub mod finding;
 pub mod fix;
+pub mod model;
 pub mod output;
 pub mod parse;
 pub mod rules;

@@ -702,6 +702,7 @@ mod tests {
             fingerprint: String::new(),
             span: 0..0,
             credential: Some(Credential::new(secret, registry.map(str::to_owned))),
+            related: Vec::new(),
             verification: None,
         };
         let mut report = Report {

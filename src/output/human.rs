@@ -140,6 +140,12 @@ pub fn render(report: &Report, style: Style) -> String {
                 finding.path, finding.line, finding.column, finding.rule, finding.message
             ));
         }
+        for r in &finding.related {
+            out.push_str(&format!(
+                "  see also: {}:{}:{}: {}\n",
+                r.path, r.line, r.column, r.message
+            ));
+        }
         if let Some(v) = &finding.verification {
             out.push_str(&format!("  token check (--verify): {}\n", v.summary()));
         }
