@@ -121,6 +121,16 @@ pub fn scan(roots: &[PathBuf], extra: Vec<Candidate>, settings: &ScanSettings) -
     });
     let (mut outcomes, inputs) = split_loaded(loaded);
     let notes = scan_models(roots, inputs, false, settings, &mut outcomes);
+    // A file of no known kind swept by `--all-files` and also reached by reference was
+    // checked as what the reference says: that outcome is the one kept.
+    let mut by_model: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for (c, _) in &outcomes {
+        if c.kind != FileKind::Other {
+            by_model.insert(c.display.clone());
+        }
+    }
+    outcomes
+        .retain(|(c, _)| c.kind != FileKind::Other || c.named || !by_model.contains(&c.display));
     let mut report = assemble(roots, walk_errors, outcomes);
     report.notes.extend(notes);
     report.sort();
@@ -154,7 +164,7 @@ pub fn scan_blobs(
 /// Files of a known kind under a scan root go through the model; others (the `--all-files`
 /// sweep, `--user` configs) are checked alone.
 fn models_it(c: &Candidate, roots: &[PathBuf]) -> bool {
-    c.kind != FileKind::Other && c.root < roots.len()
+    (c.kind != FileKind::Other || c.named) && c.root < roots.len()
 }
 
 type LoadedFile = (Candidate, Result<FileOutcome, Vec<u8>>);

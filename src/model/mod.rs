@@ -286,6 +286,15 @@ impl Model {
             return rel[..i].trim_end_matches('/').to_string();
         }
         let dir = parent_rel(rel);
+        // The entry file of a CI system sits at its repository's root.
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        let entry = matches!(
+            name,
+            ".gitlab-ci.yml" | ".gitlab-ci.yaml" | ".travis.yml" | "bitbucket-pipelines.yml"
+        ) || name.starts_with("azure-pipelines");
+        if kind.is_ci() && entry {
+            return dir;
+        }
         // The nearest folder holding `.git`, inside the root.
         let mut d = dir.clone();
         loop {
@@ -296,9 +305,6 @@ impl Model {
                 break;
             }
             d = parent_rel(&d);
-        }
-        if kind.is_ci() {
-            return dir;
         }
         String::new()
     }
@@ -363,7 +369,20 @@ impl Model {
                     }
                     continue;
                 }
-                if !self.files.contains_key(&to) {
+                let from_base = self
+                    .files
+                    .get(&from)
+                    .map(|r| r.repo_base.clone())
+                    .unwrap_or_default();
+                if let Some(f) = self.files.get_mut(&to) {
+                    // A named file of no known kind (`ci/publish.yml`) is what its reference says.
+                    if f.candidate.kind == FileKind::Other {
+                        f.candidate.kind = raw.kind.implied_kind();
+                        f.by_reference = Some(raw.kind);
+                        f.repo_base = from_base;
+                        queue.push(to.clone());
+                    }
+                } else {
                     if added >= MAX_REFERENCED_FILES {
                         if !warned_limit && reported {
                             warned_limit = true;
@@ -598,25 +617,23 @@ pub fn rel_of(root: &Path, path: &Path) -> Option<String> {
     Some(parts.join("/"))
 }
 
-/// The repository a named file belongs to: the nearest folder above it holding `.git`, else its
-/// own folder. Returns the root and the file's path relative to it.
+/// The repository a named file belongs to: the nearest folder above it holding `.git`, else the
+/// working folder when the file is under it, else the file's own folder. Returns the root and
+/// the file's path relative to it.
 pub fn repository_of(file: &Path) -> Option<(PathBuf, String)> {
     let real = file.canonicalize().ok()?;
-    let mut dir = real.parent()?;
-    loop {
-        if dir.join(".git").exists() {
-            break;
-        }
-        match dir.parent() {
-            Some(p) => dir = p,
-            None => {
-                dir = real.parent()?;
-                break;
-            }
-        }
-    }
-    let rel = rel_of(dir, &real)?;
-    Some((dir.to_path_buf(), rel))
+    let parent = real.parent()?;
+    let git = parent.ancestors().find(|d| d.join(".git").exists());
+    let cwd = std::env::current_dir()
+        .ok()
+        .and_then(|c| c.canonicalize().ok())
+        .filter(|c| real.starts_with(c));
+    let dir = git
+        .map(Path::to_path_buf)
+        .or(cwd)
+        .unwrap_or(parent.to_path_buf());
+    let rel = rel_of(&dir, &real)?;
+    Some((dir, rel))
 }
 
 /// How outputs spell a repository root found above a named file: the typed display path minus
