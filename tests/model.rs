@@ -266,3 +266,121 @@ fn reference_cycles_terminate_with_a_note() {
     let notes = notes(&report);
     assert!(notes.iter().any(|n| n.contains("cycle")), "{notes:?}");
 }
+
+fn finding<'a>(
+    report: &'a serde_json::Value,
+    rule: &str,
+    path: &str,
+    line: u64,
+) -> &'a serde_json::Value {
+    report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["rule"] == rule && f["path"] == path && f["line"] == line)
+        .unwrap_or_else(|| panic!("no {rule} at {path}:{line} in {report}"))
+}
+
+/// The grant a reusable workflow's job needs is the caller's: the finding sits on the caller's
+/// `uses:` line and names the publishing job's file.
+#[test]
+fn reusable_workflow_permissions_are_the_callers() {
+    let dir = copy_case("github-reusable", "bad");
+    let report = scan(dir.path(), &["."]);
+    let f = finding(
+        &report,
+        "trusted-publishing-misconfigured",
+        ".github/workflows/release.yml",
+        12,
+    );
+    assert_eq!(
+        f["related"],
+        serde_json::json!([{"path": ".github/workflows/publish.yml", "line": 14, "column": 14,
+            "message": "job `npm` publishes here relying on trusted publishing"}])
+    );
+    assert_eq!(found(&report).len(), 1, "{report}");
+    let diff = f["suggestion"]["diff"].as_str().unwrap_or("");
+    assert!(diff.contains("+      id-token: write"), "{diff}");
+    named_run_agrees(dir.path(), &report, &[".github/workflows/publish.yml"]);
+    named_run_agrees(dir.path(), &report, &[".github/workflows/release.yml"]);
+
+    // The same finding in the other formats: SARIF relatedLocations, a human `see also` line,
+    // and one GitHub annotation, on the caller.
+    let sarif = run_in(
+        dir.path(),
+        &["--format", "sarif", "--fail-on", "never", "."],
+    );
+    let sarif = json(&sarif);
+    let rel = &sarif["runs"][0]["results"][0]["relatedLocations"][0];
+    assert_eq!(
+        rel["physicalLocation"]["artifactLocation"]["uri"],
+        ".github/workflows/publish.yml"
+    );
+    assert_eq!(rel["physicalLocation"]["region"]["startLine"], 14);
+    let human = run_in(dir.path(), &["--fail-on", "never", "."]).stdout;
+    assert!(
+        human.contains("  see also: .github/workflows/publish.yml:14:14: job `npm` publishes here relying on trusted publishing"),
+        "{human}"
+    );
+    let github = run_in(
+        dir.path(),
+        &["--format", "github", "--fail-on", "never", "."],
+    )
+    .stdout;
+    assert_eq!(
+        github.lines().filter(|l| l.starts_with("::")).count(),
+        1,
+        "{github}"
+    );
+    assert!(
+        github.contains("file=.github/workflows/release.yml,line=12"),
+        "{github}"
+    );
+
+    // Applying the (unsafe: a new permissions block) fix settles it.
+    let fixed = run_in(
+        dir.path(),
+        &["--fix", "--unsafe-fixes", "--fail-on", "never", "."],
+    );
+    assert_eq!(fixed.code, 0, "{}", fixed.stderr);
+    assert_eq!(found(&scan(dir.path(), &["."])), BTreeSet::new());
+}
+
+/// A local composite action's steps count as the calling job's: its Node set-up and its
+/// publishes.
+#[test]
+fn composite_action_steps_are_the_calling_jobs() {
+    let dir = copy_case("github-composite", "bad");
+    let report = scan(dir.path(), &["."]);
+    let old_node = finding(
+        &report,
+        "trusted-publishing-misconfigured",
+        ".github/workflows/release.yml",
+        15,
+    );
+    assert!(
+        old_node["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Node 20"),
+        "{old_node}"
+    );
+    assert_eq!(
+        old_node["related"][0]["path"],
+        ".github/actions/setup/action.yml"
+    );
+    assert_eq!(old_node["related"][0]["line"], 8);
+    let no_grant = finding(
+        &report,
+        "trusted-publishing-misconfigured",
+        ".github/workflows/release.yml",
+        17,
+    );
+    assert_eq!(
+        no_grant["related"][0]["path"],
+        ".github/actions/publish/action.yml"
+    );
+    assert_eq!(found(&report).len(), 2, "{report}");
+    named_run_agrees(dir.path(), &report, &[".github/workflows/release.yml"]);
+    named_run_agrees(dir.path(), &report, &[".github/actions/setup/action.yml"]);
+}
