@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 
 use crate::finding::{Applicability, Edit, Finding, Severity};
 use crate::scan::{self, Report, ScanSettings};
@@ -50,6 +50,8 @@ pub struct FixSummary {
     pub applied: usize,
     pub skipped: usize,
     pub manual: usize,
+    /// Unsafe fixes not shown or applied because `--unsafe-fixes` was not given.
+    pub hidden: usize,
     /// Files with fixes to apply (not rolled back).
     pub files: usize,
     pub files_written: usize,
@@ -108,16 +110,70 @@ fn to_crlf(s: &str) -> String {
     s.replace("\r\n", "\n").replace('\n', "\r\n")
 }
 
-/// Plans the fixes of every file with applicable suggestions.
+/// `path` made absolute and without `.` or `..` components (lexically: links are not followed).
+fn normalized(path: &Path) -> PathBuf {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// How a diff names a file, so that `git apply` and `patch -p1` run from the repository root
+/// apply it whatever root was typed: relative to the nearest folder above it holding `.git`;
+/// outside a repository, relative to the current folder when the file is inside it, else to the
+/// scan root it was found under (`root`, a folder or the file itself).
+pub fn diff_path(file: &Path, root: Option<&Path>) -> String {
+    let file = normalized(file);
+    let repo = file
+        .ancestors()
+        .skip(1)
+        .find(|d| d.join(".git").exists())
+        .map(Path::to_path_buf);
+    let cwd = std::env::current_dir().ok().map(|d| normalized(&d));
+    let root = root.map(normalized).map(|r| {
+        if r.is_dir() {
+            r
+        } else {
+            r.parent().map(Path::to_path_buf).unwrap_or(r)
+        }
+    });
+    let parent = file.parent().map(Path::to_path_buf);
+    let base = [repo, cwd, root, parent]
+        .into_iter()
+        .flatten()
+        .find(|b| file.starts_with(b))
+        .unwrap_or_default();
+    let rel = file.strip_prefix(&base).unwrap_or(&file);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Plans the fixes of every file with applicable suggestions. `roots` are the scan roots as
+/// typed (for the paths of the diff).
 pub fn plan(
     report: &Report,
     mode: FixMode,
     settings: &ScanSettings,
+    roots: &[PathBuf],
 ) -> (Vec<FilePlan>, FixSummary) {
     let mut by_file: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
     let mut summary = FixSummary::default();
     for f in &report.findings {
         let Some(s) = &f.suggestion else { continue };
+        if !s.edits.is_empty() && s.applicability == Applicability::Unsafe && !mode.unsafe_fixes {
+            summary.hidden += 1;
+            continue;
+        }
         if s.edits.is_empty() || !mode.applies(s.applicability) {
             summary.manual += 1;
             continue;
@@ -174,7 +230,13 @@ pub fn plan(
             continue;
         }
         let redactions = report.redactions.get(path).cloned().unwrap_or_default();
-        let diff = scan::render_diff(path, original, &edits, &redactions);
+        let root = roots.get(candidate.root).map(PathBuf::as_path);
+        let diff = scan::render_diff(
+            &diff_path(&candidate.fs_path, root),
+            original,
+            &edits,
+            &redactions,
+        );
         let rolled_back = recheck(candidate, original, &fixed, settings);
         summary.applied += if rolled_back.is_none() { applied } else { 0 };
         summary.files += usize::from(rolled_back.is_none());
