@@ -12,6 +12,11 @@ use std::fs;
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
+mod invariants;
+
+pub use invariants::{balanced, check_file, check_repo, Overlay, RepoView, RepoViolation};
+
+use crate::discover::FileKind;
 use crate::finding::{Applicability, Edit, Finding, Severity};
 use crate::scan::{self, Report, ScanSettings};
 
@@ -35,6 +40,10 @@ impl FixMode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FilePlan {
     pub path: String,
+    pub kind: FileKind,
+    /// The repository root the file belongs to (see [`diff_path`]) and its path below it.
+    pub repo: PathBuf,
+    pub rel: String,
     /// Fixed text (never written when `rolled_back` is set).
     pub fixed: String,
     /// Redacted unified diff of the whole change.
@@ -131,6 +140,11 @@ fn normalized(path: &Path) -> PathBuf {
 /// outside a repository, relative to the current folder when the file is inside it, else to the
 /// scan root it was found under (`root`, a folder or the file itself).
 pub fn diff_path(file: &Path, root: Option<&Path>) -> String {
+    repo_and_rel(file, root).1
+}
+
+/// The folder a diff path is relative to (see [`diff_path`]) and the path below it.
+fn repo_and_rel(file: &Path, root: Option<&Path>) -> (PathBuf, String) {
     let file = normalized(file);
     let repo = file
         .ancestors()
@@ -151,11 +165,14 @@ pub fn diff_path(file: &Path, root: Option<&Path>) -> String {
         .flatten()
         .find(|b| file.starts_with(b))
         .unwrap_or_default();
-    let rel = file.strip_prefix(&base).unwrap_or(&file);
-    rel.components()
+    let rel = file
+        .strip_prefix(&base)
+        .unwrap_or(&file)
+        .components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect::<Vec<_>>()
-        .join("/")
+        .join("/");
+    (base, rel)
 }
 
 /// Plans the fixes of every file with applicable suggestions. `roots` are the scan roots as
@@ -231,18 +248,18 @@ pub fn plan(
         }
         let redactions = report.redactions.get(path).cloned().unwrap_or_default();
         let root = roots.get(candidate.root).map(PathBuf::as_path);
-        let diff = scan::render_diff(
-            &diff_path(&candidate.fs_path, root),
-            original,
-            &edits,
-            &redactions,
-        );
-        let rolled_back = recheck(candidate, original, &fixed, settings);
+        let (repo, rel) = repo_and_rel(&candidate.fs_path, root);
+        let diff = scan::render_diff(&rel, original, &edits, &redactions);
+        let rolled_back = recheck(candidate, original, &fixed, settings)
+            .or_else(|| invariants::check_file(candidate.kind, original, &fixed).err());
         summary.applied += if rolled_back.is_none() { applied } else { 0 };
         summary.files += usize::from(rolled_back.is_none());
         summary.skipped += deferred + if rolled_back.is_some() { applied } else { 0 };
         plans.push(FilePlan {
             path: path.to_string(),
+            kind: candidate.kind,
+            repo,
+            rel,
             fixed,
             diff,
             applied,
@@ -250,7 +267,56 @@ pub fn plan(
             rolled_back,
         });
     }
+    check_across_files(report, &mut plans, &mut summary);
     (plans, summary)
+}
+
+/// Rolls back, together, the files of every cross-file invariant the planned fixes break.
+fn check_across_files(report: &Report, plans: &mut [FilePlan], summary: &mut FixSummary) {
+    // Rolling one file back can break a pair it formed with another: check again once.
+    for _ in 0..2 {
+        let repos: BTreeSet<PathBuf> = plans.iter().map(|p| p.repo.clone()).collect();
+        let mut failed: Vec<(String, PathBuf, String)> = Vec::new();
+        for repo in repos {
+            let live: Vec<&FilePlan> = plans
+                .iter()
+                .filter(|p| p.repo == repo && p.rolled_back.is_none())
+                .collect();
+            let changed: Vec<(String, FileKind, &str)> = live
+                .iter()
+                .filter_map(|p| {
+                    let original = report.originals.get(&p.path)?;
+                    Some((p.rel.clone(), p.kind, &**original))
+                })
+                .collect();
+            let overlay = Overlay {
+                root: repo.clone(),
+                fixed: live
+                    .iter()
+                    .map(|p| (p.rel.clone(), p.fixed.as_str()))
+                    .collect(),
+            };
+            for v in check_repo(&changed, &overlay) {
+                for f in v.files {
+                    failed.push((f, repo.clone(), v.reason.clone()));
+                }
+            }
+        }
+        if failed.is_empty() {
+            return;
+        }
+        for (rel, repo, reason) in failed {
+            if let Some(p) = plans
+                .iter_mut()
+                .find(|p| p.rel == rel && p.repo == repo && p.rolled_back.is_none())
+            {
+                p.rolled_back = Some(reason);
+                summary.applied -= p.applied;
+                summary.files -= 1;
+                summary.skipped += p.applied;
+            }
+        }
+    }
 }
 
 /// Re-scans the fixed text: why the fix must be rolled back, if it must.

@@ -71,6 +71,7 @@ pub(super) fn remove_tokens_suggestion(
         Applicability::Unsafe,
     );
     s.edits = token_removal_edits(ctx, job, tokens);
+    s = script_write_notes(ctx, tokens, s);
     s.note("with an OIDC token available, npm publishes with it when the exchange succeeds; Yarn uses a configured token first")
         .note("once publishing works without it, revoke the token and delete the CI secret")
         .note("if `npm ci` installs private packages, give that step a read-only granular token")
@@ -128,6 +129,7 @@ pub(super) fn trusted_publishing_rewrite(
         }
     }
     s.edits = normalize(edits);
+    s = script_write_notes(ctx, tokens, s);
     if system == System::GithubAction {
         s = s.note("composite action: the calling workflow's job must grant `permissions: id-token: write`");
     }
@@ -293,12 +295,14 @@ pub(super) fn oidc_edits(
             };
             let col = column(text, dash);
             let at = line_start(text, dash);
+            // Inside `"$(...)"` the substitution is parsed afresh: its single quotes keep the
+            // JSON as written, so the double quotes in it take no backslashes.
             let add = edits::indent_lines(
                 &[
                     "- run:",
                     "    name: Request an npm OIDC token for trusted publishing",
                     "    command: |",
-                    "      echo \"export NPM_ID_TOKEN=$(circleci run oidc get --claims '{\\\"aud\\\": \\\"npm:registry.npmjs.org\\\"}')\" >> \"$BASH_ENV\"",
+                    "      echo \"export NPM_ID_TOKEN=$(circleci run oidc get --claims '{\"aud\": \"npm:registry.npmjs.org\"}')\" >> \"$BASH_ENV\"",
                 ],
                 col,
                 nl,
@@ -555,6 +559,11 @@ pub(super) fn write_removal(
         .find(|s| s.span.start <= w.span.start && w.span.end <= s.span.end)?;
     let value = script.scalar.value().trim();
     let command = text.get(w.span.clone())?.trim();
+    // A script the step runs (`./scripts/publish.sh`) that writes the token itself does more
+    // than that: it stays, and the suggestion's note says what to change in it.
+    if !writes_config_itself(command) {
+        return None;
+    }
     let only_command = value == command;
     if only_command && !script.list_item && step.list_item && step.action.is_none() {
         // `- run: echo ... > .npmrc`: the step goes.
@@ -571,4 +580,45 @@ pub(super) fn write_removal(
         return None;
     }
     whole_lines(text, &w.span).map(|l| edit(l, ""))
+}
+
+/// Whether a command writes the npm config itself, rather than through a script it runs.
+pub(super) fn writes_config_itself(command: &str) -> bool {
+    let lower = command.to_ascii_lowercase();
+    [
+        ".npmrc",
+        ".yarnrc",
+        "_authtoken",
+        "npmauthtoken",
+        "_auth",
+        "_password",
+        "config set",
+    ]
+    .iter()
+    .any(|m| lower.contains(m))
+}
+
+/// A note for each script the job runs that writes the token into a config file itself: the fix
+/// keeps the call (the script also publishes), so the write must go from the script.
+pub(super) fn script_write_notes(
+    ctx: &FileCtx<'_>,
+    tokens: &[JobToken],
+    mut s: Suggestion,
+) -> Suggestion {
+    let mut seen = Vec::new();
+    for t in tokens {
+        let Origin::Write(w, _) = &t.origin else { continue };
+        let Some(command) = ctx.text.get(w.span.clone()).map(str::trim) else {
+            continue;
+        };
+        if writes_config_itself(command) || seen.contains(&command) {
+            continue;
+        }
+        seen.push(command);
+        s = s.note(format!(
+            "`{command}` writes the token into {} itself: delete that line from the script too (it keeps running here)",
+            w.target
+        ));
+    }
+    s
 }

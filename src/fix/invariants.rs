@@ -1,0 +1,699 @@
+//! What a fixed file must still do, checked on the fixed text before anything is written (next
+//! to the re-scan): a rewrite that parses and scans clean can still break the release it fixes.
+//!
+//! Per file ([`check_file`]): every command that ran before still runs in the same job (only
+//! token writes and logins may go; a changed command keeps its name and subcommand); every
+//! `--secret` flag the fix adds has its `env=` variable set where the command runs; every script
+//! the fix adds or changes has balanced quotes and substitutions; a `circleci run oidc get
+//! --claims` argument is JSON after shell unquoting; the YAML gains no duplicate key.
+//!
+//! Across files ([`check_repo`], through the [`RepoView`] interface): a reusable workflow that
+//! gains `id-token: write` is called only by jobs that grant it; a build secret a CI step or a
+//! compose file passes is the one the Dockerfile mounts; a compose `build.secrets` entry is
+//! declared at top level.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::discover::FileKind;
+use crate::parse::yaml::{self, Node};
+use crate::parse::{dockerfile, shell};
+
+/// Keys whose value is a shell script (one string or a list of strings) in some CI system.
+const SCRIPT_KEYS: &[&str] = &[
+    "run",
+    "command",
+    "script",
+    "before_script",
+    "after_script",
+    "before_install",
+    "install",
+    "before_deploy",
+    "after_deploy",
+    "after_success",
+    "after-script",
+    "bash",
+    "pwsh",
+    "powershell",
+    "inlineScript",
+];
+
+/// Keys naming a tool a step runs instead of a script: actions, pipes, tasks, deploy providers.
+const TOOL_KEYS: &[&str] = &["uses", "pipe", "task", "provider", "orb"];
+
+/// Keys of environment blocks: GitHub `env`, GitLab/Azure `variables`, CircleCI/compose
+/// `environment`.
+const ENV_KEYS: &[&str] = &["env", "variables", "environment"];
+
+/// Text that marks a command as a token write or a login: the only commands a fix may remove.
+const AUTH_MARKS: &[&str] = &[
+    ".npmrc",
+    ".yarnrc",
+    "_authtoken",
+    "npmauthtoken",
+    "_auth=",
+    "_password",
+    "npm login",
+    "npm adduser",
+    "npm-cli-login",
+    "npm-login-noninteractive",
+    "npm config set",
+    "yarn config set",
+    "pnpm config set",
+];
+
+static EXPRESSION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\$\{\{.*?\}\}|\$\(\([^)]*\)\)|\$\[\[.*?\]\]")
+        .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+});
+
+/// A command as the invariants compare it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Run {
+    /// The job (or stage, or deploy entry) it runs in: the mapping keys down to it.
+    scope: String,
+    /// Words joined by one space.
+    text: String,
+    /// Name and first non-option argument (`npm publish`, `docker build`).
+    head: String,
+    auth: bool,
+}
+
+/// A `--secret` flag of a container build.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct SecretFlag {
+    scope: String,
+    /// The flag as written.
+    text: String,
+    id: String,
+    /// The variable it reads (`env=`, or the id when neither `env=` nor `src=` is given).
+    env: Option<String>,
+    /// Whether that variable is set where the command runs.
+    env_set: bool,
+    /// The Dockerfile the build reads, relative to the repository root.
+    dockerfile: Option<String>,
+}
+
+/// The facts of one file the invariants compare.
+#[derive(Debug, Default)]
+struct Shape {
+    runs: Vec<Run>,
+    scripts: BTreeSet<String>,
+    unbalanced: Vec<String>,
+    claims: Vec<String>,
+    secrets: Vec<SecretFlag>,
+    duplicate_keys: Vec<String>,
+    id_token_grants: usize,
+    reusable: bool,
+    /// Variables the file references as `$NAME` (CI project variables exist when referenced).
+    referenced: BTreeSet<String>,
+}
+
+/// Why a fixed file breaks what the original did, if it does.
+pub fn check_file(kind: FileKind, before: &str, after: &str) -> Result<(), String> {
+    let (Some(old), Some(new)) = (shape(kind, before), shape(kind, after)) else {
+        return Ok(());
+    };
+    if let Some(k) = new
+        .duplicate_keys
+        .iter()
+        .find(|k| !old.duplicate_keys.contains(k))
+    {
+        return Err(format!("the fixed file repeats the key `{k}`"));
+    }
+    for run in old.runs.iter().filter(|r| !r.auth) {
+        let kept = new.runs.iter().any(|n| n.scope == run.scope && n.text == run.text);
+        let changed = new.runs.iter().any(|n| {
+            n.scope == run.scope && n.head == run.head && !old.runs.iter().any(|o| o.text == n.text)
+        });
+        if !kept && !changed {
+            return Err(format!(
+                "the fix would stop running `{}` in `{}`",
+                crate::token::scrub(&run.text),
+                display_scope(&run.scope)
+            ));
+        }
+    }
+    if let Some(s) = new.unbalanced.iter().find(|s| !old.scripts.contains(*s)) {
+        return Err(format!(
+            "an inserted script does not parse (unbalanced quotes or substitution): `{}`",
+            crate::token::scrub(first_line(s))
+        ));
+    }
+    if let Some(c) = new.claims.iter().find(|c| !old.claims.contains(c)) {
+        if serde_json::from_str::<serde_json::Value>(c).is_err() {
+            return Err(format!(
+                "the `--claims` argument is not JSON once the shell unquotes it: {c}"
+            ));
+        }
+    }
+    let github = matches!(kind, FileKind::GithubWorkflow | FileKind::GithubAction);
+    for s in new.secrets.iter().filter(|s| !old.secrets.contains(s)) {
+        let Some(var) = &s.env else { continue };
+        // A variable of the project's CI settings exists wherever the original referenced it;
+        // GitHub secrets reach a step only through `env:`.
+        let project_var = !github && (old.referenced.contains(var) || new.referenced.contains(var));
+        if !s.env_set && !project_var {
+            return Err(format!(
+                "`{}` reads `{var}`, which is not set where the build runs: the build would get an empty secret",
+                s.text
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().find(|l| !l.trim().is_empty()).unwrap_or(s).trim()
+}
+
+fn display_scope(scope: &str) -> &str {
+    if scope.is_empty() {
+        "the pipeline"
+    } else {
+        scope
+    }
+}
+
+fn shape(kind: FileKind, text: &str) -> Option<Shape> {
+    let mut out = Shape::default();
+    match kind {
+        FileKind::Dockerfile => {
+            let df = dockerfile::parse(text);
+            for ins in df.instructions.iter().filter(|i| i.is("RUN")) {
+                let Some(script) = ins.script() else { continue };
+                let scope = format!("stage {}", ins.stage.unwrap_or(0));
+                add_script(&mut out, &scope, &script.text, &[]);
+            }
+            Some(out)
+        }
+        FileKind::GithubWorkflow
+        | FileKind::GithubAction
+        | FileKind::GitlabCi
+        | FileKind::CircleCi
+        | FileKind::Travis
+        | FileKind::AzurePipelines
+        | FileKind::BitbucketPipelines
+        | FileKind::Compose => {
+            let docs = yaml::parse(text).ok()?;
+            for doc in &docs {
+                walk(&mut out, text, &doc.root, &mut Vec::new(), &mut Vec::new(), 0);
+                if kind == FileKind::GithubWorkflow {
+                    out.reusable |= doc.root.get("on").is_some_and(|on| {
+                        on.as_str() == Some("workflow_call")
+                            || on.get("workflow_call").is_some()
+                            || on
+                                .iter_seq()
+                                .any(|n| n.as_str() == Some("workflow_call"))
+                    });
+                }
+            }
+            Some(out)
+        }
+        _ => None,
+    }
+}
+
+fn walk(
+    out: &mut Shape,
+    text: &str,
+    node: &Node,
+    path: &mut Vec<String>,
+    env: &mut Vec<String>,
+    depth: usize,
+) {
+    if depth > 32 {
+        return;
+    }
+    if let Some(map) = node.as_mapping() {
+        let mut seen = BTreeSet::new();
+        for e in map.iter().filter(|e| !e.merged) {
+            if let Some(k) = e.key.as_str() {
+                if !seen.insert(k) {
+                    let mut p = path.clone();
+                    p.push(k.to_string());
+                    out.duplicate_keys.push(p.join("."));
+                }
+            }
+        }
+        let pushed = env.len();
+        for (k, v) in node.iter_map() {
+            if k.as_str().is_some_and(|k| ENV_KEYS.contains(&k)) {
+                env.extend(v.iter_map().filter_map(|(n, _)| n.as_str().map(str::to_string)));
+                // Compose and CircleCI lists: `- NAME=value`.
+                env.extend(v.iter_seq().filter_map(|n| {
+                    n.as_str()
+                        .map(|s| s.split('=').next().unwrap_or(s).trim().to_string())
+                }));
+            }
+        }
+        for (k, v) in node.iter_map() {
+            let Some(key) = k.as_str() else { continue };
+            if key == "permissions" {
+                let grants = v.as_str() == Some("write-all")
+                    || v.get("id-token").and_then(Node::as_str) == Some("write");
+                out.id_token_grants += usize::from(grants);
+            }
+            let scope = scope_of(path);
+            if SCRIPT_KEYS.contains(&key) {
+                let mut scripts = Vec::new();
+                crate::checks::ci::scripts_of(v, &mut scripts);
+                for s in scripts {
+                    add_script(out, &scope, s.scalar.value(), env);
+                }
+            }
+            if TOOL_KEYS.contains(&key) {
+                if let Some(tool) = v.as_str() {
+                    let name = tool.split('@').next().unwrap_or(tool).trim().to_string();
+                    out.runs.push(Run {
+                        scope: scope.clone(),
+                        text: name.clone(),
+                        head: name,
+                        auth: false,
+                    });
+                }
+            }
+            path.push(key.to_string());
+            walk(out, text, v, path, env, depth + 1);
+            path.pop();
+        }
+        env.truncate(pushed);
+    } else {
+        for child in node.iter_seq() {
+            walk(out, text, child, path, env, depth + 1);
+        }
+    }
+}
+
+/// The job a script belongs to: the keys above it, up to its steps or script list.
+fn scope_of(path: &[String]) -> String {
+    let end = path
+        .iter()
+        .position(|k| k == "steps" || SCRIPT_KEYS.contains(&k.as_str()))
+        .unwrap_or(path.len());
+    path[..end].join(".")
+}
+
+fn add_script(out: &mut Shape, scope: &str, value: &str, env: &[String]) {
+    out.scripts.insert(value.to_string());
+    let blanked = EXPRESSION.replace_all(value, |c: &regex::Captures<'_>| {
+        "_".repeat(c.get(0).map_or(0, |m| m.len()))
+    });
+    if !balanced(&blanked) {
+        out.unbalanced.push(value.to_string());
+    }
+    let parsed = shell::parse(&blanked);
+    let assigned: BTreeSet<&str> = parsed
+        .commands
+        .iter()
+        .flat_map(|c| c.assignments.iter().map(|a| a.name.as_str()))
+        .collect();
+    for c in &parsed.commands {
+        for w in &c.words {
+            out.referenced.extend(w.vars.iter().map(|v| v.name.clone()));
+        }
+        let Some(name) = c.base_name() else { continue };
+        let text = c
+            .words
+            .iter()
+            .map(|w| w.value.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let sub = c
+            .args()
+            .iter()
+            .find(|w| !w.value.starts_with('-'))
+            .map(|w| w.value.as_str())
+            .unwrap_or("");
+        let raw = blanked.get(c.span.clone()).unwrap_or(&text).to_ascii_lowercase();
+        out.runs.push(Run {
+            scope: scope.to_string(),
+            head: format!("{name} {sub}"),
+            auth: AUTH_MARKS.iter().any(|m| raw.contains(m)),
+            text,
+        });
+        let args = c.args();
+        if name == "circleci" {
+            if let Some(i) = args.iter().position(|w| w.value == "--claims") {
+                if let Some(v) = args.get(i + 1).filter(|v| !v.value.contains('$')) {
+                    out.claims.push(v.value.clone());
+                }
+            }
+        }
+        let builds = matches!(name, "docker" | "podman" | "buildah" | "nerdctl")
+            && args.iter().any(|w| w.value == "build" || w.value == "buildx");
+        if builds {
+            out.secrets.extend(secret_flags(scope, args, env, &assigned));
+        }
+    }
+}
+
+/// The `--secret` flags of a build command, with the variable each reads and the Dockerfile.
+fn secret_flags(
+    scope: &str,
+    args: &[shell::Word],
+    env: &[String],
+    assigned: &BTreeSet<&str>,
+) -> Vec<SecretFlag> {
+    let mut values = Vec::new();
+    let mut file: Option<String> = None;
+    let mut context: Option<String> = None;
+    let mut i = 0;
+    while i < args.len() {
+        let w = args[i].value.as_str();
+        let next = args.get(i + 1).map(|n| n.value.clone());
+        if w == "--secret" {
+            values.extend(next.clone());
+            i += 2;
+            continue;
+        }
+        if let Some(v) = w.strip_prefix("--secret=") {
+            values.push(v.to_string());
+        } else if w == "-f" || w == "--file" {
+            file = next;
+            i += 2;
+            continue;
+        } else if let Some(v) = w.strip_prefix("--file=") {
+            file = Some(v.to_string());
+        } else if !w.starts_with('-') && w != "build" && w != "buildx" {
+            context = Some(w.to_string());
+        }
+        i += 1;
+    }
+    let dockerfile = file.or_else(|| {
+        context.map(|c| {
+            let c = c.trim_end_matches('/');
+            if c == "." {
+                "Dockerfile".to_string()
+            } else {
+                format!("{c}/Dockerfile")
+            }
+        })
+    });
+    values
+        .into_iter()
+        .map(|v| {
+            let opts: BTreeMap<&str, &str> = v
+                .split(',')
+                .filter_map(|o| o.split_once('='))
+                .collect();
+            let id = opts.get("id").copied().unwrap_or("").to_string();
+            let env_var = match (opts.get("env"), opts.get("src").or(opts.get("source"))) {
+                (Some(e), _) => Some(e.to_string()),
+                (None, None) if !id.is_empty() => Some(id.clone()),
+                _ => None,
+            };
+            let env_set = env_var
+                .as_deref()
+                .is_some_and(|e| env.iter().any(|n| n == e) || assigned.contains(e));
+            SecretFlag {
+                scope: scope.to_string(),
+                text: format!("--secret {v}"),
+                id,
+                env: env_var,
+                env_set,
+                dockerfile: dockerfile.clone().map(|d| d.trim_start_matches("./").to_string()),
+            }
+        })
+        .collect()
+}
+
+/// Whether quotes, `$(...)`, `${...}` and backticks all close (POSIX shell lexing, enough to tell
+/// a broken inserted line from a good one).
+pub fn balanced(script: &str) -> bool {
+    #[derive(PartialEq)]
+    enum Ctx {
+        Top,
+        Double,
+        Subst,
+        Brace,
+        Tick,
+    }
+    let mut stack = vec![Ctx::Top];
+    let b = script.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let top = stack.last().unwrap_or(&Ctx::Top);
+        let in_double = *top == Ctx::Double;
+        match c {
+            b'\\' => i += 1,
+            b'\'' if !in_double => match script[i + 1..].find('\'') {
+                Some(end) => i += end + 1,
+                None => return false,
+            },
+            b'#' if *top != Ctx::Double
+                && *top != Ctx::Brace
+                && (i == 0 || b[i - 1].is_ascii_whitespace()) =>
+            {
+                match script[i..].find('\n') {
+                    Some(end) => i += end,
+                    None => break,
+                }
+            }
+            b'"' if in_double => {
+                stack.pop();
+            }
+            b'"' => stack.push(Ctx::Double),
+            b'`' if *top == Ctx::Tick => {
+                stack.pop();
+            }
+            b'`' => stack.push(Ctx::Tick),
+            b'$' if b.get(i + 1) == Some(&b'(') => {
+                stack.push(Ctx::Subst);
+                i += 1;
+            }
+            b'$' if b.get(i + 1) == Some(&b'{') => {
+                stack.push(Ctx::Brace);
+                i += 1;
+            }
+            b'(' if *top == Ctx::Subst => stack.push(Ctx::Subst),
+            b')' if *top == Ctx::Subst => {
+                stack.pop();
+            }
+            b'}' if *top == Ctx::Brace => {
+                stack.pop();
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    stack.len() == 1
+}
+
+/// The repository as the fix would leave it: planned texts over the files on disk. The repository
+/// model can implement it too.
+pub trait RepoView {
+    /// The text of `rel` (relative to the repository root), as fixed when the plan changes it.
+    fn text(&self, rel: &str) -> Option<String>;
+    /// Files directly in folder `rel`, relative to the repository root.
+    fn list(&self, rel: &str) -> Vec<String>;
+}
+
+/// A [`RepoView`] over a folder on disk with some files replaced by their fixed text.
+pub struct Overlay<'a> {
+    pub root: PathBuf,
+    pub fixed: BTreeMap<String, &'a str>,
+}
+
+impl RepoView for Overlay<'_> {
+    fn text(&self, rel: &str) -> Option<String> {
+        if let Some(t) = self.fixed.get(rel) {
+            return Some(t.to_string());
+        }
+        let path = self.root.join(rel);
+        let meta = std::fs::metadata(&path).ok()?;
+        if !meta.is_file() || meta.len() > 1 << 20 {
+            return None;
+        }
+        std::fs::read_to_string(path).ok()
+    }
+
+    fn list(&self, rel: &str) -> Vec<String> {
+        let mut out: Vec<String> = std::fs::read_dir(self.root.join(rel))
+            .map(|rd| {
+                rd.flatten()
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                    .map(|e| format!("{rel}/{}", e.file_name().to_string_lossy()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+}
+
+/// A cross-file problem: why, and which files must be rolled back together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoViolation {
+    pub reason: String,
+    pub files: Vec<String>,
+}
+
+/// Cross-file invariants of the changed files (`changed`: path relative to the repository root,
+/// kind, original text; their fixed text is in `repo`).
+pub fn check_repo(changed: &[(String, FileKind, &str)], repo: &dyn RepoView) -> Vec<RepoViolation> {
+    let mut out = Vec::new();
+    for (rel, kind, before) in changed {
+        let Some(after) = repo.text(rel) else { continue };
+        let (Some(old), Some(new)) = (shape(*kind, before), shape(*kind, &after)) else {
+            continue;
+        };
+        if *kind == FileKind::GithubWorkflow && new.reusable && new.id_token_grants > old.id_token_grants {
+            let missing = callers_without_id_token(rel, repo);
+            if !missing.is_empty() {
+                let mut files = vec![rel.clone()];
+                files.extend(missing.iter().map(|(f, _)| f.clone()));
+                out.push(RepoViolation {
+                    reason: format!(
+                        "this reusable workflow now needs `id-token: write`, which its caller does not grant ({}): GitHub would refuse to start the run",
+                        missing
+                            .iter()
+                            .map(|(f, j)| format!("{f} job `{j}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    files,
+                });
+            }
+        }
+        for s in new.secrets.iter().filter(|s| !old.secrets.contains(s)) {
+            let Some(df) = &s.dockerfile else { continue };
+            let Some(text) = repo.text(df) else { continue };
+            let mounted = mounted_ids(&text);
+            if !mounted.is_empty() && !mounted.contains(&s.id) {
+                out.push(RepoViolation {
+                    reason: format!(
+                        "the build passes secret `{}` but {df} mounts {}",
+                        s.id,
+                        mounted.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+                    ),
+                    files: vec![rel.clone(), df.clone()],
+                });
+            }
+        }
+        if *kind == FileKind::Compose {
+            out.extend(compose_secrets(rel, &after, repo));
+        }
+    }
+    out
+}
+
+/// The secret ids a Dockerfile's `RUN --mount=type=secret` instructions read.
+fn mounted_ids(text: &str) -> BTreeSet<String> {
+    let df = dockerfile::parse(text);
+    df.instructions
+        .iter()
+        .flat_map(|i| i.mounts("secret"))
+        .filter_map(|m| {
+            m.option("id").or_else(|| {
+                m.option("target")
+                    .or_else(|| m.option("dst"))
+                    .map(|t| t.rsplit('/').next().unwrap_or(&t).to_string())
+            })
+        })
+        .collect()
+}
+
+/// Local callers (`uses: ./.github/workflows/<file>`) whose job grants no `id-token: write`.
+fn callers_without_id_token(rel: &str, repo: &dyn RepoView) -> Vec<(String, String)> {
+    let target = format!("./{rel}");
+    let mut out = Vec::new();
+    for file in repo.list(".github/workflows") {
+        if !(file.ends_with(".yml") || file.ends_with(".yaml")) {
+            continue;
+        }
+        let Some(text) = repo.text(&file) else { continue };
+        let Ok(docs) = yaml::parse(&text) else { continue };
+        for doc in &docs {
+            let Some(jobs) = doc.root.get("jobs") else { continue };
+            for (name, job) in jobs.iter_map() {
+                let calls = job
+                    .get("uses")
+                    .and_then(Node::as_str)
+                    .is_some_and(|u| u.split('@').next() == Some(target.as_str()));
+                if !calls {
+                    continue;
+                }
+                let perms = job.get("permissions").or_else(|| doc.root.get("permissions"));
+                let grants = perms.is_some_and(|p| {
+                    p.as_str() == Some("write-all")
+                        || p.get("id-token").and_then(Node::as_str) == Some("write")
+                });
+                if !grants {
+                    out.push((file.clone(), name.as_str().unwrap_or("").to_string()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Compose `build.secrets`: declared at top level, and mounted under that id by the Dockerfile.
+fn compose_secrets(rel: &str, text: &str, repo: &dyn RepoView) -> Vec<RepoViolation> {
+    let mut out = Vec::new();
+    let Ok(docs) = yaml::parse(text) else {
+        return out;
+    };
+    let dir = Path::new(rel).parent().unwrap_or(Path::new(""));
+    for doc in &docs {
+        let declared: BTreeSet<&str> = doc
+            .root
+            .get("secrets")
+            .map(|s| s.iter_map().filter_map(|(k, _)| k.as_str()).collect())
+            .unwrap_or_default();
+        let Some(services) = doc.root.get("services") else { continue };
+        for (name, svc) in services.iter_map() {
+            let Some(build) = svc.get("build") else { continue };
+            let Some(secrets) = build.get("secrets") else { continue };
+            let context = build
+                .as_str()
+                .or_else(|| build.get("context").and_then(Node::as_str))
+                .unwrap_or(".");
+            let file = build.get("dockerfile").and_then(Node::as_str).unwrap_or("Dockerfile");
+            let df = normalize_rel(&dir.join(context).join(file));
+            let mounted = repo.text(&df).map(|t| mounted_ids(&t)).unwrap_or_default();
+            for s in secrets.iter_seq() {
+                let source = s.as_str().or_else(|| s.get("source").and_then(Node::as_str));
+                let Some(source) = source else { continue };
+                let id = s.get("target").and_then(Node::as_str).unwrap_or(source);
+                let svc_name = name.as_str().unwrap_or("");
+                if !declared.contains(source) {
+                    out.push(RepoViolation {
+                        reason: format!(
+                            "service `{svc_name}` builds with secret `{source}`, which the top-level `secrets:` does not declare"
+                        ),
+                        files: vec![rel.to_string()],
+                    });
+                } else if !mounted.is_empty() && !mounted.contains(id) {
+                    out.push(RepoViolation {
+                        reason: format!(
+                            "service `{svc_name}` passes build secret `{id}` but {df} mounts {}",
+                            mounted.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+                        ),
+                        files: vec![rel.to_string(), df.clone()],
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `a/./b/../c` as `a/c`, `/`-separated.
+fn normalize_rel(p: &Path) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                parts.pop();
+            }
+            other => parts.push(other.as_os_str().to_string_lossy().into_owned()),
+        }
+    }
+    parts.join("/")
+}
