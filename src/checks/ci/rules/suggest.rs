@@ -445,7 +445,8 @@ pub(super) fn node_edit(
     // get their `lts` tag; `node:18-alpine` becomes `node:24-alpine` (the span is the version
     // part); a setup-node/NodeTool version becomes `24` inside its quotes.
     let before = ctx.text.get(..n.span.start).unwrap_or("");
-    if before.ends_with("cimg/node:") {
+    let line = before.rsplit('\n').next().unwrap_or("");
+    if before.ends_with("cimg/node:") || line.trim_start().starts_with("tag:") {
         return Some(edit(n.span.clone(), "lts"));
     }
     Some(edit(edits::unquoted(ctx.text, &n.span), "24"))
