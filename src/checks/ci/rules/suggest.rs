@@ -96,21 +96,7 @@ pub(super) fn trusted_publishing_rewrite(
     );
     let (mut edits, _) = oidc_edits(ctx, p, job, &job.oidc, publish_step);
     edits.extend(token_removal_edits(ctx, job, tokens));
-    let npm_upgrade = steps.iter().any(|s| s.facts.npm_upgrade);
-    let version = job
-        .node
-        .as_ref()
-        .and_then(|n| parse_node_version(&n.version).map(|v| (n, v)));
-    match version {
-        Some((n, v)) if !node_at_least_22_14(v) => edits.extend(node_edit(ctx, n)),
-        Some((_, v)) if !node_bundles_oidc_npm(v) && !npm_upgrade => {
-            edits.extend(npm_upgrade_edit(ctx, system, job, publish_step))
-        }
-        None if !npm_upgrade && !publish.yarn_berry => {
-            edits.extend(npm_upgrade_edit(ctx, system, job, publish_step))
-        }
-        _ => {}
-    }
+    edits.extend(runtime_edits(ctx, system, job, steps, publish_step, publish));
     for step in &job.steps {
         if let Some(a) = &step.action {
             let major = a.version.as_deref().and_then(|v| {
@@ -140,6 +126,62 @@ pub(super) fn trusted_publishing_rewrite(
     s = tool_notes(s, &publish.tool);
     s.note("the package must already exist on npm (the first publish needs a token); installs of private packages still need a read-only token")
         .note("after the first OIDC publish: revoke the token, and set the package to \"Require two-factor authentication and disallow tokens\"")
+}
+
+/// The Node/npm move a job needs before npm can publish with OIDC (Node >= 22.14, npm >= 11.5.1):
+/// an older Node raised to 24, an older pinned `npm install -g npm@x` raised to 11.5.1 in place
+/// (a pin stays a pin), otherwise an upgrade step before the publish.
+pub(super) fn runtime_edits(
+    ctx: &FileCtx<'_>,
+    system: System,
+    job: &Job,
+    steps: &[StepFacts],
+    publish_step: usize,
+    publish: &Publish,
+) -> Vec<crate::finding::Edit> {
+    let npm_upgrade = steps.iter().any(|s| s.facts.npm_upgrade);
+    let version = job
+        .node
+        .as_ref()
+        .and_then(|n| parse_node_version(&n.version).map(|v| (n, v)));
+    let needs_npm = match version {
+        Some((n, v)) if !node_at_least_22_14(v) => return node_edit(ctx, n).into_iter().collect(),
+        Some((_, v)) => !node_bundles_oidc_npm(v) && !npm_upgrade,
+        None => !npm_upgrade && !publish.yarn_berry,
+    };
+    if !needs_npm {
+        return Vec::new();
+    }
+    if let Some(pin) = old_npm_pin(ctx.text, job) {
+        return vec![pin];
+    }
+    npm_upgrade_edit(ctx, system, job, publish_step)
+        .into_iter()
+        .collect()
+}
+
+/// `npm install -g npm@10.8.0` in a step of the job: the version raised to the first release
+/// trusted publishing works with.
+fn old_npm_pin(text: &str, job: &Job) -> Option<crate::finding::Edit> {
+    static PIN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\bnpm\s+(?:install|i|add)\s+(?:-g|--global)\s+npm@(\d+(?:\.\d+){0,2})\b")
+            .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+    });
+    for script in job.steps.iter().flat_map(|s| &s.scripts) {
+        let Some(body) = text.get(script.span.clone()) else {
+            continue;
+        };
+        for c in PIN.captures_iter(body) {
+            let m = c.get(1)?;
+            let v = parse_node_version(m.as_str())?;
+            let at_least = (v.0, v.1.unwrap_or(0), v.2.unwrap_or(0)) >= (11, 5, 1);
+            if !at_least {
+                let start = script.span.start + m.start();
+                return Some(edit(start..script.span.start + m.end(), "11.5.1"));
+            }
+        }
+    }
+    None
 }
 
 /// How to register the trusted publisher on npmjs.com for this job (`npm trust ...`).
