@@ -290,3 +290,53 @@ fn diff_without_unsafe_fixes_says_how_many_it_hides() {
     let shown = run_in(t.path(), &["--diff", "--unsafe-fixes", "."]);
     assert!(!shown.stderr.contains("hidden"), "{}", shown.stderr);
 }
+
+/// Every note of every finding of `case`, full scan and named-file run alike.
+fn notes_of(name: &str, file: &str) -> Vec<String> {
+    let t = case(name);
+    let mut out = Vec::new();
+    for target in [".", file] {
+        let report = json(&run_in(t.path(), &["-f", "json", "--fail-on", "never", target]));
+        for f in report["findings"].as_array().into_iter().flatten() {
+            for n in f["suggestion"]["notes"].as_array().into_iter().flatten() {
+                out.push(n.as_str().unwrap_or_default().to_string());
+            }
+        }
+    }
+    assert!(!out.is_empty(), "{name}: no notes");
+    out
+}
+
+#[test]
+fn a_dockerfile_that_publishes_gets_publish_advice_not_a_read_only_token() {
+    let notes = notes_of("docker-notes-publish", "Dockerfile");
+    assert!(
+        notes.iter().all(|n| !n.contains("read-only --packages-all")),
+        "{notes:#?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("this build publishes") && n.contains("read-write-stage-only")),
+        "{notes:#?}"
+    );
+}
+
+#[test]
+fn a_dockerfile_for_another_registry_gets_no_npmjs_token_line() {
+    let notes = notes_of("docker-notes-registry", "Dockerfile");
+    assert!(
+        notes.iter().all(|n| !n.contains("npm token create")),
+        "{notes:#?}"
+    );
+    assert!(
+        notes.iter().all(|n| !n.contains("registry.npmjs.org")),
+        "{notes:#?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("//npm.pkg.github.com/:_authToken=${NPM_TOKEN}")),
+        "{notes:#?}"
+    );
+}
