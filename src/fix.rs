@@ -14,7 +14,7 @@ use std::path::{Component, Path, PathBuf};
 
 mod invariants;
 
-pub use invariants::{balanced, check_file, check_repo, Overlay, RepoView, RepoViolation};
+pub use invariants::{balanced, check_file, check_repo, scripts, Overlay, RepoView, RepoViolation};
 
 use crate::discover::FileKind;
 use crate::finding::{Applicability, Edit, Finding, Severity};

@@ -16,7 +16,11 @@ fn case(name: &str) -> tempfile::TempDir {
     let src = fixtures().join("fix-safety").join(name);
     let t = tree();
     for f in files_below(&src) {
-        let rel = f.strip_prefix(&src).unwrap_or(&f).to_string_lossy().into_owned();
+        let rel = f
+            .strip_prefix(&src)
+            .unwrap_or(&f)
+            .to_string_lossy()
+            .into_owned();
         write(t.path(), &rel, std::fs::read(&f).unwrap_or_default());
     }
     t
@@ -89,7 +93,10 @@ fn circleci_oidc_claims_are_json_and_the_orb_node_moves() {
         let parsed: serde_json::Value =
             serde_json::from_str(claims).unwrap_or_else(|e| panic!("{claims}: {e}"));
         assert_eq!(parsed["aud"], "npm:registry.npmjs.org");
-        assert!(fixed.contains("tag: 'lts'"), "the orb's Node 16 stayed:\n{fixed}");
+        assert!(
+            fixed.contains("tag: 'lts'"),
+            "the orb's Node 16 stayed:\n{fixed}"
+        );
     });
 }
 
@@ -143,7 +150,9 @@ fn id_token_is_not_added_to_a_reusable_workflow_whose_caller_does_not_grant_it()
         ".github/workflows/publish.yml",
         |dir, run| {
             assert!(
-                run.stderr.contains("its caller does not grant (.github/workflows/release.yml job `release`)"),
+                run.stderr.contains(
+                    "its caller does not grant (.github/workflows/release.yml job `release`)"
+                ),
                 "{}",
                 run.stderr
             );
@@ -234,7 +243,11 @@ fn diff_applies(repo: &Path, cwd: &Path, roots: &[&str]) {
     // The diff is what --fix writes: apply it to one copy, --fix another, compare.
     let fixed = tree();
     for f in files_below(repo) {
-        let rel = f.strip_prefix(repo).unwrap_or(&f).to_string_lossy().into_owned();
+        let rel = f
+            .strip_prefix(repo)
+            .unwrap_or(&f)
+            .to_string_lossy()
+            .into_owned();
         if !rel.starts_with(".git/") && rel != "fix.patch" {
             write(fixed.path(), &rel, std::fs::read(&f).unwrap_or_default());
         }
@@ -245,7 +258,11 @@ fn diff_applies(repo: &Path, cwd: &Path, roots: &[&str]) {
     let run = fix(fixed.path(), ".");
     assert!(run.stderr.contains("applied"), "{}", run.stderr);
     for f in files_below(fixed.path()) {
-        let rel = f.strip_prefix(fixed.path()).unwrap_or(&f).to_string_lossy().into_owned();
+        let rel = f
+            .strip_prefix(fixed.path())
+            .unwrap_or(&f)
+            .to_string_lossy()
+            .into_owned();
         assert_eq!(
             std::fs::read_to_string(&f).unwrap_or_default(),
             read(repo, &rel),
@@ -296,7 +313,10 @@ fn notes_of(name: &str, file: &str) -> Vec<String> {
     let t = case(name);
     let mut out = Vec::new();
     for target in [".", file] {
-        let report = json(&run_in(t.path(), &["-f", "json", "--fail-on", "never", target]));
+        let report = json(&run_in(
+            t.path(),
+            &["-f", "json", "--fail-on", "never", target],
+        ));
         for f in report["findings"].as_array().into_iter().flatten() {
             for n in f["suggestion"]["notes"].as_array().into_iter().flatten() {
                 out.push(n.as_str().unwrap_or_default().to_string());
@@ -311,7 +331,9 @@ fn notes_of(name: &str, file: &str) -> Vec<String> {
 fn a_dockerfile_that_publishes_gets_publish_advice_not_a_read_only_token() {
     let notes = notes_of("docker-notes-publish", "Dockerfile");
     assert!(
-        notes.iter().all(|n| !n.contains("read-only --packages-all")),
+        notes
+            .iter()
+            .all(|n| !n.contains("read-only --packages-all")),
         "{notes:#?}"
     );
     assert!(

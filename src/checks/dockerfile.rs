@@ -1017,7 +1017,10 @@ impl Checker<'_> {
     /// Whether a `RUN` of the stage publishes a package.
     fn publishes(&self, stage: Option<usize>) -> bool {
         self.runs.iter().any(|r| {
-            self.df.instructions.get(r.inst).is_some_and(|i| i.stage == stage)
+            self.df
+                .instructions
+                .get(r.inst)
+                .is_some_and(|i| i.stage == stage)
                 && r.script.commands.iter().any(|c| {
                     let words: Vec<&str> = c.words.iter().map(|w| w.value.as_str()).collect();
                     matches!(
@@ -1038,7 +1041,11 @@ impl Checker<'_> {
             .captures_iter(self.text)
             .filter_map(|c| c.get(1).map(|m| m.as_str()))
             .collect();
-        match hosts.iter().find(|h| **h == "registry.npmjs.org").or(hosts.first()) {
+        match hosts
+            .iter()
+            .find(|h| **h == "registry.npmjs.org")
+            .or(hosts.first())
+        {
             Some(h) => h.to_string(),
             None => "registry.npmjs.org".to_string(),
         }

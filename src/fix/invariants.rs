@@ -125,7 +125,10 @@ pub fn check_file(kind: FileKind, before: &str, after: &str) -> Result<(), Strin
         return Err(format!("the fixed file repeats the key `{k}`"));
     }
     for run in old.runs.iter().filter(|r| !r.auth) {
-        let kept = new.runs.iter().any(|n| n.scope == run.scope && n.text == run.text);
+        let kept = new
+            .runs
+            .iter()
+            .any(|n| n.scope == run.scope && n.text == run.text);
         let changed = new.runs.iter().any(|n| {
             n.scope == run.scope && n.head == run.head && !old.runs.iter().any(|o| o.text == n.text)
         });
@@ -166,6 +169,13 @@ pub fn check_file(kind: FileKind, before: &str, after: &str) -> Result<(), Strin
     Ok(())
 }
 
+/// The shell scripts a CI file or Dockerfile runs, as written (for validators of inserted shell).
+pub fn scripts(kind: FileKind, text: &str) -> Vec<String> {
+    shape(kind, text)
+        .map(|s| s.scripts.into_iter().collect())
+        .unwrap_or_default()
+}
+
 fn first_line(s: &str) -> &str {
     s.lines().find(|l| !l.trim().is_empty()).unwrap_or(s).trim()
 }
@@ -200,14 +210,19 @@ fn shape(kind: FileKind, text: &str) -> Option<Shape> {
         | FileKind::Compose => {
             let docs = yaml::parse(text).ok()?;
             for doc in &docs {
-                walk(&mut out, text, &doc.root, &mut Vec::new(), &mut Vec::new(), 0);
+                walk(
+                    &mut out,
+                    text,
+                    &doc.root,
+                    &mut Vec::new(),
+                    &mut Vec::new(),
+                    0,
+                );
                 if kind == FileKind::GithubWorkflow {
                     out.reusable |= doc.root.get("on").is_some_and(|on| {
                         on.as_str() == Some("workflow_call")
                             || on.get("workflow_call").is_some()
-                            || on
-                                .iter_seq()
-                                .any(|n| n.as_str() == Some("workflow_call"))
+                            || on.iter_seq().any(|n| n.as_str() == Some("workflow_call"))
                     });
                 }
             }
@@ -242,7 +257,10 @@ fn walk(
         let pushed = env.len();
         for (k, v) in node.iter_map() {
             if k.as_str().is_some_and(|k| ENV_KEYS.contains(&k)) {
-                env.extend(v.iter_map().filter_map(|(n, _)| n.as_str().map(str::to_string)));
+                env.extend(
+                    v.iter_map()
+                        .filter_map(|(n, _)| n.as_str().map(str::to_string)),
+                );
                 // Compose and CircleCI lists: `- NAME=value`.
                 env.extend(v.iter_seq().filter_map(|n| {
                     n.as_str()
@@ -328,7 +346,10 @@ fn add_script(out: &mut Shape, scope: &str, value: &str, env: &[String]) {
             .find(|w| !w.value.starts_with('-'))
             .map(|w| w.value.as_str())
             .unwrap_or("");
-        let raw = blanked.get(c.span.clone()).unwrap_or(&text).to_ascii_lowercase();
+        let raw = blanked
+            .get(c.span.clone())
+            .unwrap_or(&text)
+            .to_ascii_lowercase();
         out.runs.push(Run {
             scope: scope.to_string(),
             head: format!("{name} {sub}"),
@@ -344,9 +365,12 @@ fn add_script(out: &mut Shape, scope: &str, value: &str, env: &[String]) {
             }
         }
         let builds = matches!(name, "docker" | "podman" | "buildah" | "nerdctl")
-            && args.iter().any(|w| w.value == "build" || w.value == "buildx");
+            && args
+                .iter()
+                .any(|w| w.value == "build" || w.value == "buildx");
         if builds {
-            out.secrets.extend(secret_flags(scope, args, env, &assigned));
+            out.secrets
+                .extend(secret_flags(scope, args, env, &assigned));
         }
     }
 }
@@ -396,10 +420,8 @@ fn secret_flags(
     values
         .into_iter()
         .map(|v| {
-            let opts: BTreeMap<&str, &str> = v
-                .split(',')
-                .filter_map(|o| o.split_once('='))
-                .collect();
+            let opts: BTreeMap<&str, &str> =
+                v.split(',').filter_map(|o| o.split_once('=')).collect();
             let id = opts.get("id").copied().unwrap_or("").to_string();
             let env_var = match (opts.get("env"), opts.get("src").or(opts.get("source"))) {
                 (Some(e), _) => Some(e.to_string()),
@@ -415,7 +437,9 @@ fn secret_flags(
                 id,
                 env: env_var,
                 env_set,
-                dockerfile: dockerfile.clone().map(|d| d.trim_start_matches("./").to_string()),
+                dockerfile: dockerfile
+                    .clone()
+                    .map(|d| d.trim_start_matches("./").to_string()),
             }
         })
         .collect()
@@ -538,11 +562,16 @@ pub struct RepoViolation {
 pub fn check_repo(changed: &[(String, FileKind, &str)], repo: &dyn RepoView) -> Vec<RepoViolation> {
     let mut out = Vec::new();
     for (rel, kind, before) in changed {
-        let Some(after) = repo.text(rel) else { continue };
+        let Some(after) = repo.text(rel) else {
+            continue;
+        };
         let (Some(old), Some(new)) = (shape(*kind, before), shape(*kind, &after)) else {
             continue;
         };
-        if *kind == FileKind::GithubWorkflow && new.reusable && new.id_token_grants > old.id_token_grants {
+        if *kind == FileKind::GithubWorkflow
+            && new.reusable
+            && new.id_token_grants > old.id_token_grants
+        {
             let missing = callers_without_id_token(rel, repo);
             if !missing.is_empty() {
                 let mut files = vec![rel.clone()];
@@ -569,7 +598,11 @@ pub fn check_repo(changed: &[(String, FileKind, &str)], repo: &dyn RepoView) -> 
                     reason: format!(
                         "the build passes secret `{}` but {df} mounts {}",
                         s.id,
-                        mounted.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+                        mounted
+                            .iter()
+                            .map(|m| format!("`{m}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                     files: vec![rel.clone(), df.clone()],
                 });
@@ -606,10 +639,16 @@ fn callers_without_id_token(rel: &str, repo: &dyn RepoView) -> Vec<(String, Stri
         if !(file.ends_with(".yml") || file.ends_with(".yaml")) {
             continue;
         }
-        let Some(text) = repo.text(&file) else { continue };
-        let Ok(docs) = yaml::parse(&text) else { continue };
+        let Some(text) = repo.text(&file) else {
+            continue;
+        };
+        let Ok(docs) = yaml::parse(&text) else {
+            continue;
+        };
         for doc in &docs {
-            let Some(jobs) = doc.root.get("jobs") else { continue };
+            let Some(jobs) = doc.root.get("jobs") else {
+                continue;
+            };
             for (name, job) in jobs.iter_map() {
                 let calls = job
                     .get("uses")
@@ -618,7 +657,9 @@ fn callers_without_id_token(rel: &str, repo: &dyn RepoView) -> Vec<(String, Stri
                 if !calls {
                     continue;
                 }
-                let perms = job.get("permissions").or_else(|| doc.root.get("permissions"));
+                let perms = job
+                    .get("permissions")
+                    .or_else(|| doc.root.get("permissions"));
                 let grants = perms.is_some_and(|p| {
                     p.as_str() == Some("write-all")
                         || p.get("id-token").and_then(Node::as_str) == Some("write")
@@ -645,19 +686,30 @@ fn compose_secrets(rel: &str, text: &str, repo: &dyn RepoView) -> Vec<RepoViolat
             .get("secrets")
             .map(|s| s.iter_map().filter_map(|(k, _)| k.as_str()).collect())
             .unwrap_or_default();
-        let Some(services) = doc.root.get("services") else { continue };
+        let Some(services) = doc.root.get("services") else {
+            continue;
+        };
         for (name, svc) in services.iter_map() {
-            let Some(build) = svc.get("build") else { continue };
-            let Some(secrets) = build.get("secrets") else { continue };
+            let Some(build) = svc.get("build") else {
+                continue;
+            };
+            let Some(secrets) = build.get("secrets") else {
+                continue;
+            };
             let context = build
                 .as_str()
                 .or_else(|| build.get("context").and_then(Node::as_str))
                 .unwrap_or(".");
-            let file = build.get("dockerfile").and_then(Node::as_str).unwrap_or("Dockerfile");
+            let file = build
+                .get("dockerfile")
+                .and_then(Node::as_str)
+                .unwrap_or("Dockerfile");
             let df = normalize_rel(&dir.join(context).join(file));
             let mounted = repo.text(&df).map(|t| mounted_ids(&t)).unwrap_or_default();
             for s in secrets.iter_seq() {
-                let source = s.as_str().or_else(|| s.get("source").and_then(Node::as_str));
+                let source = s
+                    .as_str()
+                    .or_else(|| s.get("source").and_then(Node::as_str));
                 let Some(source) = source else { continue };
                 let id = s.get("target").and_then(Node::as_str).unwrap_or(source);
                 let svc_name = name.as_str().unwrap_or("");
@@ -672,7 +724,11 @@ fn compose_secrets(rel: &str, text: &str, repo: &dyn RepoView) -> Vec<RepoViolat
                     out.push(RepoViolation {
                         reason: format!(
                             "service `{svc_name}` passes build secret `{id}` but {df} mounts {}",
-                            mounted.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+                            mounted
+                                .iter()
+                                .map(|m| format!("`{m}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
                         files: vec![rel.to_string(), df.clone()],
                     });

