@@ -14,7 +14,9 @@ use std::path::{Component, Path, PathBuf};
 
 mod invariants;
 
-pub use invariants::{balanced, check_file, check_repo, scripts, Overlay, RepoView, RepoViolation};
+pub use invariants::{
+    balanced, built_dockerfiles, check_file, check_repo, scripts, Overlay, RepoView, RepoViolation,
+};
 
 use crate::discover::FileKind;
 use crate::finding::{Applicability, Edit, Finding, Severity};
@@ -137,8 +139,8 @@ fn normalized(path: &Path) -> PathBuf {
 
 /// How a diff names a file, so that `git apply` and `patch -p1` run from the repository root
 /// apply it whatever root was typed: relative to the nearest folder above it holding `.git`;
-/// outside a repository, relative to the current folder when the file is inside it, else to the
-/// scan root it was found under (`root`, a folder or the file itself).
+/// outside a repository, relative to the scan root it was found under (`root`: a folder, or a
+/// named file whose folder is used), else to the current folder.
 pub fn diff_path(file: &Path, root: Option<&Path>) -> String {
     repo_and_rel(file, root).1
 }
@@ -160,7 +162,7 @@ fn repo_and_rel(file: &Path, root: Option<&Path>) -> (PathBuf, String) {
         }
     });
     let parent = file.parent().map(Path::to_path_buf);
-    let base = [repo, cwd, root, parent]
+    let base = [repo, root, cwd, parent]
         .into_iter()
         .flatten()
         .find(|b| file.starts_with(b))
@@ -302,6 +304,25 @@ fn check_across_files(report: &Report, plans: &mut [FilePlan], summary: &mut Fix
                 }
             }
         }
+        // A build step or compose file whose fix was rolled back still passes the token the old
+        // way: the Dockerfile it builds keeps its old form too.
+        for p in plans.iter().filter(|p| p.rolled_back.is_some()) {
+            let Some(original) = report.originals.get(&p.path) else {
+                continue;
+            };
+            for df in built_dockerfiles(p.kind, &p.rel, original) {
+                failed.push((
+                    df,
+                    p.repo.clone(),
+                    format!("{} builds it and its own fix was not applied", p.rel),
+                ));
+            }
+        }
+        failed.retain(|(rel, repo, _)| {
+            plans
+                .iter()
+                .any(|p| &p.rel == rel && &p.repo == repo && p.rolled_back.is_none())
+        });
         if failed.is_empty() {
             return;
         }
@@ -428,6 +449,28 @@ mod tests {
         assert_eq!(edits, vec![edit(0, 3, "x"), edit(6, 7, "z")]);
         assert_eq!((applied, deferred), (3, 1));
         assert_eq!(apply_edits("abcdefgh", &edits).as_deref(), Some("xdefzh"));
+    }
+
+    #[test]
+    fn diff_paths_are_relative_to_the_repository_whatever_the_root() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let repo = dir.path().join("repo");
+        fs::create_dir_all(repo.join(".git")).unwrap_or_else(|e| panic!("{e}"));
+        fs::create_dir_all(repo.join("sub/x")).unwrap_or_else(|e| panic!("{e}"));
+        let file = repo.join("sub/x/Dockerfile");
+        fs::write(&file, "FROM node\n").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(diff_path(&file, Some(&repo)), "sub/x/Dockerfile");
+        assert_eq!(
+            diff_path(&repo.join("sub/../sub/./x/Dockerfile"), Some(&repo.join("sub"))),
+            "sub/x/Dockerfile"
+        );
+        // Outside a repository: relative to the scan root (a folder, or a named file's folder).
+        let plain = dir.path().join("plain");
+        fs::create_dir_all(plain.join("a")).unwrap_or_else(|e| panic!("{e}"));
+        let f = plain.join("a/.npmrc");
+        fs::write(&f, "x\n").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(diff_path(&f, Some(&plain)), "a/.npmrc");
+        assert_eq!(diff_path(&f, Some(&f)), ".npmrc");
     }
 
     #[test]

@@ -110,6 +110,8 @@ struct Shape {
     reusable: bool,
     /// Variables the file references as `$NAME` (CI project variables exist when referenced).
     referenced: BTreeSet<String>,
+    /// The Dockerfiles the file's container builds read, relative to the repository root.
+    builds: Vec<String>,
 }
 
 /// Why a fixed file breaks what the original did, if it does.
@@ -369,6 +371,7 @@ fn add_script(out: &mut Shape, scope: &str, value: &str, env: &[String]) {
                 .iter()
                 .any(|w| w.value == "build" || w.value == "buildx");
         if builds {
+            out.builds.extend(dockerfile_of(args));
             out.secrets
                 .extend(secret_flags(scope, args, env, &assigned));
         }
@@ -383,40 +386,18 @@ fn secret_flags(
     assigned: &BTreeSet<&str>,
 ) -> Vec<SecretFlag> {
     let mut values = Vec::new();
-    let mut file: Option<String> = None;
-    let mut context: Option<String> = None;
     let mut i = 0;
     while i < args.len() {
         let w = args[i].value.as_str();
-        let next = args.get(i + 1).map(|n| n.value.clone());
         if w == "--secret" {
-            values.extend(next.clone());
-            i += 2;
-            continue;
-        }
-        if let Some(v) = w.strip_prefix("--secret=") {
+            values.extend(args.get(i + 1).map(|n| n.value.clone()));
+            i += 1;
+        } else if let Some(v) = w.strip_prefix("--secret=") {
             values.push(v.to_string());
-        } else if w == "-f" || w == "--file" {
-            file = next;
-            i += 2;
-            continue;
-        } else if let Some(v) = w.strip_prefix("--file=") {
-            file = Some(v.to_string());
-        } else if !w.starts_with('-') && w != "build" && w != "buildx" {
-            context = Some(w.to_string());
         }
         i += 1;
     }
-    let dockerfile = file.or_else(|| {
-        context.map(|c| {
-            let c = c.trim_end_matches('/');
-            if c == "." {
-                "Dockerfile".to_string()
-            } else {
-                format!("{c}/Dockerfile")
-            }
-        })
-    });
+    let dockerfile = dockerfile_of(args);
     values
         .into_iter()
         .map(|v| {
@@ -443,6 +424,91 @@ fn secret_flags(
             }
         })
         .collect()
+}
+
+/// The Dockerfile a build command reads: `-f`/`--file`, else `Dockerfile` in its context folder.
+fn dockerfile_of(args: &[shell::Word]) -> Option<String> {
+    /// Options of `docker build` that take a separate value.
+    const VALUED: &[&str] = &[
+        "-t",
+        "--tag",
+        "--build-arg",
+        "--secret",
+        "--target",
+        "--platform",
+        "--label",
+        "-o",
+        "--output",
+        "--cache-from",
+        "--cache-to",
+        "--network",
+        "--progress",
+        "--ssh",
+        "--iidfile",
+        "--build-context",
+        "--add-host",
+        "--metadata-file",
+        "--builder",
+    ];
+    let mut file: Option<String> = None;
+    let mut context: Option<String> = None;
+    let mut i = 0;
+    while i < args.len() {
+        let w = args[i].value.as_str();
+        if w == "-f" || w == "--file" {
+            file = args.get(i + 1).map(|n| n.value.clone());
+            i += 1;
+        } else if let Some(v) = w.strip_prefix("--file=") {
+            file = Some(v.to_string());
+        } else if VALUED.contains(&w) {
+            i += 1;
+        } else if !w.starts_with('-') && !matches!(w, "build" | "buildx" | "image") {
+            context = Some(w.to_string());
+        }
+        i += 1;
+    }
+    let path = file.or_else(|| {
+        context.map(|c| {
+            let c = c.trim_end_matches('/');
+            if c == "." || c.is_empty() {
+                "Dockerfile".to_string()
+            } else {
+                format!("{c}/Dockerfile")
+            }
+        })
+    })?;
+    Some(normalize_rel(Path::new(&path)))
+}
+
+/// The Dockerfiles a CI file's container builds (or a compose file's services) read, relative to
+/// the repository root (`rel` is the file's own path there).
+pub fn built_dockerfiles(kind: FileKind, rel: &str, text: &str) -> Vec<String> {
+    let mut out = shape(kind, text).map(|s| s.builds).unwrap_or_default();
+    if kind == FileKind::Compose {
+        let dir = Path::new(rel).parent().unwrap_or(Path::new(""));
+        for doc in yaml::parse(text).unwrap_or_default() {
+            for (_, svc) in doc
+                .root
+                .get("services")
+                .into_iter()
+                .flat_map(Node::iter_map)
+            {
+                let Some(build) = svc.get("build") else {
+                    continue;
+                };
+                let context = build
+                    .as_str()
+                    .or_else(|| build.get("context").and_then(Node::as_str))
+                    .unwrap_or(".");
+                let file = build
+                    .get("dockerfile")
+                    .and_then(Node::as_str)
+                    .unwrap_or("Dockerfile");
+                out.push(normalize_rel(&dir.join(context).join(file)));
+            }
+        }
+    }
+    out
 }
 
 /// Whether quotes, `$(...)`, `${...}` and backticks all close (POSIX shell lexing, enough to tell
@@ -609,7 +675,12 @@ pub fn check_repo(changed: &[(String, FileKind, &str)], repo: &dyn RepoView) -> 
             }
         }
         if *kind == FileKind::Compose {
-            out.extend(compose_secrets(rel, &after, repo));
+            let known = compose_secrets(rel, before, repo);
+            out.extend(
+                compose_secrets(rel, &after, repo)
+                    .into_iter()
+                    .filter(|v| !known.iter().any(|k| k.reason == v.reason)),
+            );
         }
     }
     out
@@ -752,4 +823,250 @@ fn normalize_rel(p: &Path) -> String {
         }
     }
     parts.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WF: FileKind = FileKind::GithubWorkflow;
+
+    fn job(steps: &str) -> String {
+        format!("on: push\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    steps:\n{steps}")
+    }
+
+    #[test]
+    fn a_deleted_publish_step_breaks_the_job_but_a_deleted_token_write_does_not() {
+        let before = job("      - run: echo \"//registry.npmjs.org/:_authToken=$T\" > ~/.npmrc\n      - run: ./scripts/publish.sh\n");
+        let no_write = job("      - run: ./scripts/publish.sh\n");
+        assert_eq!(check_file(WF, &before, &no_write), Ok(()));
+        let no_publish =
+            job("      - run: echo \"//registry.npmjs.org/:_authToken=$T\" > ~/.npmrc\n");
+        let err = check_file(WF, &before, &no_publish).unwrap_err();
+        assert!(
+            err.contains("stop running `./scripts/publish.sh` in `jobs.publish`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_command_may_change_its_options_but_not_move_to_another_job() {
+        let before = job("      - run: npm install -g npm@10.8.0\n      - run: npm publish\n");
+        let raised =
+            job("      - run: npm install -g npm@11.5.1\n      - run: npm publish --provenance\n");
+        assert_eq!(check_file(WF, &before, &raised), Ok(()));
+        let moved = "on: push\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm install -g npm@10.8.0\n  other:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm publish\n";
+        assert!(check_file(WF, &before, moved).is_err());
+    }
+
+    #[test]
+    fn a_release_action_must_stay() {
+        let before = job(
+            "      - uses: changesets/action@v1\n        with:\n          publish: pnpm release\n",
+        );
+        let bumped = job(
+            "      - uses: changesets/action@v2\n        with:\n          publish: pnpm release\n",
+        );
+        assert_eq!(check_file(WF, &before, &bumped), Ok(()));
+        assert!(check_file(WF, &before, &job("      - run: true\n")).is_err());
+    }
+
+    #[test]
+    fn a_new_build_secret_needs_its_variable_where_the_build_runs() {
+        let before = job("      - run: docker build --build-arg NPM_TOKEN=${{ secrets.T }} .\n");
+        let unset = job("      - run: docker build --secret id=npm_token,env=NPM_TOKEN .\n");
+        let err = check_file(WF, &before, &unset).unwrap_err();
+        assert!(err.contains("reads `NPM_TOKEN`, which is not set"), "{err}");
+        let set = job("      - run: docker build --secret id=npm_token,env=NPM_TOKEN .\n        env:\n          NPM_TOKEN: ${{ secrets.T }}\n");
+        assert_eq!(check_file(WF, &before, &set), Ok(()));
+        let job_env = "on: push\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    env:\n      NPM_TOKEN: ${{ secrets.T }}\n    steps:\n      - run: docker build --secret id=npm_token,env=NPM_TOKEN .\n";
+        assert_eq!(check_file(WF, &before, job_env), Ok(()));
+        // `id=X` alone reads the variable X.
+        let bare = job("      - run: docker build --secret id=NPM_TOKEN .\n");
+        assert!(check_file(WF, &before, &bare).is_err());
+        // GitLab: a project variable the original already used exists in every job.
+        let gl_before =
+            "build:\n  script:\n    - docker build --build-arg NPM_TOKEN=$NPM_TOKEN .\n";
+        let gl_after =
+            "build:\n  script:\n    - docker build --secret id=npm_token,env=NPM_TOKEN .\n";
+        assert_eq!(check_file(FileKind::GitlabCi, gl_before, gl_after), Ok(()));
+        let gl_other = "build:\n  script:\n    - docker build --secret id=npm_token,env=OTHER .\n";
+        assert!(check_file(FileKind::GitlabCi, gl_before, gl_other).is_err());
+    }
+
+    #[test]
+    fn circleci_claims_must_be_json_after_unquoting() {
+        let cfg = |claims: &str| {
+            format!("version: 2.1\njobs:\n  publish:\n    docker:\n      - image: cimg/node:lts\n    steps:\n      - run: |\n          echo \"export NPM_ID_TOKEN=$(circleci run oidc get --claims '{claims}')\" >> \"$BASH_ENV\"\n      - run: npm publish\n")
+        };
+        let before = "version: 2.1\njobs:\n  publish:\n    docker:\n      - image: cimg/node:lts\n    steps:\n      - run: npm publish\n";
+        let good = cfg(r#"{"aud": "npm:registry.npmjs.org"}"#);
+        assert_eq!(check_file(FileKind::CircleCi, before, &good), Ok(()));
+        let escaped = cfg(r#"{\"aud\": \"npm:registry.npmjs.org\"}"#);
+        let err = check_file(FileKind::CircleCi, before, &escaped).unwrap_err();
+        assert!(err.contains("not JSON"), "{err}");
+    }
+
+    #[test]
+    fn inserted_scripts_must_balance() {
+        assert!(balanced(
+            r#"echo "export A=$(circleci run oidc get --claims '{"aud": "x"}')" >> "$BASH_ENV""#
+        ));
+        assert!(balanced("echo ${A:-b} `date` # it's a comment\nnpm ci"));
+        assert!(balanced("echo \"a \\\" b\" 'c'"));
+        assert!(!balanced("echo \"unclosed"));
+        assert!(!balanced("echo $(date"));
+        assert!(!balanced("echo 'x"));
+        let before = job("      - run: npm publish\n");
+        let broken = job("      - run: echo \"x\n      - run: npm publish\n");
+        // (YAML keeps the quote in a plain scalar; the shell would not.)
+        assert!(check_file(WF, &before, &broken).is_err());
+    }
+
+    #[test]
+    fn a_new_duplicate_key_is_refused() {
+        let before = "on: push\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    permissions:\n      contents: read\n    steps:\n      - run: npm publish\n";
+        let dup = "on: push\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    permissions:\n      contents: read\n    permissions:\n      id-token: write\n    steps:\n      - run: npm publish\n";
+        let err = check_file(WF, before, dup).unwrap_err();
+        assert!(err.contains("jobs.publish.permissions"), "{err}");
+    }
+
+    #[test]
+    fn dockerfile_commands_are_kept_per_stage() {
+        let before = "FROM node\nARG NPM_TOKEN\nRUN echo \"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\" > .npmrc && npm ci && npm run build\n";
+        let after = "FROM node\nRUN --mount=type=secret,id=npmrc,target=/root/.npmrc npm ci && npm run build\n";
+        assert_eq!(check_file(FileKind::Dockerfile, before, after), Ok(()));
+        let lost = "FROM node\nRUN --mount=type=secret,id=npmrc,target=/root/.npmrc npm ci\n";
+        assert!(check_file(FileKind::Dockerfile, before, lost).is_err());
+    }
+
+    /// A repository in memory.
+    struct Mem(BTreeMap<&'static str, String>);
+
+    impl RepoView for Mem {
+        fn text(&self, rel: &str) -> Option<String> {
+            self.0.get(rel).cloned()
+        }
+        fn list(&self, rel: &str) -> Vec<String> {
+            self.0
+                .keys()
+                .filter(|k| Path::new(k).parent() == Some(Path::new(rel)))
+                .map(|k| k.to_string())
+                .collect()
+        }
+    }
+
+    const CALLED: &str = ".github/workflows/publish.yml";
+
+    fn reusable(perms: &str) -> String {
+        format!("on:\n  workflow_call:\njobs:\n  publish:\n    runs-on: ubuntu-latest\n{perms}    steps:\n      - run: npm publish\n")
+    }
+
+    #[test]
+    fn a_reusable_workflow_gaining_id_token_needs_every_local_caller_to_grant_it() {
+        let before = reusable("");
+        let after = reusable("    permissions:\n      id-token: write\n");
+        let caller = |perms: &str| {
+            format!(
+                "on: push\n{perms}jobs:\n  release:\n    uses: ./.github/workflows/publish.yml\n"
+            )
+        };
+        let changed = [(CALLED.to_string(), WF, before.as_str())];
+        let repo = |c: String| {
+            Mem(BTreeMap::from([
+                (CALLED, after.clone()),
+                (".github/workflows/release.yml", c),
+            ]))
+        };
+        let v = check_repo(&changed, &repo(caller("permissions:\n  contents: read\n")));
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(
+            v[0].files,
+            vec![
+                CALLED.to_string(),
+                ".github/workflows/release.yml".to_string()
+            ]
+        );
+        assert!(v[0].reason.contains("job `release`"), "{v:?}");
+        assert!(
+            check_repo(&changed, &repo(caller("permissions:\n  id-token: write\n"))).is_empty()
+        );
+        assert!(check_repo(&changed, &repo(caller("permissions: write-all\n"))).is_empty());
+        // A workflow that is not reusable has no callers to check.
+        let plain_before = before.replace("workflow_call:", "push:");
+        let plain = [(CALLED.to_string(), WF, plain_before.as_str())];
+        let plain_repo = Mem(BTreeMap::from([
+            (CALLED, after.replace("workflow_call:", "push:")),
+            (".github/workflows/release.yml", caller("")),
+        ]));
+        assert!(check_repo(&plain, &plain_repo).is_empty());
+    }
+
+    #[test]
+    fn a_build_secret_must_be_the_one_the_dockerfile_mounts() {
+        let ci_before = job("      - run: docker build --build-arg NPM_TOKEN=${{ secrets.T }} -f docker/app.Dockerfile .\n");
+        let ci_after = job("      - run: docker build --secret id=npm_token,env=NPM_TOKEN -f docker/app.Dockerfile .\n        env:\n          NPM_TOKEN: ${{ secrets.T }}\n");
+        let changed = [(
+            ".github/workflows/ci.yml".to_string(),
+            WF,
+            ci_before.as_str(),
+        )];
+        let with = |df: &str| {
+            Mem(BTreeMap::from([
+                (".github/workflows/ci.yml", ci_after.clone()),
+                ("docker/app.Dockerfile", df.to_string()),
+            ]))
+        };
+        let v = check_repo(
+            &changed,
+            &with("FROM node\nRUN --mount=type=secret,id=npmrc,target=/root/.npmrc npm ci\n"),
+        );
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(
+            v[0].reason.contains("docker/app.Dockerfile mounts `npmrc`"),
+            "{v:?}"
+        );
+        assert!(check_repo(
+            &changed,
+            &with("FROM node\nRUN --mount=type=secret,id=npm_token,env=NPM_TOKEN npm ci\n")
+        )
+        .is_empty());
+        assert_eq!(
+            built_dockerfiles(WF, ".github/workflows/ci.yml", &ci_before),
+            vec!["docker/app.Dockerfile".to_string()]
+        );
+    }
+
+    #[test]
+    fn compose_build_secrets_are_declared_and_mounted() {
+        let before = "services:\n  api:\n    build:\n      context: ./api\n      args:\n        NPM_TOKEN: ${NPM_TOKEN}\n";
+        let declared = "services:\n  api:\n    build:\n      context: ./api\n      secrets:\n        - npmrc\nsecrets:\n  npmrc:\n    file: ~/.npmrc\n";
+        let undeclared = "services:\n  api:\n    build:\n      context: ./api\n      secrets:\n        - npmrc\n";
+        let changed = [("compose.yaml".to_string(), FileKind::Compose, before)];
+        let repo = |c: &str, df: &str| {
+            Mem(BTreeMap::from([
+                ("compose.yaml", c.to_string()),
+                ("api/Dockerfile", df.to_string()),
+            ]))
+        };
+        let mounts_npmrc =
+            "FROM node\nRUN --mount=type=secret,id=npmrc,target=/root/.npmrc npm ci\n";
+        assert!(check_repo(&changed, &repo(declared, mounts_npmrc)).is_empty());
+        let v = check_repo(&changed, &repo(undeclared, mounts_npmrc));
+        assert!(
+            v.iter().any(|v| v.reason.contains("does not declare")),
+            "{v:?}"
+        );
+        let other = "FROM node\nRUN --mount=type=secret,id=npm_token,env=NPM_TOKEN npm ci\n";
+        let v = check_repo(&changed, &repo(declared, other));
+        assert!(
+            v.iter()
+                .any(|v| v.reason.contains("api/Dockerfile mounts `npm_token`")),
+            "{v:?}"
+        );
+        assert_eq!(
+            built_dockerfiles(FileKind::Compose, "compose.yaml", before),
+            vec!["api/Dockerfile".to_string()]
+        );
+    }
 }
