@@ -139,8 +139,8 @@ fn normalized(path: &Path) -> PathBuf {
 
 /// How a diff names a file, so that `git apply` and `patch -p1` run from the repository root
 /// apply it whatever root was typed: relative to the nearest folder above it holding `.git`;
-/// outside a repository, relative to the scan root it was found under (`root`: a folder, or a
-/// named file whose folder is used), else to the current folder.
+/// outside a repository, relative to the scan root folder it was found under, else (a named
+/// file) to the current folder when the file is inside it, else to the file's folder.
 pub fn diff_path(file: &Path, root: Option<&Path>) -> String {
     repo_and_rel(file, root).1
 }
@@ -154,13 +154,8 @@ fn repo_and_rel(file: &Path, root: Option<&Path>) -> (PathBuf, String) {
         .find(|d| d.join(".git").exists())
         .map(Path::to_path_buf);
     let cwd = std::env::current_dir().ok().map(|d| normalized(&d));
-    let root = root.map(normalized).map(|r| {
-        if r.is_dir() {
-            r
-        } else {
-            r.parent().map(Path::to_path_buf).unwrap_or(r)
-        }
-    });
+    // A named file stands for no folder: the current one is the better guess of the root.
+    let root = root.map(normalized).filter(|r| r.is_dir());
     let parent = file.parent().map(Path::to_path_buf);
     let base = [repo, root, cwd, parent]
         .into_iter()
@@ -461,7 +456,10 @@ mod tests {
         fs::write(&file, "FROM node\n").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(diff_path(&file, Some(&repo)), "sub/x/Dockerfile");
         assert_eq!(
-            diff_path(&repo.join("sub/../sub/./x/Dockerfile"), Some(&repo.join("sub"))),
+            diff_path(
+                &repo.join("sub/../sub/./x/Dockerfile"),
+                Some(&repo.join("sub"))
+            ),
             "sub/x/Dockerfile"
         );
         // Outside a repository: relative to the scan root (a folder, or a named file's folder).

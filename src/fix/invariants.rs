@@ -342,11 +342,18 @@ fn add_script(out: &mut Shape, scope: &str, value: &str, env: &[String]) {
             .map(|w| w.value.as_str())
             .collect::<Vec<_>>()
             .join(" ");
+        // The subcommand: the first argument when it is a plain word (`publish`, `build`), not
+        // a value that a fix may rewrite (`echo "export A=..."`).
         let sub = c
             .args()
             .iter()
             .find(|w| !w.value.starts_with('-'))
             .map(|w| w.value.as_str())
+            .filter(|v| {
+                v.chars().next().is_some_and(|ch| ch.is_ascii_alphabetic())
+                    && v.chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | ':'))
+            })
             .unwrap_or("");
         let raw = blanked
             .get(c.span.clone())

@@ -371,6 +371,25 @@ pub(super) fn circleci_audience(text: &str, span: &Span) -> Option<crate::findin
             .unwrap_or_else(|e| unreachable!("static regex: {e}"))
     });
     let command = text.get(span.clone())?;
+    // Single-quoted claims are passed as written: `\"` there stays a backslash and a quote, which
+    // is not JSON. Rewrite the whole argument with plain quotes and the npm audience.
+    if let Some(at) = command.find("--claims '") {
+        let open = at + "--claims '".len();
+        if let Some(len) = command[open..].find('\'') {
+            let claims = command[open..open + len].replace("\\\"", "\"");
+            let fixed = match AUD.captures(&claims).and_then(|c| c.get(2)) {
+                Some(m) => format!(
+                    "{}npm:registry.npmjs.org{}",
+                    &claims[..m.start()],
+                    &claims[m.end()..]
+                ),
+                None => r#"{"aud": "npm:registry.npmjs.org"}"#.to_string(),
+            };
+            if serde_json::from_str::<serde_json::Value>(&fixed).is_ok() {
+                return Some(edit(span.start + open..span.start + open + len, fixed));
+            }
+        }
+    }
     if let Some(c) = AUD.captures(command) {
         let m = c.get(2)?;
         return Some(edit(
