@@ -382,7 +382,18 @@ fn lint_staged_runs_the_dev_dependency() {
         .unwrap_or_else(|e| panic!("{e}"));
     git(&project, &["init", "-q"]);
     git(&project, &["add", "."]);
-    git(&project, &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"]);
+    git(
+        &project,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qm",
+            "init",
+        ],
+    );
 
     let staged = |content: &[u8]| {
         std::fs::write(project.join(".npmrc"), content).unwrap_or_else(|e| panic!("{e}"));
@@ -395,13 +406,20 @@ fn lint_staged_runs_the_dev_dependency() {
     let bad = std::fs::read(bad_tree().join(".npmrc")).unwrap_or_default();
     let out = staged(&bad);
     let shown = text(&out);
-    assert!(!out.status.success(), "lint-staged must fail on a token: {shown}");
+    assert!(
+        !out.status.success(),
+        "lint-staged must fail on a token: {shown}"
+    );
     assert!(shown.contains("hardcoded-token"), "{shown}");
     for secret in secrets_in(&bad_tree()) {
         assert!(!shown.contains(&secret), "lint-staged printed a credential");
     }
     let out = staged(b"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n");
-    assert!(out.status.success(), "a clean .npmrc passes: {}", text(&out));
+    assert!(
+        out.status.success(),
+        "a clean .npmrc passes: {}",
+        text(&out)
+    );
 }
 
 #[test]
