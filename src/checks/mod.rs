@@ -51,6 +51,13 @@ impl CheckOptions {
     }
 }
 
+/// The model a file is checked against, and the file's path in it.
+#[derive(Clone, Copy)]
+pub struct Link<'a> {
+    pub model: &'a crate::model::Model,
+    pub rel: &'a str,
+}
+
 /// One file under check: its text, where it is, and what has been reported on it so far.
 pub struct FileCtx<'a> {
     /// Display path (as outputs show it).
@@ -64,9 +71,14 @@ pub struct FileCtx<'a> {
     pub(crate) drafts: Vec<Draft>,
     pub(crate) secrets: Vec<(Span, SecretKind)>,
     pub(crate) errors: Vec<ParseError>,
+    /// Parts of the file the checks could not see into (not errors: the exit code ignores them).
+    pub(crate) notes: Vec<ParseError>,
     /// The file started with a UTF-8 BOM, which the scan drops from `text`. npm does not drop
     /// it, and for `.npmrc` that changes meaning (a `[section]` after a BOM is no section).
     pub bom: bool,
+    /// The repository model, for facts that live in other files (`None` for content checked on
+    /// its own: rule examples, fix re-checks).
+    pub link: Option<Link<'a>>,
 }
 
 impl<'a> FileCtx<'a> {
@@ -88,7 +100,9 @@ impl<'a> FileCtx<'a> {
             drafts: Vec::new(),
             secrets: Vec::new(),
             errors: Vec::new(),
+            notes: Vec::new(),
             bom: false,
+            link: None,
         }
     }
 
@@ -111,11 +125,22 @@ impl<'a> FileCtx<'a> {
         self.errors.push(error);
     }
 
+    /// The file was read, but part of what it runs is out of sight (a Jenkins shared library):
+    /// reported in `notes`, the exit code ignores it.
+    pub fn note(&mut self, note: ParseError) {
+        self.notes.push(note);
+    }
+
     /// Has a finding of `rule` already been reported overlapping `span`?
     pub fn reported(&self, rule: &str, span: &Span) -> bool {
         self.drafts
             .iter()
             .any(|d| d.rule == rule && d.span.start < span.end && span.start < d.span.end)
+    }
+
+    /// The model and this file's path in it.
+    pub fn model(&self) -> Option<(&'a crate::model::Model, &'a str)> {
+        self.link.map(|l| (l.model, l.rel))
     }
 
     pub fn drafts(&self) -> &[Draft] {
@@ -140,7 +165,12 @@ pub fn run(ctx: &mut FileCtx<'_>) {
         | FileKind::CircleCi
         | FileKind::Travis
         | FileKind::AzurePipelines
-        | FileKind::BitbucketPipelines => ci::check(ctx),
+        | FileKind::BitbucketPipelines
+        | FileKind::Jenkinsfile
+        | FileKind::DroneCi
+        | FileKind::Woodpecker
+        | FileKind::Buildkite
+        | FileKind::OneDev => ci::check(ctx),
     }
     sweep::check(ctx);
 }

@@ -28,11 +28,18 @@ pub fn render(report: &Report) -> String {
     let mut out = String::new();
     for f in &report.findings {
         let mut message = f.message.clone();
+        if let Some(c) = &f.commit {
+            message.push_str(&format!(" ({})", c.describe()));
+        }
         if let Some(s) = &f.suggestion {
             message.push_str(&format!("\nFix: {}", s.title));
             for n in &s.notes {
                 message.push_str(&format!("\n{n}"));
             }
+        }
+        // The annotation goes on the primary location only; the other files are named in it.
+        for r in &f.related {
+            message.push_str(&format!("\nSee also {}:{}: {}", r.path, r.line, r.message));
         }
         out.push_str(&format!(
             "::{} file={},line={},col={},endLine={},endColumn={},title={}::{}\n",
