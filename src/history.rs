@@ -359,8 +359,15 @@ fn collect_commits(
     if tips.is_empty() {
         return Ok(Vec::new());
     }
+    // Commit-time order is what fills in each commit's time; with --since it also prunes.
+    let order = gix::traverse::commit::simple::CommitTimeOrder::NewestFirst;
+    let sorting = match options.since {
+        Some(seconds) => gix::revision::walk::Sorting::ByCommitTimeCutoff { order, seconds },
+        None => gix::revision::walk::Sorting::ByCommitTime(order),
+    };
     let walk = repo
         .rev_walk(tips)
+        .sorting(sorting)
         .with_hidden(hidden)
         .all()
         .map_err(|e| format!("cannot walk the history: {}", one_line(&e)))?;
