@@ -34,6 +34,59 @@ pub enum Command {
         /// Rule id, e.g. hardcoded-token
         rule: String,
     },
+    /// Merge JSON reports (one per repository, or one of several roots) into one audit report
+    Report(ReportArgs),
+}
+
+/// `report`'s output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Html,
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// JSON reports of `--format json`, or folders holding them (every *.json below)
+    #[arg(required = true, value_name = "REPORT.json")]
+    pub inputs: Vec<PathBuf>,
+    /// Output format [default: from the -o file name (.md: markdown), else html]
+    #[arg(short, long, value_enum)]
+    pub format: Option<ReportFormat>,
+    /// Write the report to FILE instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Markdown: cut the checklist to fit this size (e.g. 64K for a comment) [default: 1M, GitHub's job-summary limit]
+    #[arg(long, value_name = "SIZE")]
+    pub max_size: Option<String>,
+}
+
+impl ReportArgs {
+    /// The format asked for, else the one the output file's name implies.
+    pub fn resolved_format(&self) -> ReportFormat {
+        self.format.unwrap_or_else(|| {
+            match self
+                .output
+                .as_deref()
+                .and_then(|p| p.extension())
+                .and_then(|e| e.to_str())
+            {
+                Some("md" | "markdown") => ReportFormat::Markdown,
+                _ => ReportFormat::Html,
+            }
+        })
+    }
+
+    /// `--max-size` in bytes.
+    pub fn max_bytes(&self) -> Result<usize, UsageError> {
+        match &self.max_size {
+            None => Ok(crate::report::markdown::STEP_SUMMARY_LIMIT),
+            Some(v) => parse_size(v)
+                .filter(|n| *n > 0)
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or_else(|| UsageError(format!("--max-size: `{v}` is not a size (e.g. 64K, 1M)"))),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -278,6 +331,9 @@ impl ScanArgs {
         } else {
             self.paths
         };
+        if self.verify && !cfg!(feature = "verify") {
+            return Err(UsageError(format!("--verify: {}", crate::verify::NOT_BUILT)).into());
+        }
         let verify = match (self.verify, self.verify_registry) {
             (false, _) => None,
             (true, None) => Some(crate::verify::VerifyOptions::default()),

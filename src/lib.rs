@@ -15,6 +15,7 @@ pub mod fix;
 pub mod history;
 pub mod output;
 pub mod parse;
+pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod source;

@@ -101,6 +101,8 @@ pub struct RootSummary {
     pub root: String,
     pub files_scanned: usize,
     pub findings: usize,
+    /// The repository the root is (JSON `repository`), filled in for the formats that show it.
+    pub repository: Option<crate::report::Repository>,
 }
 
 /// Scans `roots` (directories walked, files as named) plus `extra` candidates (user-level
@@ -371,8 +373,17 @@ pub fn scan_bytes(candidate: &Candidate, bytes: &[u8], settings: &ScanSettings) 
         mut drafts,
         secrets,
         errors,
+        notes,
         ..
     } = ctx;
+    for n in notes {
+        let line = n.span.map(|s| index.position(&text, s.start).line);
+        outcome.notes.push(FileError {
+            path: display.to_string(),
+            line,
+            message: token::scrub(&n.message).into_owned(),
+        });
+    }
     outcome.suppressed = suppress::apply_inline(&text, &index, &mut drafts, &settings.checks);
     for e in errors {
         let line = e.span.map(|s| index.position(&text, s.start).line);
