@@ -28,15 +28,20 @@ struct Repo {
 
 fn git_in(dir: &Path, args: &[&str], date: Option<&str>) -> String {
     let mut cmd = Command::new("git");
-    cmd.args(["-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "Jane Doe")
-        .env("GIT_AUTHOR_EMAIL", "jane@example.com")
-        .env("GIT_COMMITTER_NAME", "Jane Doe")
-        .env("GIT_COMMITTER_EMAIL", "jane@example.com")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null");
+    cmd.args([
+        "-c",
+        "init.defaultBranch=main",
+        "-c",
+        "commit.gpgsign=false",
+    ])
+    .args(args)
+    .current_dir(dir)
+    .env("GIT_AUTHOR_NAME", "Jane Doe")
+    .env("GIT_AUTHOR_EMAIL", "jane@example.com")
+    .env("GIT_COMMITTER_NAME", "Jane Doe")
+    .env("GIT_COMMITTER_EMAIL", "jane@example.com")
+    .env("GIT_CONFIG_NOSYSTEM", "1")
+    .env("GIT_CONFIG_GLOBAL", "/dev/null");
     if let Some(d) = date {
         cmd.env("GIT_AUTHOR_DATE", d).env("GIT_COMMITTER_DATE", d);
     }
@@ -93,7 +98,10 @@ impl Repo {
 }
 
 fn findings(run: &Run) -> Vec<serde_json::Value> {
-    json(run)["findings"].as_array().cloned().unwrap_or_default()
+    json(run)["findings"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// No output of any format holds a token in full.
@@ -116,7 +124,10 @@ fn token_added_then_removed() {
     let token = fake_token("AddedThenRemoved");
     let mut repo = Repo::new();
     repo.write("README.md", "# demo\n");
-    repo.write(".npmrc", &format!("//registry.npmjs.org/:_authToken={token}\n"));
+    repo.write(
+        ".npmrc",
+        &format!("//registry.npmjs.org/:_authToken={token}\n"),
+    );
     let added = repo.commit("add npmrc");
     repo.write(".npmrc", "//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n");
     repo.commit("read the token from the environment");
@@ -135,13 +146,18 @@ fn token_added_then_removed() {
     assert_eq!(f[0]["commit"]["author"], "Jane Doe");
     assert_eq!(f[0]["commit"]["in_head"], false);
     assert_eq!(f[0]["suggestion"]["applicability"], "manual");
-    assert_eq!(json(&run)["summary"]["files_scanned"], 3, "3 distinct blobs");
+    assert_eq!(
+        json(&run)["summary"]["files_scanned"],
+        3,
+        "3 distinct blobs"
+    );
 
     let human = repo.scan(&[]);
     assert!(
-        human
-            .stdout
-            .contains(&format!("committed in {} by Jane Doe on 2021-01-", &added[..7])),
+        human.stdout.contains(&format!(
+            "committed in {} by Jane Doe on 2021-01-",
+            &added[..7]
+        )),
         "{}",
         human.stdout
     );
@@ -163,11 +179,16 @@ fn token_added_then_removed() {
         run0["results"][0]["properties"]["commit"]["id"],
         added.as_str()
     );
-    insta::assert_snapshot!("added_then_removed_sarif_result", run0["results"][0].to_string());
+    insta::assert_snapshot!(
+        "added_then_removed_sarif_result",
+        run0["results"][0].to_string()
+    );
 
     let github = repo.scan(&["-f", "github"]);
     assert!(
-        github.stdout.starts_with("::error file=.npmrc,line=1,col=34"),
+        github
+            .stdout
+            .starts_with("::error file=.npmrc,line=1,col=34"),
         "{}",
         github.stdout
     );
@@ -206,7 +227,10 @@ fn same_token_in_several_blobs_is_one_finding() {
 fn renamed_files() {
     let token = fake_token("Renamed");
     let mut repo = Repo::new();
-    repo.write(".npmrc", &format!("//registry.npmjs.org/:_authToken={token}\n"));
+    repo.write(
+        ".npmrc",
+        &format!("//registry.npmjs.org/:_authToken={token}\n"),
+    );
     let first = repo.commit("npmrc");
     fs::create_dir_all(repo.path().join("packages/app")).unwrap_or_else(|e| panic!("{e}"));
     fs::create_dir_all(repo.path().join("tools")).unwrap_or_else(|e| panic!("{e}"));
@@ -262,7 +286,12 @@ fn unmerged_branch_tag_only_and_stash() {
     repo.write(".yarnrc.yml", &format!("npmAuthToken: \"{on_branch}\"\n"));
     repo.commit("feature");
     repo.git(&["checkout", "-q", "-b", "release", "main"]);
-    repo.write("bunfig.toml", &format!("[install.registry]\nurl = \"https://registry.npmjs.org/\"\ntoken = \"{in_tag}\"\n"));
+    repo.write(
+        "bunfig.toml",
+        &format!(
+            "[install.registry]\nurl = \"https://registry.npmjs.org/\"\ntoken = \"{in_tag}\"\n"
+        ),
+    );
     repo.commit("release");
     repo.git(&["tag", "-a", "v1.0.0", "-m", "v1"]);
     repo.git(&["checkout", "-q", "main"]);
@@ -317,7 +346,12 @@ fn merge_commit() {
     let merge = repo.git(&["rev-parse", "HEAD"]);
     let run = repo.scan(&["-f", "json"]);
     let f = findings(&run);
-    assert_eq!(f.len(), 1, "only the credential, no CI-shape rule: {}", run.stdout);
+    assert_eq!(
+        f.len(),
+        1,
+        "only the credential, no CI-shape rule: {}",
+        run.stdout
+    );
     assert_eq!(f[0]["rule"], "hardcoded-token");
     assert_eq!(f[0]["path"], ".github/workflows/release.yml");
     assert_eq!(f[0]["commit"]["id"], merge.as_str());
@@ -329,21 +363,24 @@ fn packed_and_loose_objects() {
     let packed = fake_token("PackedObject");
     let loose = fake_token("LooseObject");
     let mut repo = Repo::new();
-    repo.write(".npmrc", &format!("//registry.npmjs.org/:_authToken={packed}\n"));
+    repo.write(
+        ".npmrc",
+        &format!("//registry.npmjs.org/:_authToken={packed}\n"),
+    );
     repo.commit("one");
     repo.write(".npmrc", "\n");
     repo.commit("two");
     repo.git(&["tag", "old"]);
     repo.git(&["gc", "-q", "--prune=now"]);
     assert!(repo.path().join(".git/packed-refs").is_file());
-    repo.write("compose.yaml", &format!("services:\n  app:\n    environment:\n      NPM_TOKEN: {loose}\n"));
+    repo.write(
+        "compose.yaml",
+        &format!("services:\n  app:\n    environment:\n      NPM_TOKEN: {loose}\n"),
+    );
     repo.commit("three");
     let run = repo.scan(&["-f", "json"]);
     let found = findings(&run);
-    let paths: Vec<&str> = found
-        .iter()
-        .filter_map(|f| f["path"].as_str())
-        .collect();
+    let paths: Vec<&str> = found.iter().filter_map(|f| f["path"].as_str()).collect();
     assert_eq!(paths, vec![".npmrc", "compose.yaml"], "{}", run.stdout);
 }
 
@@ -353,19 +390,31 @@ fn shallow_clone() {
     let old = fake_token("ShallowOld");
     let current = fake_token("ShallowCurrent");
     let mut repo = Repo::new();
-    repo.write(".npmrc", &format!("//registry.npmjs.org/:_authToken={old}\n"));
+    repo.write(
+        ".npmrc",
+        &format!("//registry.npmjs.org/:_authToken={old}\n"),
+    );
     repo.commit("old");
-    repo.write(".npmrc", &format!("//registry.npmjs.org/:_authToken={current}\n"));
+    repo.write(
+        ".npmrc",
+        &format!("//registry.npmjs.org/:_authToken={current}\n"),
+    );
     repo.commit("current");
     let clones = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let url = format!("file://{}", repo.path().display());
-    git_in(clones.path(), &["clone", "-q", "--depth", "1", &url, "shallow"], None);
+    git_in(
+        clones.path(),
+        &["clone", "-q", "--depth", "1", &url, "shallow"],
+        None,
+    );
     let run = run_in(&clones.path().join("shallow"), &["--history", "-f", "json"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     let report = json(&run);
     let f = findings(&run);
     assert_eq!(f.len(), 1, "{}", run.stdout);
-    assert!(f[0]["snippet"].as_str().is_some_and(|s| s.ends_with(&current[36..])));
+    assert!(f[0]["snippet"]
+        .as_str()
+        .is_some_and(|s| s.ends_with(&current[36..])));
     assert!(
         report["notes"][0]["message"]
             .as_str()
@@ -383,11 +432,18 @@ fn shallow_clone() {
 fn bare_repository() {
     let token = fake_token("BareRepo");
     let mut repo = Repo::new();
-    repo.write(".npmrc", &format!("//registry.npmjs.org/:_authToken={token}\n"));
+    repo.write(
+        ".npmrc",
+        &format!("//registry.npmjs.org/:_authToken={token}\n"),
+    );
     repo.commit("one");
     let clones = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let src = repo.path().display().to_string();
-    git_in(clones.path(), &["clone", "-q", "--bare", &src, "bare.git"], None);
+    git_in(
+        clones.path(),
+        &["clone", "-q", "--bare", &src, "bare.git"],
+        None,
+    );
     let run = run_in(clones.path(), &["--history", "-f", "json", "bare.git"]);
     let f = findings(&run);
     assert_eq!(f.len(), 1, "{}{}", run.stdout, run.stderr);
@@ -401,9 +457,15 @@ fn corrupt_pack() {
     let token = fake_token("CorruptPack");
     let mut repo = Repo::new();
     for i in 0..20 {
-        repo.write(&format!("f{i}.txt"), &format!("file {i}\n{}\n", "x".repeat(200 * i)));
+        repo.write(
+            &format!("f{i}.txt"),
+            &format!("file {i}\n{}\n", "x".repeat(200 * i)),
+        );
     }
-    repo.write(".npmrc", &format!("//registry.npmjs.org/:_authToken={token}\n"));
+    repo.write(
+        ".npmrc",
+        &format!("//registry.npmjs.org/:_authToken={token}\n"),
+    );
     repo.commit("many");
     repo.git(&["gc", "-q", "--prune=now"]);
     let pack_dir = repo.path().join(".git/objects/pack");
@@ -419,7 +481,9 @@ fn corrupt_pack() {
     for b in &mut bytes[mid..mid + 64] {
         *b ^= 0x5a;
     }
-    let mut perms = fs::metadata(&pack).unwrap_or_else(|e| panic!("{e}")).permissions();
+    let mut perms = fs::metadata(&pack)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .permissions();
     #[allow(clippy::permissions_set_readonly_false)]
     perms.set_readonly(false);
     fs::set_permissions(&pack, perms).unwrap_or_else(|e| panic!("{e}"));
@@ -467,10 +531,16 @@ fn since_and_range() {
 fn baseline_suppression_and_verify() {
     let token = fake_token("BaselineMe");
     let mut repo = Repo::new();
-    repo.write(".npmrc", &format!("//registry.npmjs.org/:_authToken={token}\n"));
+    repo.write(
+        ".npmrc",
+        &format!("//registry.npmjs.org/:_authToken={token}\n"),
+    );
     repo.write(
         "test/fixture.npmrc.txt",
-        &format!("# npm-auth-scan: ignore[hardcoded-token] test data\n{}\n", fake_token("Suppressed")),
+        &format!(
+            "# npm-auth-scan: ignore[hardcoded-token] test data\n{}\n",
+            fake_token("Suppressed")
+        ),
     );
     repo.commit("one");
     repo.write(".npmrc", "\n");
@@ -508,7 +578,10 @@ fn precision_and_subfolders() {
         ".github/workflows/ci.yml",
         "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm ci\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.GITHUB_TOKEN }}\n      - run: echo \"//npm.pkg.github.com/:_authToken=${CI_JOB_TOKEN}\" > .npmrc\n",
     );
-    repo.write("services/api/.npmrc", &format!("//registry.npmjs.org/:_authToken={token}\n"));
+    repo.write(
+        "services/api/.npmrc",
+        &format!("//registry.npmjs.org/:_authToken={token}\n"),
+    );
     repo.write("services/api/package.json", "{\"name\":\"api\"}\n");
     repo.commit("one");
     let run = repo.scan(&["-f", "json"]);
