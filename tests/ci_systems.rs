@@ -303,3 +303,45 @@ fn precision_short_lived_and_unrelated_credentials_are_not_npm_tokens() {
     assert_eq!(report["findings"], serde_json::json!([]));
     assert_eq!(report["errors"], serde_json::json!([]));
 }
+
+#[test]
+fn drone_and_buildkite_rewrites_escape_the_dollar_the_system_would_substitute() {
+    for (system, file) in [
+        ("drone", ".drone.yaml"),
+        ("drone", ".drone.yml"),
+        ("buildkite", ".buildkite/pipeline.yml"),
+    ] {
+        let tmp = tree();
+        copy_tree(&dir(system, "bad"), tmp.path());
+        let run = run_in(tmp.path(), &["--fix", "--unsafe-fixes", "-f", "json", file]);
+        let report = json(&run);
+        let text = std::fs::read_to_string(tmp.path().join(file)).unwrap_or_default();
+        assert!(
+            npm_auth_scan::parse::yaml::parse(&text).is_ok(),
+            "{system}/{file}: {text}"
+        );
+        let left = rules_at(&report, file);
+        for rule in ["ci-token-written-to-npmrc", "ci-token-in-docker-build-arg"] {
+            let fixable = !(system == "buildkite" && rule == "ci-token-in-docker-build-arg");
+            assert!(
+                !fixable || !left.iter().any(|r| r == rule),
+                "{system}/{file}: {rule} left after --fix: {left:?}\n{text}"
+            );
+        }
+        // `${NPM_TOKEN}` would be substituted (with nothing) by the CI system itself.
+        assert!(!text.contains("'${"), "{system}/{file}: {text}");
+    }
+    let tmp = tree();
+    copy_tree(&dir("drone", "bad"), tmp.path());
+    run_in(tmp.path(), &["--fix", "--unsafe-fixes", "."]);
+    let npmrc = std::fs::read_to_string(tmp.path().join(".drone.yaml")).unwrap_or_default();
+    assert!(
+        npmrc.contains("npm set //registry.npmjs.org/:_authToken '$${NPM_TOKEN}'"),
+        "{npmrc}"
+    );
+    let build = std::fs::read_to_string(tmp.path().join(".drone.yml")).unwrap_or_default();
+    assert!(
+        build.contains("--build-arg NPM_AUTH_USERNAME=$${NPM_AUTH_USERNAME} --secret id=npm_auth_token,env=NPM_AUTH_TOKEN"),
+        "{build}"
+    );
+}

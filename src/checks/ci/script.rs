@@ -669,7 +669,12 @@ impl Analyser<'_> {
                 })
             };
             let Some(token) = token else { continue };
-            if !(self.scope.is_token_var)(&name) && !super::looks_like_npm_secret(&token.display) {
+            // A login's user name or e-mail (`NPM_AUTH_USERNAME`) is no token, whatever it reads.
+            let upper = name.to_ascii_uppercase();
+            let login_field = ["USER", "EMAIL"].iter().any(|f| upper.contains(f));
+            if !(self.scope.is_token_var)(&name)
+                && (login_field || !super::looks_like_npm_secret(&token.display))
+            {
                 continue;
             }
             if !matches!(token.source, Source::Stored(_) | Source::Literal) {
