@@ -506,8 +506,8 @@ fn finish(
             span: display_span,
             credential: draft.credential,
             verification: None,
-                commit: None,
-                related: Vec::new(),
+            commit: None,
+            related: Vec::new(),
         });
     }
     if !outcome.findings.is_empty() {

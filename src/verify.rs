@@ -731,8 +731,8 @@ mod tests {
             span: 0..0,
             credential: Some(Credential::new(secret, registry.map(str::to_owned))),
             verification: None,
-                commit: None,
-                related: Vec::new(),
+            commit: None,
+            related: Vec::new(),
         };
         let mut report = Report {
             findings: vec![

@@ -19,6 +19,11 @@ const EXPECTED: &[(&str, &str, &[&str])] = &[
     ),
     (
         "jenkins",
+        "eslint-config/Jenkinsfile",
+        &["ci-publish-long-lived-token"],
+    ),
+    (
+        "jenkins",
         "release/jenkinsfile.gvy",
         &["ci-token-in-docker-build-arg"],
     ),
@@ -343,5 +348,48 @@ fn drone_and_buildkite_rewrites_escape_the_dollar_the_system_would_substitute() 
     assert!(
         build.contains("--build-arg NPM_AUTH_USERNAME=$${NPM_AUTH_USERNAME} --secret id=npm_auth_token,env=NPM_AUTH_TOKEN"),
         "{build}"
+    );
+}
+
+#[test]
+fn a_scripted_pipeline_publishing_to_its_own_registry_is_no_npmjs_publish() {
+    // The shape of a public scripted pipeline (flat `stage 'x'` steps inside `withCredentials`):
+    // the registry is set in one stage and the publish in a later one goes there.
+    let tmp = tree();
+    write(
+        tmp.path(),
+        "Jenkinsfile",
+        "node {\n  withCredentials([[$class: 'SecretText', credentialsId: 'NpmAuthToken', variable: 'NPM_TOKEN']]) {\n  stage 'Setup Registry'\n  sh 'npm config set registry https://nexus.example.com/repository/npm/'\n  sh 'npm config set //nexus.example.com/repository/npm/:_authToken=$NPM_TOKEN'\n  stage 'Publish'\n  sh 'npm publish dist'\n  }\n}\n",
+    );
+    let report = json(&run_in(
+        tmp.path(),
+        &["-f", "json", "--fail-on", "never", "."],
+    ));
+    let rules = rules_of(&report);
+    assert!(
+        !rules.iter().any(|r| r == "ci-publish-long-lived-token"),
+        "{rules:?}"
+    );
+    // Writing the token's value into ~/.npmrc is still reported, whatever the registry.
+    assert!(
+        rules.iter().any(|r| r == "ci-token-written-to-npmrc"),
+        "{rules:?}"
+    );
+    // The same pipeline publishing to npmjs.org, with the write in an earlier stage: the stages
+    // share the node, so the publish uses the token written there.
+    write(
+        tmp.path(),
+        "Jenkinsfile",
+        "pipeline {\n  agent any\n  stages {\n    stage('auth') { steps { withCredentials([string(credentialsId: 'npm', variable: 'NPM_TOKEN')]) { sh 'npm config set //registry.npmjs.org/:_authToken=$NPM_TOKEN' } } }\n    stage('publish') { steps { sh 'npm publish' } }\n  }\n}\n",
+    );
+    let report = json(&run_in(
+        tmp.path(),
+        &["-f", "json", "--fail-on", "never", "."],
+    ));
+    assert!(
+        rules_of(&report)
+            .iter()
+            .any(|r| r == "ci-publish-long-lived-token"),
+        "{report}"
     );
 }

@@ -95,6 +95,8 @@ pub struct Facts {
     pub assignments: Vec<TokenUse>,
     /// Literal credentials in auth positions.
     pub literals: Vec<Span>,
+    /// The default registry a script sets for the rest of the job (`npm config set registry`).
+    pub registry: Option<String>,
     /// Tokens a task makes available to the rest of the job (Azure `npmAuthenticate` with an
     /// external service connection).
     pub provided: Vec<TokenUse>,
@@ -572,6 +574,11 @@ impl Analyser<'_> {
                 None => return,
             },
         };
+        if key == "registry" && tool == "npm" {
+            // `npm config set registry URL`: where later publishes of the job go.
+            facts.registry = Some(value_word.value.get(value_range).unwrap_or("").to_string());
+            return;
+        }
         let is_auth = key.ends_with("_authToken")
             || key.ends_with("_auth")
             || key.ends_with("_password")
