@@ -393,3 +393,80 @@ fn a_scripted_pipeline_publishing_to_its_own_registry_is_no_npmjs_publish() {
         "{report}"
     );
 }
+
+mod never_panic {
+    use npm_auth_scan::scan::{scan_text, ScanSettings};
+    use proptest::prelude::*;
+
+    /// Jenkinsfile-ish text: the words and brackets the reader looks for, in random order.
+    fn groovyish() -> impl Strategy<Value = String> {
+        let piece = prop::sample::select(vec![
+            "pipeline",
+            "stage",
+            "stages",
+            "steps",
+            "environment",
+            "withCredentials",
+            "withEnv",
+            "withNPM",
+            "sh",
+            "bat",
+            "docker",
+            ".",
+            "build",
+            "(",
+            ")",
+            "{",
+            "}",
+            "[",
+            "]",
+            ",",
+            ":",
+            "=",
+            "+",
+            "'",
+            "\"",
+            "'''",
+            "\"\"\"",
+            "${",
+            "$",
+            "\\",
+            "\n",
+            " ",
+            "//",
+            "/*",
+            "*/",
+            "@Library",
+            "credentials('npm')",
+            "string(credentialsId: 'n', variable: 'NPM_TOKEN')",
+            "'npm publish'",
+            "\"echo //registry.npmjs.org/:_authToken=${NPM_TOKEN} > .npmrc\"",
+            "'docker build --build-arg NPM_TOKEN=$NPM_TOKEN .'",
+            "script:",
+            "NPM_TOKEN",
+            "é",
+            "$/",
+            "/$",
+        ]);
+        prop::collection::vec(piece, 0..60).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn jenkins_checks_never_panic(text in groovyish()) {
+            let settings = ScanSettings::default();
+            let outcome = scan_text("Jenkinsfile", &text, &settings);
+            for f in &outcome.findings {
+                prop_assert!(f.line >= 1);
+            }
+        }
+
+        #[test]
+        fn yaml_ci_checks_never_panic(text in "(steps|pipeline|commands|env|secrets|from_secret|plugins|jobs|envVars|interpreter|- |: |\\$\\$|@secret:x@|npm publish|\n|  |NPM_TOKEN|'|\"|\\[|\\]|\\{|\\}|#v1){0,60}", which in 0usize..5) {
+            let path = [".drone.yml", ".woodpecker.yml", ".buildkite/pipeline.yml", ".onedev-buildspec.yml", ".woodpecker/x.yml"][which];
+            let settings = ScanSettings::default();
+            let _ = scan_text(path, &text, &settings);
+        }
+    }
+}
