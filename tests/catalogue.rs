@@ -153,3 +153,39 @@ fn explain_catalogue_lists_every_entry() {
     }
     assert!(run.stdout.contains("NEXUS_NPM_PROXY_TOKEN"));
 }
+
+#[test]
+fn npmrc_backups_are_read_as_npmrc_and_other_registries_tokens_are_hardcoded() {
+    let bad = case("npmrc-backups", "bad");
+    let dir = fixtures().join("semantics/npmrc-backups/bad");
+    let report = json(&run_in(&dir, &["--format", "json", "."]));
+    let mut paths = paths_of(&report);
+    paths.dedup();
+    assert_eq!(paths, [".npmrc.bak", ".npmrcOLD2", "npmrc.backup"]);
+    assert!(bad.iter().all(|f| f.0 == "hardcoded-token"), "{bad:?}");
+    assert!(bad.iter().any(|f| f.2.contains("npm.pkg.github.com")));
+    assert!(bad.iter().any(|f| f.2.contains("gitlab.example.com")));
+    for secret in ["ghp_R7xQ2mK9vL4pN8wZ3tY6uB1cD5fG0hJ2kL9a", "glpat-Xy7Zk2Qw9Er4Ty6Ui8Op"] {
+        assert!(!report.to_string().contains(secret), "{secret} shown in full");
+    }
+    // A named backup is read the same way (pre-commit passes staged names).
+    let named = json(&run_in(&dir, &["--format", "json", "npmrc.backup"]));
+    assert_eq!(rules_of(&named), ["hardcoded-token"]);
+    assert!(case("npmrc-backups", "good").is_empty());
+}
+
+#[test]
+fn a_value_in_an_npm_auth_key_is_a_credential_whatever_its_name() {
+    let bad = case("auth-key-values", "bad");
+    assert!(
+        bad.iter().any(|f| f.0 == "ci-token-written-to-npmrc" && f.2.contains("$DEPLOY_SECRET")),
+        "{bad:?}"
+    );
+    assert!(
+        bad.iter()
+            .any(|f| f.0 == "ci-token-written-to-npmrc" && f.2.contains("$(cat /run/keys/publish)")),
+        "{bad:?}"
+    );
+    assert!(bad.iter().any(|f| f.0 == "ci-publish-long-lived-token"), "{bad:?}");
+    assert!(case("auth-key-values", "good").is_empty());
+}
