@@ -92,6 +92,8 @@ pub struct Report {
     pub redactions: BTreeMap<String, Vec<(Span, String)>>,
     /// Per scan root: display name, files scanned, findings.
     pub roots: Vec<RootSummary>,
+    /// `--history`: the repositories scanned (SARIF `versionControlProvenance`).
+    pub provenance: Vec<crate::history::Provenance>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -99,6 +101,8 @@ pub struct RootSummary {
     pub root: String,
     pub files_scanned: usize,
     pub findings: usize,
+    /// The repository the root is (JSON `repository`), filled in for the formats that show it.
+    pub repository: Option<crate::report::Repository>,
 }
 
 /// Scans `roots` (directories walked, files as named) plus `extra` candidates (user-level
@@ -369,8 +373,17 @@ pub fn scan_bytes(candidate: &Candidate, bytes: &[u8], settings: &ScanSettings) 
         mut drafts,
         secrets,
         errors,
+        notes,
         ..
     } = ctx;
+    for n in notes {
+        let line = n.span.map(|s| index.position(&text, s.start).line);
+        outcome.notes.push(FileError {
+            path: display.to_string(),
+            line,
+            message: token::scrub(&n.message).into_owned(),
+        });
+    }
     outcome.suppressed = suppress::apply_inline(&text, &index, &mut drafts, &settings.checks);
     for e in errors {
         let line = e.span.map(|s| index.position(&text, s.start).line);
@@ -493,6 +506,8 @@ fn finish(
             span: display_span,
             credential: draft.credential,
             verification: None,
+                commit: None,
+                related: Vec::new(),
         });
     }
     if !outcome.findings.is_empty() {
@@ -662,6 +677,8 @@ fn sweep_large_file(
                 // Not tied to any registry: npm's own is where it would work.
                 credential: Some(crate::credential::Credential::for_default_registry(&secret)),
                 verification: None,
+                commit: None,
+                related: Vec::new(),
             });
         }
         if let Some(last_nl) = memchr::memrchr(b'\n', &chunk[cursor..consumed_to]) {

@@ -123,7 +123,10 @@ pub(super) fn publish_rules(
             let supported = system.trusted_publishing() && job.runner.self_hosted.is_none();
             if publish.tool.contains("npm stage publish") {
                 // Staged publishing with a stored token is the recommended shape where OIDC is
-                // not available: only ask that the token be stage-only.
+                // not available: only ask that the token be stage-only, unless its name says so.
+                if first.token.display.to_ascii_lowercase().contains("stage") {
+                    return superseded;
+                }
                 let draft = Draft::at(PUBLISH, first.token.span.clone())
                     .message_key("staged")
                     .severity(crate::finding::Severity::Low)

@@ -27,6 +27,15 @@ pub(super) fn granular_token_suggestion(
     )
 }
 
+/// Systems whose own secret store the hardcoded-token advice names (the systems whose
+/// secrets are not configured as masked variables in project settings).
+pub(super) fn names_secret_store(system: System) -> bool {
+    matches!(
+        system,
+        System::Jenkins | System::Drone | System::Woodpecker | System::Buildkite | System::OneDev
+    )
+}
+
 /// What a publish helper needs before it can publish with OIDC.
 pub(super) fn tool_notes(mut s: Suggestion, tool: &str) -> Suggestion {
     if tool.contains("semantic-release") {
