@@ -15,6 +15,7 @@ pub mod edit;
 pub mod finding;
 pub mod fix;
 pub mod history;
+pub mod model;
 pub mod output;
 pub mod parse;
 pub mod report;

@@ -13,6 +13,7 @@ pub(super) fn publish_rules(
     repo_registry: &Option<String>,
     job: &Job,
     steps: &[StepFacts],
+    elsewhere: &local_uses::Elsewhere,
     seen: &mut Seen,
     reported: &mut HashSet<(usize, usize)>,
     inventory: &mut Vec<(EnvVar, String)>,
@@ -33,7 +34,7 @@ pub(super) fn publish_rules(
             publishes.push((i, p));
         }
     }
-    let job_npm_upgrade = steps.iter().any(|s| s.facts.npm_upgrade);
+    let job_npm_upgrade = steps.iter().any(|s| s.facts.npm_upgrade) || elsewhere.npm_upgrade;
     let job_oidc_get = steps.iter().find_map(|s| s.facts.oidc_get.clone());
 
     // Inventory of the tokens the job reads; those that reach a publish are reported by the
@@ -212,6 +213,7 @@ pub(super) fn publish_rules(
         publish,
         &oidc,
         job_npm_upgrade,
+        elsewhere,
         seen,
     );
     superseded

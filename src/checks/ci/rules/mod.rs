@@ -28,6 +28,7 @@ mod ci_token_in_docker_build_arg;
 mod ci_token_written_to_npmrc;
 mod env_token_reference;
 mod hardcoded_token;
+mod local_uses;
 mod npm_login_in_automation;
 mod oidc_token_still_set;
 mod suggest;
@@ -60,6 +61,9 @@ struct StepFacts {
 #[derive(Default)]
 struct Seen {
     keys: HashSet<(&'static str, usize, usize, String)>,
+    /// Other files a finding at a span (or about a publish tool) depends on: a local action's
+    /// publish or Node set-up, attached to every draft there.
+    related: Vec<(Span, String, crate::finding::Related)>,
 }
 
 impl Seen {
@@ -71,6 +75,12 @@ impl Seen {
             who.to_string(),
         );
         if self.keys.insert(key) {
+            for (span, tool, related) in &self.related {
+                let at = span.start < draft.span.end && draft.span.start < span.end;
+                if at || !tool.is_empty() && who.ends_with(tool.as_str()) {
+                    draft = draft.related(related.clone());
+                }
+            }
             if let Some(s) = draft.suggestion.take() {
                 draft.suggestion = Some(if ctx.kind == crate::discover::FileKind::Jenkinsfile {
                     keep_groovy_strings(ctx.text, s)
@@ -145,6 +155,7 @@ pub fn run(ctx: &mut FileCtx<'_>, pipeline: &Pipeline) {
             })
         })
         .unwrap_or_default();
+    local_uses::reusable_calls(ctx, pipeline, &package_scripts, &repo_root, &mut seen);
     for job in &pipeline.jobs {
         job_rules(
             ctx,
@@ -187,7 +198,65 @@ fn job_rules(
     inventory: &mut Vec<(EnvVar, String)>,
 ) {
     let system = p.system;
-    // Facts per step.
+    let mut steps = step_facts(ctx, system, job, package_scripts, repo_root);
+    let elsewhere =
+        local_uses::inline_local_actions(ctx, job, &mut steps, package_scripts, repo_root, seen);
+    job_rules_with(
+        ctx,
+        p,
+        repo_registry,
+        job,
+        &steps,
+        &elsewhere,
+        seen,
+        reported,
+        inventory,
+    );
+}
+
+#[allow(clippy::too_many_arguments)]
+fn job_rules_with(
+    ctx: &mut FileCtx<'_>,
+    p: &Pipeline,
+    repo_registry: &Option<String>,
+    job: &Job,
+    steps: &[StepFacts],
+    elsewhere: &local_uses::Elsewhere,
+    seen: &mut Seen,
+    reported: &mut HashSet<(usize, usize)>,
+    inventory: &mut Vec<(EnvVar, String)>,
+) {
+    let system = p.system;
+    hardcoded_token::literals(ctx, system, job, steps, seen);
+
+    // Build args and logins (token writes come last: a job rewrite may cover them).
+    for sf in steps {
+        ci_token_in_docker_build_arg::report(ctx, job, sf, seen, reported);
+        npm_login_in_automation::report(ctx, job, sf, seen);
+    }
+
+    let superseded = ci_publish_long_lived_token::publish_rules(
+        ctx,
+        p,
+        repo_registry,
+        job,
+        steps,
+        elsewhere,
+        seen,
+        reported,
+        inventory,
+    );
+    ci_token_written_to_npmrc::emit_writes(ctx, system, job, steps, &superseded, seen, reported);
+}
+
+/// The facts of every step of `job`: what its scripts and its action do.
+fn step_facts(
+    ctx: &FileCtx<'_>,
+    system: System,
+    job: &Job,
+    package_scripts: &std::collections::BTreeMap<String, String>,
+    repo_root: &Option<std::path::PathBuf>,
+) -> Vec<StepFacts> {
     let mut steps: Vec<StepFacts> = Vec::new();
     for step in &job.steps {
         let scope_env: Vec<EnvVar> = job.env.iter().chain(step.env.iter()).cloned().collect();
@@ -219,26 +288,7 @@ fn job_rules(
         }
         steps.push(StepFacts { facts });
     }
-
-    hardcoded_token::literals(ctx, system, job, &steps, seen);
-
-    // Build args and logins (token writes come last: a job rewrite may cover them).
-    for sf in &steps {
-        ci_token_in_docker_build_arg::report(ctx, job, sf, seen, reported);
-        npm_login_in_automation::report(ctx, job, sf, seen);
-    }
-
-    let superseded = ci_publish_long_lived_token::publish_rules(
-        ctx,
-        p,
-        repo_registry,
-        job,
-        &steps,
-        seen,
-        reported,
-        inventory,
-    );
-    ci_token_written_to_npmrc::emit_writes(ctx, system, job, &steps, &superseded, seen, reported);
+    steps
 }
 
 /// Publishes and tokens that actions, pipes, tasks and deploy providers stand for.

@@ -19,12 +19,23 @@ pub(super) fn granular_token_suggestion(
     self_hosted: bool,
 ) -> Suggestion {
     let (pkg, _) = package_info(ctx);
-    crate::advice::stage_suggestion(
+    let mut s = crate::advice::stage_suggestion(
         &crate::advice::ci_slug(system.display()),
         system.display(),
         &pkg,
         self_hosted,
-    )
+    );
+    if names_secret_store(system) {
+        for note in &mut s.notes {
+            if note.starts_with("store the token as a CI secret") {
+                *note = format!(
+                    "store the token as {}, read only by the publish step, and rotate it before it expires (write tokens live at most 90 days)",
+                    system.secret_store()
+                );
+            }
+        }
+    }
+    s
 }
 
 /// Systems whose own secret store the hardcoded-token advice names (the systems whose
