@@ -189,3 +189,15 @@ fn a_value_in_an_npm_auth_key_is_a_credential_whatever_its_name() {
     assert!(bad.iter().any(|f| f.0 == "ci-publish-long-lived-token"), "{bad:?}");
     assert!(case("auth-key-values", "good").is_empty());
 }
+
+#[test]
+fn onbuild_instructions_are_checked_like_the_instruction_they_wrap() {
+    let bad = case("onbuild", "bad");
+    let rules: Vec<&str> = bad.iter().map(|f| f.0.as_str()).collect();
+    assert!(rules.contains(&"dockerfile-token-arg"), "{bad:?}");
+    assert!(rules.contains(&"dockerfile-npmrc-in-layer"), "{bad:?}");
+    let dir = fixtures().join("semantics/onbuild/bad");
+    let named = json(&run_in(&dir, &["--format", "json", "Dockerfile"]));
+    assert_eq!(rules_of(&named).len(), bad.len());
+    assert!(case("onbuild", "good").is_empty());
+}
