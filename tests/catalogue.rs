@@ -234,3 +234,24 @@ fn onbuild_instructions_are_checked_like_the_instruction_they_wrap() {
     assert_eq!(rules_of(&named).len(), bad.len());
     assert!(case("onbuild", "good").is_empty());
 }
+
+#[test]
+fn readme_catalogue_table_matches_the_catalogue() {
+    let path = root().join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap_or_default();
+    let start = "<!-- catalogue-table:start -->\n";
+    let end = "<!-- catalogue-table:end -->";
+    let (Some(a), Some(b)) = (readme.find(start), readme.find(end)) else {
+        panic!("README.md lacks the catalogue-table markers");
+    };
+    let current = &readme[a + start.len()..b];
+    let wanted = npm_auth_scan::catalogue::markdown();
+    if current != wanted {
+        if std::env::var_os("UPDATE_README").is_some() {
+            let updated = format!("{}{}{}", &readme[..a + start.len()], wanted, &readme[b..]);
+            std::fs::write(&path, updated).unwrap_or_else(|e| panic!("{e}"));
+        } else {
+            panic!("README catalogue table is out of date; run `UPDATE_README=1 cargo test --test catalogue`.\nWanted:\n{wanted}");
+        }
+    }
+}
