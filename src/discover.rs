@@ -116,9 +116,11 @@ fn is_npmrc_backup(lower_name: &str) -> bool {
     match rest.chars().next() {
         Some('.' | '-' | '_' | '~') => true,
         Some(c) if c.is_ascii_digit() => true,
-        Some(_) => ["old", "bak", "backup", "orig", "save", "copy", "prev", "tmp"]
-            .iter()
-            .any(|w| rest.starts_with(w)),
+        Some(_) => [
+            "old", "bak", "backup", "orig", "save", "copy", "prev", "tmp",
+        ]
+        .iter()
+        .any(|w| rest.starts_with(w)),
         None => false,
     }
 }

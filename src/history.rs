@@ -509,12 +509,7 @@ fn collect_blobs(
     (metas, blobs)
 }
 
-fn record_blob(
-    blobs: &mut HashMap<ObjectId, BlobSites>,
-    id: ObjectId,
-    path: BString,
-    commit: u32,
-) {
+fn record_blob(blobs: &mut HashMap<ObjectId, BlobSites>, id: ObjectId, path: BString, commit: u32) {
     let path = path.to_str_lossy();
     let kind = discover::classify(Path::new(path.as_ref()));
     match blobs.get_mut(&id) {
@@ -631,7 +626,11 @@ fn scan_blob(
         Err(e) => {
             return BlobScan::Unreadable {
                 path: sites.first.path.clone(),
-                message: format!("blob {} cannot be read: {}", id.to_hex_with_len(12), one_line(&e)),
+                message: format!(
+                    "blob {} cannot be read: {}",
+                    id.to_hex_with_len(12),
+                    one_line(&e)
+                ),
             }
         }
     };
@@ -720,7 +719,10 @@ fn group(
         };
         let mut finding = first.finding;
         finding.commit = info(first.commit);
-        finding.suggestion = finding.suggestion.take().map(|s| history_suggestion(s, in_head));
+        finding.suggestion = finding
+            .suggestion
+            .take()
+            .map(|s| history_suggestion(s, in_head));
         for o in rest {
             let short = metas
                 .get(o.commit as usize)

@@ -320,13 +320,17 @@ mod tests {
 
     #[test]
     fn foreign_reference_syntaxes() {
-        let names = |t: &str| -> Vec<String> { foreign_refs(t).into_iter().map(|r| r.name).collect() };
+        let names =
+            |t: &str| -> Vec<String> { foreign_refs(t).into_iter().map(|r| r.name).collect() };
         assert_eq!(names("${env.NODE_AUTH_TOKEN}"), ["NODE_AUTH_TOKEN"]);
         assert_eq!(names("%NPM_TOKEN%"), ["NPM_TOKEN"]);
         assert_eq!(names("$env:NPM_TOKEN"), ["NPM_TOKEN"]);
         assert!(names("${NPM_TOKEN}").is_empty());
         assert!(names("100%").is_empty());
-        assert_eq!(foreign_refs("x${env.A}").first().map(|r| r.span.clone()), Some(1..9));
+        assert_eq!(
+            foreign_refs("x${env.A}").first().map(|r| r.span.clone()),
+            Some(1..9)
+        );
     }
 
     #[test]

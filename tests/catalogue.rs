@@ -82,7 +82,10 @@ fn case(name: &str, tree: &str) -> Vec<(String, String, String)> {
 fn yarn_npm_publish_dash_n_is_a_dry_run() {
     assert!(case("yarn-dry-run", "good").is_empty());
     let bad = case("yarn-dry-run", "bad");
-    assert!(bad.iter().any(|f| f.0 == "ci-publish-long-lived-token"), "{bad:?}");
+    assert!(
+        bad.iter().any(|f| f.0 == "ci-publish-long-lived-token"),
+        "{bad:?}"
+    );
 }
 
 #[test]
@@ -123,7 +126,11 @@ fn without_trusted_publishing_the_rewrite_stages_the_publish_and_rescans_clean()
     let run = run_in(t.path(), &["--fix", "--unsafe-fixes", "--format", "json"]);
     let fixed = std::fs::read_to_string(t.path().join("azure-pipelines.yml"))
         .unwrap_or_else(|e| panic!("fixed file: {e}"));
-    assert!(fixed.contains("      npm stage publish\n"), "{fixed}\n{}", run.stderr);
+    assert!(
+        fixed.contains("      npm stage publish\n"),
+        "{fixed}\n{}",
+        run.stderr
+    );
     assert_eq!(fixed.matches("npm publish").count(), 0, "{fixed}");
     assert!(
         !rules_of(&json(&run)).contains(&"ci-publish-long-lived-token".to_string()),
@@ -133,7 +140,11 @@ fn without_trusted_publishing_the_rewrite_stages_the_publish_and_rescans_clean()
     let again = run_in(t.path(), &["--fix", "--unsafe-fixes", "--format", "json"]);
     let twice = std::fs::read_to_string(t.path().join("azure-pipelines.yml"))
         .unwrap_or_else(|e| panic!("fixed file: {e}"));
-    assert_eq!(twice, fixed, "a second --fix changes nothing: {}", again.stderr);
+    assert_eq!(
+        twice, fixed,
+        "a second --fix changes nothing: {}",
+        again.stderr
+    );
 }
 
 #[test]
@@ -198,8 +209,14 @@ fn npmrc_backups_are_read_as_npmrc_and_other_registries_tokens_are_hardcoded() {
     assert!(bad.iter().all(|f| f.0 == "hardcoded-token"), "{bad:?}");
     assert!(bad.iter().any(|f| f.2.contains("npm.pkg.github.com")));
     assert!(bad.iter().any(|f| f.2.contains("gitlab.example.com")));
-    for secret in ["ghp_R7xQ2mK9vL4pN8wZ3tY6uB1cD5fG0hJ2kL9a", "glpat-Xy7Zk2Qw9Er4Ty6Ui8Op"] {
-        assert!(!report.to_string().contains(secret), "{secret} shown in full");
+    for secret in [
+        "ghp_R7xQ2mK9vL4pN8wZ3tY6uB1cD5fG0hJ2kL9a",
+        "glpat-Xy7Zk2Qw9Er4Ty6Ui8Op",
+    ] {
+        assert!(
+            !report.to_string().contains(secret),
+            "{secret} shown in full"
+        );
     }
     // A named backup is read the same way (pre-commit passes staged names).
     let named = json(&run_in(&dir, &["--format", "json", "npmrc.backup"]));
@@ -211,7 +228,8 @@ fn npmrc_backups_are_read_as_npmrc_and_other_registries_tokens_are_hardcoded() {
 fn a_value_in_an_npm_auth_key_is_a_credential_whatever_its_name() {
     let bad = case("auth-key-values", "bad");
     assert!(
-        bad.iter().any(|f| f.0 == "ci-token-written-to-npmrc" && f.2.contains("$DEPLOY_SECRET")),
+        bad.iter()
+            .any(|f| f.0 == "ci-token-written-to-npmrc" && f.2.contains("$DEPLOY_SECRET")),
         "{bad:?}"
     );
     assert!(
@@ -219,7 +237,10 @@ fn a_value_in_an_npm_auth_key_is_a_credential_whatever_its_name() {
             .any(|f| f.0 == "ci-token-written-to-npmrc" && f.2.contains("$(cat /run/keys/publish)")),
         "{bad:?}"
     );
-    assert!(bad.iter().any(|f| f.0 == "ci-publish-long-lived-token"), "{bad:?}");
+    assert!(
+        bad.iter().any(|f| f.0 == "ci-publish-long-lived-token"),
+        "{bad:?}"
+    );
     assert!(case("auth-key-values", "good").is_empty());
 }
 

@@ -130,7 +130,10 @@ fn bad_pipelines_raise_their_rules_in_a_full_scan_and_file_by_file() {
                 // stage-only token must exist first); otherwise the advice is manual.
                 match f["suggestion"]["diff"].as_str() {
                     Some(diff) => {
-                        assert!(diff.contains("+") && diff.contains("npm stage publish"), "{diff}");
+                        assert!(
+                            diff.contains("+") && diff.contains("npm stage publish"),
+                            "{diff}"
+                        );
                         assert_eq!(f["suggestion"]["applicability"], "unsafe");
                     }
                     None => assert_eq!(f["suggestion"]["applicability"], "manual"),

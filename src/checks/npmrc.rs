@@ -139,7 +139,10 @@ pub fn check(ctx: &mut FileCtx<'_>) {
         unscoped(ctx, entry, &registry);
         // Only where the setting reads as if it did something: `always-auth=false` (npm's old
         // default) is as much a no-op to Yarn v1 as to npm, and an empty `email=` says nothing.
-        let value = entry.value.as_ref().map(|v| v.text.trim().trim_matches(['"', '\'']));
+        let value = entry
+            .value
+            .as_ref()
+            .map(|v| v.text.trim().trim_matches(['"', '\'']));
         let says_something = !matches!(value, None | Some("" | "false" | "0"));
         if says_something
             && (name == "always-auth" || (name == "email" && entry.key.registry().is_some()))

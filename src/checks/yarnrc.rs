@@ -63,7 +63,12 @@ pub fn check(ctx: &mut FileCtx<'_>) {
 /// `src/registries/yarn-registry.js` `loadConfig`), so the text itself is sent. Reported as
 /// `env-not-expanded`, with the move to `.npmrc` (which Yarn 1 reads and expands `${NAME}` in);
 /// true when reported.
-fn not_expanded(ctx: &mut FileCtx<'_>, entry: &Entry, value: &yarnrc::Token, default_host: &str) -> bool {
+fn not_expanded(
+    ctx: &mut FileCtx<'_>,
+    entry: &Entry,
+    value: &yarnrc::Token,
+    default_host: &str,
+) -> bool {
     let foreign = token::foreign_refs(&value.text);
     let bare = token::env_refs(&value.text)
         .into_iter()
@@ -80,7 +85,12 @@ fn not_expanded(ctx: &mut FileCtx<'_>, entry: &Entry, value: &yarnrc::Token, def
     let written = value.text.get(span.clone()).unwrap_or("").to_owned();
     let braced = format!("${{{name}}}");
     let line = npmrc_line(entry, default_host, &entry.name, name);
-    let s = move_to_npmrc(ctx, entry, &line, format!("Move the setting to .npmrc as {braced}"));
+    let s = move_to_npmrc(
+        ctx,
+        entry,
+        &line,
+        format!("Move the setting to .npmrc as {braced}"),
+    );
     ctx.emit(
         Draft::at("env-not-expanded", value.content.clone())
             .message_key("yarnrc")

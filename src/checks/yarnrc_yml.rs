@@ -243,12 +243,23 @@ fn not_expanded(ctx: &mut FileCtx<'_>, site: &Site<'_>, refs: &[token::EnvRef]) 
 /// `${env.NAME}`, `%NAME%`, `$env:NAME`: Yarn expands only `${NAME}`, so the token is never read.
 fn foreign_not_expanded(ctx: &mut FileCtx<'_>, site: &Site<'_>, refs: &[token::ForeignRef]) {
     let Some(first) = refs.first() else { return };
-    let written = site.scalar.value().get(first.span.clone()).unwrap_or("").to_owned();
+    let written = site
+        .scalar
+        .value()
+        .get(first.span.clone())
+        .unwrap_or("")
+        .to_owned();
     let braced = format!("${{{}}}", first.name);
-    let mut s = Suggestion::new(format!("Write the reference as {braced}"), Applicability::Safe);
+    let mut s = Suggestion::new(
+        format!("Write the reference as {braced}"),
+        Applicability::Safe,
+    );
     if site.scalar.is_exact() {
         for r in refs {
-            s = s.edit(site.scalar.to_source(r.span.clone()), format!("${{{}}}", r.name));
+            s = s.edit(
+                site.scalar.to_source(r.span.clone()),
+                format!("${{{}}}", r.name),
+            );
         }
     } else {
         s.applicability = Applicability::Manual;

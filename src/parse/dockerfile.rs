@@ -434,7 +434,11 @@ fn instruction(
             .get(len..)
             .and_then(|rest| rest.find(|c: char| !c.is_whitespace()))
             .map_or(text.len(), |o| len + o);
-        (text.get(at..len).unwrap_or("").to_ascii_uppercase(), len, next)
+        (
+            text.get(at..len).unwrap_or("").to_ascii_uppercase(),
+            len,
+            next,
+        )
     };
     let (mut keyword, mut keyword_len, mut args_start) = word_at(0);
     let mut keyword_span = joined.span(0..keyword_len);

@@ -143,7 +143,9 @@ pub fn render(audit: &Audit, max_bytes: usize) -> String {
             .join(", ")
     );
     if !t.by_rule.is_empty() {
-        out.push_str("<details><summary>Findings by rule</summary>\n\n| rule | findings |\n|---|---:|\n");
+        out.push_str(
+            "<details><summary>Findings by rule</summary>\n\n| rule | findings |\n|---|---:|\n",
+        );
         for (rule, n) in &t.by_rule {
             let _ = writeln!(out, "| `{rule}` | {n} |");
         }
@@ -162,7 +164,12 @@ pub fn render(audit: &Audit, max_bytes: usize) -> String {
     let mut blocks: Vec<(String, &'static str)> = Vec::new();
     let mut table = String::from("### Repositories\n\n| repository | findings | critical | high | medium | low | credentials | publish jobs | commit |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
     let mut order: Vec<usize> = (0..audit.repos.len()).collect();
-    order.sort_by(|&a, &b| audit.repos[a].repository.name.cmp(&audit.repos[b].repository.name));
+    order.sort_by(|&a, &b| {
+        audit.repos[a]
+            .repository
+            .name
+            .cmp(&audit.repos[b].repository.name)
+    });
     for &i in &order {
         let r = &audit.repos[i];
         let rt = &per_repo[i];
@@ -201,10 +208,17 @@ pub fn render(audit: &Audit, max_bytes: usize) -> String {
 
     let checklist = audit.checklist_order();
     if !checklist.is_empty() {
-        let mut heading = String::from("### Migration checklist\n\n<details><summary>What each group asks for</summary>\n\n");
+        let mut heading = String::from(
+            "### Migration checklist\n\n<details><summary>What each group asks for</summary>\n\n",
+        );
         let mut present: Vec<Action> = checklist
             .iter()
-            .flat_map(|&i| audit.repos[i].findings.iter().map(|f| Action::of_rule(&f.rule)))
+            .flat_map(|&i| {
+                audit.repos[i]
+                    .findings
+                    .iter()
+                    .map(|f| Action::of_rule(&f.rule))
+            })
             .collect();
         present.sort();
         present.dedup();

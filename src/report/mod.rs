@@ -44,9 +44,7 @@ impl Action {
             | "oidc-token-still-set"
             | "trusted-publishing-misconfigured" => Action::TrustedPublishing,
             "ci-token-in-docker-build-arg" => Action::BuildSecrets,
-            r if r.starts_with("dockerfile-") || r.starts_with("compose-") => {
-                Action::BuildSecrets
-            }
+            r if r.starts_with("dockerfile-") || r.starts_with("compose-") => Action::BuildSecrets,
             "env-token-reference" | "ci-token-written-to-npmrc" | "npm-login-in-automation" => {
                 Action::CiSecrets
             }
@@ -400,7 +398,8 @@ impl Audit {
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))
             .collect();
-        t.by_rule.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        t.by_rule
+            .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         t
     }
 
@@ -703,7 +702,12 @@ mod tests {
     fn code_spans_split_on_backticks() {
         assert_eq!(
             code_spans("run `npm ci` then `x`"),
-            vec![(false, "run "), (true, "npm ci"), (false, " then "), (true, "x")]
+            vec![
+                (false, "run "),
+                (true, "npm ci"),
+                (false, " then "),
+                (true, "x")
+            ]
         );
         assert_eq!(code_spans("odd ` tick"), vec![(false, "odd ` tick")]);
     }
@@ -730,12 +734,36 @@ mod tests {
         let repo = Repo {
             root: "acme".into(),
             findings: vec![
-                item("hardcoded-token", "acme/.npmrc", 1, "t=npm_****...WNH1", "d1"),
-                item("hardcoded-token", "acme/ci/.env", 4, "T=npm_****...WNH1", "d2"),
-                item("basic-auth-credential", "acme/.npmrc", 2, "_auth=********", ""),
+                item(
+                    "hardcoded-token",
+                    "acme/.npmrc",
+                    1,
+                    "t=npm_****...WNH1",
+                    "d1",
+                ),
+                item(
+                    "hardcoded-token",
+                    "acme/ci/.env",
+                    4,
+                    "T=npm_****...WNH1",
+                    "d2",
+                ),
+                item(
+                    "basic-auth-credential",
+                    "acme/.npmrc",
+                    2,
+                    "_auth=********",
+                    "",
+                ),
                 item("dockerfile-token-arg", "acme/Dockerfile", 2, "ARG T", "df"),
                 item("dockerfile-token-env", "acme/Dockerfile", 3, "ENV T", "df"),
-                item("ci-publish-long-lived-token", "acme/.gitlab-ci.yml", 9, "", "p"),
+                item(
+                    "ci-publish-long-lived-token",
+                    "acme/.gitlab-ci.yml",
+                    9,
+                    "",
+                    "p",
+                ),
             ],
             ..Repo::default()
         };
@@ -768,10 +796,18 @@ mod tests {
             "npm trust github @acme/api --file publish.yml --repo acme/api"
         );
         let gitlab = "npm trust gitlab x --file .gitlab-ci.yml --project <owner>/<repo>";
-        assert_eq!(hosted.fill_repository(gitlab), gitlab, "not hosted on GitLab");
+        assert_eq!(
+            hosted.fill_repository(gitlab),
+            gitlab,
+            "not hosted on GitLab"
+        );
         assert_eq!(revoke[1].title, "Rotate the credential at .npmrc:2");
         let docker = &list[2].1;
-        assert_eq!(docker.len(), 1, "one rewrite of the Dockerfile, two findings");
+        assert_eq!(
+            docker.len(),
+            1,
+            "one rewrite of the Dockerfile, two findings"
+        );
         assert_eq!(docker[0].places.len(), 2);
         assert_eq!(docker[0].diffs, vec![("df", Applicability::Unsafe)]);
     }
@@ -793,7 +829,10 @@ mod tests {
             .iter()
             .map(|r| r.repository.name.as_str())
             .collect();
-        assert_eq!(names, vec!["acme/api", "scan: repos/web/", "scan: repos/api-v2"]);
+        assert_eq!(
+            names,
+            vec!["acme/api", "scan: repos/web/", "scan: repos/api-v2"]
+        );
         let counts: Vec<usize> = audit.repos.iter().map(|r| r.findings.len()).collect();
         assert_eq!(counts, vec![1, 1, 1]);
         assert_eq!(audit.repos[1].errors.len(), 1);

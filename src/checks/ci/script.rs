@@ -527,7 +527,9 @@ impl Analyser<'_> {
                 let found = if w.value == *flag {
                     args.get(i + 1).map(|v| (v, 0..v.value.len()))
                 } else {
-                    w.value.strip_prefix(&eq).map(|v| (w, eq.len()..eq.len() + v.len()))
+                    w.value
+                        .strip_prefix(&eq)
+                        .map(|v| (w, eq.len()..eq.len() + v.len()))
                 };
                 if let Some(t) = found
                     .and_then(|(word, range)| self.token_in_word(word, range))
@@ -874,9 +876,13 @@ impl Analyser<'_> {
         // `//host/:_authToken=$(vault read ...)`: whatever the command prints is the credential
         // (this only runs for values in npm auth positions).
         let substitution = value.starts_with("$(") || value.starts_with('`');
-        if substitution && !word.raw.starts_with('\'') && !self.exprs.iter().any(|e| {
-            e.range.start < in_script.end && in_script.start < e.range.end
-        }) {
+        if substitution
+            && !word.raw.starts_with('\'')
+            && !self
+                .exprs
+                .iter()
+                .any(|e| e.range.start < in_script.end && in_script.start < e.range.end)
+        {
             // The auth-setting pattern stops at the first space: show the whole substitution.
             let rest = word.value.get(start..).unwrap_or(value);
             let whole = match (value.starts_with('`'), rest.get(1..)) {

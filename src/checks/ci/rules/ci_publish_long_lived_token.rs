@@ -238,8 +238,12 @@ fn stage_publish_edits(text: &str, publishes: &[(usize, &Publish)]) -> Vec<crate
         .filter_map(|(_, p)| {
             let command = text.get(p.span.clone())?;
             let at = command.find("npm publish")?;
-            (command.matches("npm publish").count() == 1)
-                .then(|| edit(p.span.start + at..p.span.start + at + 11, "npm stage publish"))
+            (command.matches("npm publish").count() == 1).then(|| {
+                edit(
+                    p.span.start + at..p.span.start + at + 11,
+                    "npm stage publish",
+                )
+            })
         })
         .collect();
     edits.sort_by_key(|e| e.span.start);
