@@ -137,9 +137,9 @@ fn bench_scan(c: &mut Criterion) {
             ..ScanSettings::default()
         };
         let name = if all_files {
-            "tree, --all-files"
+            "tree, default (every file swept)"
         } else {
-            "tree, known kinds"
+            "tree, --known-kinds-only"
         };
         g.bench_function(name, |b| {
             b.iter(|| scan(&[Path::new(&root).to_path_buf()], Vec::new(), &settings).files_scanned)

@@ -131,7 +131,18 @@ fn bad_pipelines_raise_their_rules_in_a_full_scan_and_file_by_file() {
                     notes.contains("read-write-stage-only") && notes.contains("npm stage publish"),
                     "{notes}"
                 );
-                assert_eq!(f["suggestion"]["applicability"], "manual");
+                // The job's own `npm publish` becomes `npm stage publish` (unsafe: the
+                // stage-only token must exist first); otherwise the advice is manual.
+                match f["suggestion"]["diff"].as_str() {
+                    Some(diff) => {
+                        assert!(
+                            diff.contains("+") && diff.contains("npm stage publish"),
+                            "{diff}"
+                        );
+                        assert_eq!(f["suggestion"]["applicability"], "unsafe");
+                    }
+                    None => assert_eq!(f["suggestion"]["applicability"], "manual"),
+                }
             }
         }
     }
@@ -210,9 +221,12 @@ fn jenkins_rewrites_stay_inside_the_script_strings_and_fix_the_finding() {
         .iter()
         .any(|r| r == "ci-token-in-docker-build-arg"));
     // ...while the `.npmrc` placeholder, which needs quotes a single-quoted Groovy string cannot
-    // hold, is left to do by hand: the Jenkinsfile is unchanged.
+    // hold, is left to do by hand: the Jenkinsfile changes only by the staged publish.
     let after = std::fs::read_to_string(tmp.path().join("Jenkinsfile")).unwrap_or_default();
-    assert_eq!(before, after);
+    assert_eq!(
+        before.replace("sh 'npm publish", "sh 'npm stage publish"),
+        after
+    );
     let again = run_in(tmp.path(), &["--fix", "--unsafe-fixes", "."]);
     let gvy_again =
         std::fs::read_to_string(tmp.path().join("release/jenkinsfile.gvy")).unwrap_or_default();

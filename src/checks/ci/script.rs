@@ -529,7 +529,9 @@ impl Analyser<'_> {
                 let found = if w.value == *flag {
                     args.get(i + 1).map(|v| (v, 0..v.value.len()))
                 } else {
-                    w.value.strip_prefix(&eq).map(|v| (w, eq.len()..eq.len() + v.len()))
+                    w.value
+                        .strip_prefix(&eq)
+                        .map(|v| (w, eq.len()..eq.len() + v.len()))
                 };
                 if let Some(t) = found
                     .and_then(|(word, range)| self.token_in_word(word, range))
@@ -875,6 +877,7 @@ impl Analyser<'_> {
         if value.is_empty() {
             return None;
         }
+        let start = range.start;
         let in_script = word.value_span(range);
         // Single-quoted `$VAR` is not expanded by the shell: it is literal text, but npm expands
         // `${VAR}` when it reads the file, which is the safe form.
@@ -882,6 +885,36 @@ impl Analyser<'_> {
             .vars
             .iter()
             .any(|v| v.span.start < in_script.end && in_script.start < v.span.end);
+        // `//host/:_authToken=$(vault read ...)`: whatever the command prints is the credential
+        // (this only runs for values in npm auth positions).
+        let substitution = value.starts_with("$(") || value.starts_with('`');
+        if substitution
+            && !word.raw.starts_with('\'')
+            && !self
+                .exprs
+                .iter()
+                .any(|e| e.range.start < in_script.end && in_script.start < e.range.end)
+        {
+            // The auth-setting pattern stops at the first space: show the whole substitution.
+            let rest = word.value.get(start..).unwrap_or(value);
+            let whole = match (value.starts_with('`'), rest.get(1..)) {
+                (true, Some(r)) => r.find('`').map(|i| &rest[..i + 2]),
+                _ => rest.find(')').map(|i| &rest[..=i]),
+            }
+            .unwrap_or(value);
+            let shown: String = whole.chars().take(40).collect();
+            let display = if shown.len() < whole.len() {
+                format!("{shown}…")
+            } else {
+                shown
+            };
+            return Some(TokenUse {
+                display: display.clone(),
+                span: self.file_span(in_script),
+                source: Source::Stored(format!("the output of {display}")),
+                placeholder: false,
+            });
+        }
         self.token_at(in_script, value, expands)
     }
 
