@@ -3,7 +3,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use crate::cli::{ColorChoice, Command, Settings};
+use crate::cli::{ColorChoice, Command, ReportArgs, ReportFormat, Settings};
 use crate::discover::{self, Candidate, FileKind};
 use crate::fix::{self, FixMode};
 use crate::output::{self, Format, Style};
@@ -44,6 +44,41 @@ pub fn run_command(command: Command) -> u8 {
                 EXIT_ERROR
             }
         },
+        Command::Report(args) => run_report(&args),
+    }
+}
+
+/// `report`: merges JSON reports into one audit. Exit 2 when an input could not be used (the
+/// report of the others is still written), else 0.
+fn run_report(args: &ReportArgs) -> u8 {
+    let max_bytes = match args.max_bytes() {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let audit = crate::report::Audit::load(&args.inputs);
+    for p in &audit.problems {
+        eprintln!("error: {p}");
+    }
+    let rendered = match args.resolved_format() {
+        ReportFormat::Html => crate::report::html::render(&audit),
+        ReportFormat::Markdown => crate::report::markdown::render(&audit, max_bytes),
+    };
+    match &args.output {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, rendered.as_bytes()) {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                return EXIT_ERROR;
+            }
+        }
+        None => print_stdout(&rendered),
+    }
+    if audit.problems.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_ERROR
     }
 }
 
@@ -168,6 +203,14 @@ pub fn run_scan(settings: Settings) -> u8 {
             };
         }
     }
+    if settings.format.shows_repository() {
+        for root in &mut report.roots {
+            root.repository = Some(crate::report::repository::detect(
+                Path::new(&root.root),
+                &crate::report::repository::ProcessEnv,
+            ));
+        }
+    }
     if let Some(options) = &settings.verify {
         eprintln!("{}", crate::verify::warning(options));
         crate::verify::verify_report(&mut report, options);
@@ -248,7 +291,9 @@ fn scan_once(settings: &Settings) -> Result<Report, u8> {
     } else {
         Vec::new()
     };
-    let mut report = if settings.staged {
+    let mut report = if let Some(history) = &settings.history {
+        crate::history::scan_history(&settings.paths, history, &settings.scan)
+    } else if settings.staged {
         match crate::staged::staged_blobs(
             &settings.paths,
             settings.scan.walk.all_files,

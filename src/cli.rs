@@ -34,6 +34,61 @@ pub enum Command {
         /// Rule id, e.g. hardcoded-token
         rule: String,
     },
+    /// Merge JSON reports (one per repository, or one of several roots) into one audit report
+    Report(ReportArgs),
+}
+
+/// `report`'s output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Html,
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// JSON reports of `--format json`, or folders holding them (every *.json below)
+    #[arg(required = true, value_name = "REPORT.json")]
+    pub inputs: Vec<PathBuf>,
+    /// Output format [default: from the -o file name (.md: markdown), else html]
+    #[arg(short, long, value_enum)]
+    pub format: Option<ReportFormat>,
+    /// Write the report to FILE instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Markdown: cut the checklist to fit this size (e.g. 64K for a comment) [default: 1M, GitHub's job-summary limit]
+    #[arg(long, value_name = "SIZE")]
+    pub max_size: Option<String>,
+}
+
+impl ReportArgs {
+    /// The format asked for, else the one the output file's name implies.
+    pub fn resolved_format(&self) -> ReportFormat {
+        self.format.unwrap_or_else(|| {
+            match self
+                .output
+                .as_deref()
+                .and_then(|p| p.extension())
+                .and_then(|e| e.to_str())
+            {
+                Some("md" | "markdown") => ReportFormat::Markdown,
+                _ => ReportFormat::Html,
+            }
+        })
+    }
+
+    /// `--max-size` in bytes.
+    pub fn max_bytes(&self) -> Result<usize, UsageError> {
+        match &self.max_size {
+            None => Ok(crate::report::markdown::STEP_SUMMARY_LIMIT),
+            Some(v) => parse_size(v)
+                .filter(|n| *n > 0)
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or_else(|| {
+                    UsageError(format!("--max-size: `{v}` is not a size (e.g. 64K, 1M)"))
+                }),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -98,6 +153,18 @@ pub struct ScanArgs {
     /// Scan the staged content of files in the git index, not the working tree
     #[arg(long)]
     pub staged: bool,
+    /// Scan every blob reachable in the git history of each PATH's repository (credentials only)
+    #[arg(long, conflicts_with_all = ["staged", "fix", "diff", "user"])]
+    pub history: bool,
+    /// With --history, only commits committed at or after DATE (2024-01-31, "6 months ago")
+    #[arg(long, value_name = "DATE", requires = "history")]
+    pub since: Option<String>,
+    /// With --history, only the commits of this revision range (A..B, or B alone)
+    #[arg(long, value_name = "A..B", requires = "history")]
+    pub range: Option<String>,
+    /// With --history, only commits reachable from REF (repeatable) instead of from every ref
+    #[arg(long, value_name = "REF", requires = "history")]
+    pub branch: Vec<String>,
     /// Print the suggested rewrites as a unified diff; change nothing
     #[arg(long, conflicts_with = "fix")]
     pub diff: bool,
@@ -128,6 +195,8 @@ pub struct Settings {
     pub baseline: Option<PathBuf>,
     pub write_baseline: Option<PathBuf>,
     pub staged: bool,
+    /// `--history` (None: off).
+    pub history: Option<crate::history::HistoryOptions>,
     pub diff: bool,
     pub fix: bool,
     pub unsafe_fixes: bool,
@@ -264,6 +333,9 @@ impl ScanArgs {
         } else {
             self.paths
         };
+        if self.verify && !cfg!(feature = "verify") {
+            return Err(UsageError(format!("--verify: {}", crate::verify::NOT_BUILT)).into());
+        }
         let verify = match (self.verify, self.verify_registry) {
             (false, _) => None,
             (true, None) => Some(crate::verify::VerifyOptions::default()),
@@ -281,6 +353,25 @@ impl ScanArgs {
         };
         let mut excludes = config.exclude.clone();
         excludes.extend(self.exclude);
+        let history = if self.history {
+            let since = match &self.since {
+                Some(v) => Some(crate::history::parse_since(v).ok_or_else(|| {
+                    UsageError(format!(
+                        "--since: `{v}` is not a date (e.g. 2024-01-31, \"6 months ago\")"
+                    ))
+                })?),
+                None => None,
+            };
+            Some(crate::history::HistoryOptions {
+                since,
+                range: self.range,
+                branches: self.branch,
+                excludes: excludes.clone(),
+                no_ignore: self.no_ignore,
+            })
+        } else {
+            None
+        };
         Ok(Settings {
             paths,
             format: self.format,
@@ -292,6 +383,7 @@ impl ScanArgs {
             baseline: self.baseline,
             write_baseline: self.write_baseline,
             staged: self.staged,
+            history,
             diff: self.diff,
             fix: self.fix,
             unsafe_fixes: self.unsafe_fixes,

@@ -47,6 +47,16 @@ impl Credential {
         &self.secret
     }
 
+    /// A SHA-256 of the token, hex: tells two findings of the same token apart from others
+    /// without holding another copy of it (history scans group by it).
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(self.secret.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     pub fn registry(&self) -> Option<&str> {
         self.registry.as_deref()
     }

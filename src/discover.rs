@@ -26,6 +26,12 @@ pub enum FileKind {
     Travis,
     AzurePipelines,
     BitbucketPipelines,
+    /// A Jenkins pipeline (`Jenkinsfile`, `Jenkinsfile.release`, `jenkinsfile.gvy`, `*.jenkinsfile`).
+    Jenkinsfile,
+    DroneCi,
+    Woodpecker,
+    Buildkite,
+    OneDev,
     /// A file of no known kind: only the literal-token sweep applies.
     Other,
 }
@@ -47,6 +53,11 @@ impl FileKind {
             FileKind::Travis => "travis",
             FileKind::AzurePipelines => "azure-pipelines",
             FileKind::BitbucketPipelines => "bitbucket-pipelines",
+            FileKind::Jenkinsfile => "jenkinsfile",
+            FileKind::DroneCi => "drone",
+            FileKind::Woodpecker => "woodpecker",
+            FileKind::Buildkite => "buildkite",
+            FileKind::OneDev => "onedev",
             FileKind::Other => "other",
         }
     }
@@ -62,6 +73,11 @@ impl FileKind {
                 | FileKind::Travis
                 | FileKind::AzurePipelines
                 | FileKind::BitbucketPipelines
+                | FileKind::Jenkinsfile
+                | FileKind::DroneCi
+                | FileKind::Woodpecker
+                | FileKind::Buildkite
+                | FileKind::OneDev
         )
     }
 }
@@ -138,6 +154,23 @@ pub fn classify(path: &Path) -> Option<FileKind> {
                 .any(|p| *p == ".azure-pipelines" || *p == ".devops") =>
         {
             FileKind::AzurePipelines
+        }
+        "jenkinsfile" | "jenkinsfile.gvy" | "jenkinsfile.groovy" => FileKind::Jenkinsfile,
+        n if n.ends_with(".jenkinsfile")
+            || n.starts_with("jenkinsfile.") && !has_other_format_extension(n) =>
+        {
+            FileKind::Jenkinsfile
+        }
+        ".drone.yml" | ".drone.yaml" => FileKind::DroneCi,
+        ".woodpecker.yml" | ".woodpecker.yaml" => FileKind::Woodpecker,
+        n if is_yaml_ext(n) && parent == ".woodpecker" => FileKind::Woodpecker,
+        ".onedev-buildspec.yml" | ".onedev-buildspec.yaml" => FileKind::OneDev,
+        "buildkite.yml" | "buildkite.yaml" | ".buildkite.yml" | ".buildkite.yaml" => {
+            FileKind::Buildkite
+        }
+        // `.buildkite/` also holds the compose files its docker-compose plugin runs.
+        n if is_yaml_ext(n) && parent == ".buildkite" && !n.contains("compose") => {
+            FileKind::Buildkite
         }
         n if is_yaml_ext(n) && (n.contains("compose") || n.contains("kompose")) => {
             FileKind::Compose
@@ -419,6 +452,18 @@ mod tests {
                 "bitbucket-pipelines.yml",
                 Some(FileKind::BitbucketPipelines),
             ),
+            ("Jenkinsfile", Some(FileKind::Jenkinsfile)),
+            ("ci/Jenkinsfile.release", Some(FileKind::Jenkinsfile)),
+            ("jenkinsfile.gvy", Some(FileKind::Jenkinsfile)),
+            ("jenkins/publish.jenkinsfile", Some(FileKind::Jenkinsfile)),
+            ("docs/Jenkinsfile.md", None),
+            (".drone.yml", Some(FileKind::DroneCi)),
+            (".woodpecker.yml", Some(FileKind::Woodpecker)),
+            (".woodpecker/release.yaml", Some(FileKind::Woodpecker)),
+            (".buildkite/pipeline.yml", Some(FileKind::Buildkite)),
+            (".buildkite/release.yml", Some(FileKind::Buildkite)),
+            (".buildkite/docker-compose.yml", Some(FileKind::Compose)),
+            (".onedev-buildspec.yml", Some(FileKind::OneDev)),
             ("package.json", None),
             ("src/index.ts", None),
             ("config.yml", None),

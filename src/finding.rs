@@ -279,17 +279,29 @@ pub struct Finding {
     /// The raw token, held until `--verify` takes it; never serialized.
     #[serde(skip)]
     pub credential: Option<Credential>,
-    /// Other files and lines the finding depends on: an addition to JSON v1.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub related: Vec<Related>,
     /// What the token's registry said (`--verify` only): an addition to JSON v1.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verification: Option<Verification>,
+    /// History scans: the commit that introduced the blob at `path` (JSON v1 addition).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<crate::history::CommitInfo>,
+    /// The other files and lines this finding depends on or repeats in (JSON v1 addition).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<Related>,
 }
 
 impl Finding {
     /// The order every output uses: path, line, column, rule.
     pub fn sort_key(&self) -> (&str, usize, usize, &str) {
         (&self.path, self.line, self.column, self.rule)
+    }
+
+    /// The key of this finding's text in [`Report::sources`](crate::scan::Report): the path, or
+    /// for a history finding the path at its commit (one path holds many texts over time).
+    pub fn source_key(&self) -> Option<String> {
+        Some(match &self.commit {
+            Some(c) => format!("{}@{}", self.path, c.id),
+            None => self.path.clone(),
+        })
     }
 }

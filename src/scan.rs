@@ -93,6 +93,8 @@ pub struct Report {
     pub redactions: BTreeMap<String, Vec<(Span, String)>>,
     /// Per scan root: display name, files scanned, findings.
     pub roots: Vec<RootSummary>,
+    /// `--history`: the repositories scanned (SARIF `versionControlProvenance`).
+    pub provenance: Vec<crate::history::Provenance>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -100,6 +102,8 @@ pub struct RootSummary {
     pub root: String,
     pub files_scanned: usize,
     pub findings: usize,
+    /// The repository the root is (JSON `repository`), filled in for the formats that show it.
+    pub repository: Option<crate::report::Repository>,
 }
 
 /// Scans `roots` (directories walked, files as named) plus `extra` candidates (user-level
@@ -555,8 +559,17 @@ pub fn scan_bytes_in(
         mut drafts,
         secrets,
         errors,
+        notes,
         ..
     } = ctx;
+    for n in notes {
+        let line = n.span.map(|s| index.position(&text, s.start).line);
+        outcome.notes.push(FileError {
+            path: display.to_string(),
+            line,
+            message: token::scrub(&n.message).into_owned(),
+        });
+    }
     outcome.suppressed = suppress::apply_inline(&text, &index, &mut drafts, &settings.checks);
     for e in errors {
         let line = e.span.map(|s| index.position(&text, s.start).line);
@@ -687,6 +700,7 @@ fn finish(
                 })
                 .collect(),
             verification: None,
+            commit: None,
         });
     }
     if !outcome.findings.is_empty() {
@@ -855,8 +869,9 @@ fn sweep_large_file(
                 span: 0..0,
                 // Not tied to any registry: npm's own is where it would work.
                 credential: Some(crate::credential::Credential::for_default_registry(&secret)),
-                related: Vec::new(),
                 verification: None,
+                commit: None,
+                related: Vec::new(),
             });
         }
         if let Some(last_nl) = memchr::memrchr(b'\n', &chunk[cursor..consumed_to]) {

@@ -131,6 +131,11 @@ impl MappedText {
         self.text.push_str(text);
     }
 
+    /// The verbatim runs: (offset in `text`, offset in the file, length), sorted.
+    pub fn pieces(&self) -> &[(usize, usize, usize)] {
+        &self.pieces
+    }
+
     /// File offset of `offset` in `text`. Offsets inside synthetic text map to the end of the
     /// preceding verbatim piece (or the start of the following one when there is none before).
     pub fn offset_to_source(&self, offset: usize) -> usize {

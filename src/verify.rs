@@ -16,6 +16,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+#[cfg(feature = "verify")]
 use std::time::Duration;
 
 use serde::Serialize;
@@ -29,12 +30,16 @@ pub use crate::credential::{Credential, DEFAULT_REGISTRY};
 /// like an attack on a small private registry.
 const CONCURRENCY: usize = 4;
 /// Time to open a connection (TLS included).
+#[cfg(feature = "verify")]
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Time for a whole request, answer included.
+#[cfg(feature = "verify")]
 const OVERALL_TIMEOUT: Duration = Duration::from_secs(8);
 /// A whoami answer is a tiny JSON object; more than this is not one.
+#[cfg(feature = "verify")]
 const MAX_BODY: u64 = 64 * 1024;
 /// Longest user name shown (the registry's answer is untrusted input).
+#[cfg(feature = "verify")]
 const MAX_USER: usize = 100;
 
 /// What the registry said about a token.
@@ -238,6 +243,7 @@ pub fn whoami_url(registry: &str, override_registry: Option<&str>) -> Option<Str
 /// One request to make: a token and where it goes.
 struct Job {
     secret: String,
+    #[cfg_attr(not(feature = "verify"), allow(dead_code))]
     url: String,
 }
 
@@ -261,10 +267,25 @@ pub fn warning(options: &VerifyOptions) -> String {
 /// registry, and records the outcome on the findings. A `hardcoded-token` finding whose token
 /// cannot be sent safely (or whose check could not tie it to a registry) is marked unknown;
 /// findings of other rules get no verification.
+#[cfg(feature = "verify")]
 pub fn verify_report(report: &mut Report, options: &VerifyOptions) {
     let agent = agent();
     verify_with(report, options, |job| check(&agent, job));
 }
+
+/// Built without the `verify` feature there is no HTTP client: nothing is sent, and every token
+/// is marked unknown. (The command line refuses `--verify` in such a build; this is for library
+/// users.)
+#[cfg(not(feature = "verify"))]
+pub fn verify_report(report: &mut Report, options: &VerifyOptions) {
+    verify_with(report, options, |_| {
+        Verification::unknown(format!("not sent: {NOT_BUILT}"))
+    });
+}
+
+/// Why `--verify` is not available in a build without the `verify` feature.
+pub const NOT_BUILT: &str =
+    "this npm-auth-scan was built without the `verify` feature (no network code)";
 
 fn verify_with(
     report: &mut Report,
@@ -354,6 +375,7 @@ fn run_all(
     results.into_inner().unwrap_or_default()
 }
 
+#[cfg(feature = "verify")]
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .timeout_connect(Some(CONNECT_TIMEOUT))
@@ -373,6 +395,7 @@ fn agent() -> ureq::Agent {
 }
 
 /// One whoami request, no retry.
+#[cfg(feature = "verify")]
 fn check(agent: &ureq::Agent, job: &Job) -> Verification {
     let mut auth = format!("Bearer {}", job.secret);
     let answer = agent
@@ -398,6 +421,7 @@ fn check(agent: &ureq::Agent, job: &Job) -> Verification {
 }
 
 /// What a whoami answer means.
+#[cfg(feature = "verify")]
 fn interpret(status: u16, body: &str, registry: &str) -> Verification {
     match status {
         200..=299 => match serde_json::from_str::<serde_json::Value>(body) {
@@ -439,6 +463,7 @@ fn interpret(status: u16, body: &str, registry: &str) -> Verification {
 }
 
 /// A user name from the registry, made safe to print.
+#[cfg(feature = "verify")]
 fn clean_user(name: &str) -> String {
     name.chars()
         .filter(|c| !c.is_control())
@@ -446,6 +471,7 @@ fn clean_user(name: &str) -> String {
         .collect()
 }
 
+#[cfg(feature = "verify")]
 fn network_reason(e: &ureq::Error) -> String {
     match e {
         ureq::Error::Timeout(_) => "timed out".to_owned(),
@@ -660,6 +686,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "verify")]
     fn answers() {
         let r = "http://127.0.0.1:1/";
         let live = interpret(200, r#"{"username":"alice"}"#, r);
@@ -685,6 +712,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "verify")]
     fn one_request_per_token_and_registry() {
         use crate::finding::{Confidence, Finding, Severity};
         let finding = |secret: &str, registry: Option<&str>| Finding {
@@ -702,8 +730,9 @@ mod tests {
             fingerprint: String::new(),
             span: 0..0,
             credential: Some(Credential::new(secret, registry.map(str::to_owned))),
-            related: Vec::new(),
             verification: None,
+            commit: None,
+            related: Vec::new(),
         };
         let mut report = Report {
             findings: vec![

@@ -96,6 +96,8 @@ fn bad_fixtures_raise_their_rule_and_good_ones_do_not() {
             &bad,
             &["--diff", "--unsafe-fixes", "--min-severity", "info", "."],
         );
+        let html = run_in(&bad, &["-f", "html", "--min-severity", "info", "."]);
+        let markdown = run_in(&bad, &["-f", "markdown", "--min-severity", "info", "."]);
         let baseline_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let baseline = baseline_dir.path().join("baseline.json");
         let baseline_arg = baseline.to_string_lossy().into_owned();
@@ -108,6 +110,8 @@ fn bad_fixtures_raise_their_rule_and_good_ones_do_not() {
                 ("human stderr", &human.stderr),
                 ("sarif", &sarif.stdout),
                 ("github", &github.stdout),
+                ("html", &html.stdout),
+                ("markdown", &markdown.stdout),
                 ("diff", &diff.stdout),
                 ("diff stderr", &diff.stderr),
                 ("baseline", &baseline_text),

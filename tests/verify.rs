@@ -2,6 +2,7 @@
 //! (the `VERDACCIO` variable names its binary; `.ci/run` installs it). A user created through
 //! its API gives a live token; a made-up token must come back invalid and a closed loopback port
 //! unknown. Nothing here talks to a non-loopback address.
+#![cfg(feature = "verify")]
 
 mod common;
 

@@ -71,6 +71,8 @@ pub struct FileCtx<'a> {
     pub(crate) drafts: Vec<Draft>,
     pub(crate) secrets: Vec<(Span, SecretKind)>,
     pub(crate) errors: Vec<ParseError>,
+    /// Parts of the file the checks could not see into (not errors: the exit code ignores them).
+    pub(crate) notes: Vec<ParseError>,
     /// The file started with a UTF-8 BOM, which the scan drops from `text`. npm does not drop
     /// it, and for `.npmrc` that changes meaning (a `[section]` after a BOM is no section).
     pub bom: bool,
@@ -98,6 +100,7 @@ impl<'a> FileCtx<'a> {
             drafts: Vec::new(),
             secrets: Vec::new(),
             errors: Vec::new(),
+            notes: Vec::new(),
             bom: false,
             link: None,
         }
@@ -120,6 +123,12 @@ impl<'a> FileCtx<'a> {
     /// The file could not be parsed (fully): reported in `errors`, the scan goes on.
     pub fn parse_error(&mut self, error: ParseError) {
         self.errors.push(error);
+    }
+
+    /// The file was read, but part of what it runs is out of sight (a Jenkins shared library):
+    /// reported in `notes`, the exit code ignores it.
+    pub fn note(&mut self, note: ParseError) {
+        self.notes.push(note);
     }
 
     /// Has a finding of `rule` already been reported overlapping `span`?
@@ -156,7 +165,12 @@ pub fn run(ctx: &mut FileCtx<'_>) {
         | FileKind::CircleCi
         | FileKind::Travis
         | FileKind::AzurePipelines
-        | FileKind::BitbucketPipelines => ci::check(ctx),
+        | FileKind::BitbucketPipelines
+        | FileKind::Jenkinsfile
+        | FileKind::DroneCi
+        | FileKind::Woodpecker
+        | FileKind::Buildkite
+        | FileKind::OneDev => ci::check(ctx),
     }
     sweep::check(ctx);
 }

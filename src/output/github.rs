@@ -28,6 +28,9 @@ pub fn render(report: &Report) -> String {
     let mut out = String::new();
     for f in &report.findings {
         let mut message = f.message.clone();
+        if let Some(c) = &f.commit {
+            message.push_str(&format!(" ({})", c.describe()));
+        }
         if let Some(s) = &f.suggestion {
             message.push_str(&format!("\nFix: {}", s.title));
             for n in &s.notes {

@@ -114,9 +114,9 @@ pub fn render(report: &Report, style: Style) -> String {
     for finding in &report.findings {
         // A source excerpt of a megabyte-long line (a minified bundle) would print it whole:
         // such findings fall back to the one-line form with the windowed snippet.
-        let source = report
-            .sources
-            .get(&finding.path)
+        let source = finding
+            .source_key()
+            .and_then(|key| report.sources.get(&key))
             .filter(|text| !has_long_line_near(text, &finding.span))
             .map(|text| NamedSource::new(finding.path.clone(), Arc::clone(text)));
         let label = rules::get(finding.rule)
@@ -139,6 +139,9 @@ pub fn render(report: &Report, style: Style) -> String {
                 "{}:{}:{}: {} {}\n",
                 finding.path, finding.line, finding.column, finding.rule, finding.message
             ));
+        }
+        if let Some(c) = &finding.commit {
+            out.push_str(&format!("  {}\n", c.describe()));
         }
         for r in &finding.related {
             out.push_str(&format!(

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::discover::FileError;
 use crate::finding::{Finding, Severity};
+use crate::report::Repository;
 use crate::scan::Report;
 
 /// The JSON schema version; bumped only when a field changes meaning or goes away.
@@ -19,6 +20,21 @@ struct Document<'a> {
     #[serde(skip_serializing_if = "<[FileError]>::is_empty")]
     notes: &'a [FileError],
     summary: Summary,
+    /// The scanned repository, for a scan of one root (an addition to v1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    repository: Option<&'a Repository>,
+    /// Per root, for a scan of several (an addition to v1): which findings are whose.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    roots: Vec<Root<'a>>,
+}
+
+#[derive(Serialize)]
+struct Root<'a> {
+    path: &'a str,
+    files_scanned: usize,
+    findings: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    repository: Option<&'a Repository>,
 }
 
 #[derive(Serialize)]
@@ -66,6 +82,24 @@ pub fn render(report: &Report) -> String {
                 high: count(Severity::High),
                 critical: count(Severity::Critical),
             },
+        },
+        repository: match report.roots.as_slice() {
+            [one] => one.repository.as_ref(),
+            _ => None,
+        },
+        roots: if report.roots.len() > 1 {
+            report
+                .roots
+                .iter()
+                .map(|r| Root {
+                    path: &r.root,
+                    files_scanned: r.files_scanned,
+                    findings: r.findings,
+                    repository: r.repository.as_ref(),
+                })
+                .collect()
+        } else {
+            Vec::new()
         },
     };
     let mut out = serde_json::to_string_pretty(&doc)

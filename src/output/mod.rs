@@ -15,6 +15,17 @@ pub enum Format {
     Json,
     Sarif,
     Github,
+    /// The audit page of [`crate::report`], for this run's roots.
+    Html,
+    /// The audit summary and checklist of [`crate::report`], in at most 1 MiB.
+    Markdown,
+}
+
+impl Format {
+    /// Whether the format shows which repository each root is (JSON `repository`, the audit).
+    pub fn shows_repository(self) -> bool {
+        matches!(self, Format::Json | Format::Html | Format::Markdown)
+    }
 }
 
 /// How the human renderer draws.
@@ -30,5 +41,10 @@ pub fn render(format: Format, report: &Report, style: Style) -> String {
         Format::Json => json::render(report),
         Format::Sarif => sarif::render(report),
         Format::Github => github::render(report),
+        Format::Html => crate::report::html::render(&crate::report::Audit::from_scan(report)),
+        Format::Markdown => crate::report::markdown::render(
+            &crate::report::Audit::from_scan(report),
+            crate::report::markdown::STEP_SUMMARY_LIMIT,
+        ),
     }
 }

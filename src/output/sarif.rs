@@ -190,6 +190,15 @@ fn result(finding: &Finding, report: &Report) -> Value {
             "confidence": finding.confidence.as_str(),
         },
     });
+    if let Some(f) = fixes(finding, report) {
+        r["fixes"] = f;
+    }
+    if let Some(v) = &finding.verification {
+        r["properties"]["verification"] = json!(v);
+    }
+    if let Some(c) = &finding.commit {
+        r["properties"]["commit"] = json!(c);
+    }
     if !finding.related.is_empty() {
         r["relatedLocations"] = finding
             .related
@@ -207,13 +216,30 @@ fn result(finding: &Finding, report: &Report) -> Value {
             })
             .collect();
     }
-    if let Some(f) = fixes(finding, report) {
-        r["fixes"] = f;
-    }
-    if let Some(v) = &finding.verification {
-        r["properties"]["verification"] = json!(v);
-    }
     r
+}
+
+/// `versionControlProvenance` of a history scan: each repository, at HEAD.
+fn provenance(report: &Report) -> Option<Value> {
+    if report.provenance.is_empty() {
+        return None;
+    }
+    Some(
+        report
+            .provenance
+            .iter()
+            .map(|p| {
+                let mut v = json!({"repositoryUri": p.uri});
+                if let Some(rev) = &p.revision {
+                    v["revisionId"] = json!(rev);
+                }
+                if let Some(branch) = &p.branch {
+                    v["branch"] = json!(branch);
+                }
+                v
+            })
+            .collect(),
+    )
 }
 
 /// `file://` URI of the directory findings are relative to (the working directory).
@@ -265,6 +291,10 @@ pub fn render(report: &Report) -> String {
             "columnKind": "unicodeCodePoints",
         }],
     });
+    let mut doc = doc;
+    if let Some(p) = provenance(report) {
+        doc["runs"][0]["versionControlProvenance"] = p;
+    }
     let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
     out.push('\n');
     crate::token::scrub(&out).into_owned()

@@ -4,6 +4,7 @@
 pub mod bunfig;
 pub mod dockerfile;
 pub mod dotenv;
+pub mod groovy;
 pub mod npmrc;
 pub mod shell;
 pub mod yaml;

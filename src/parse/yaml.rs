@@ -61,6 +61,19 @@ pub struct Scalar {
 }
 
 impl Scalar {
+    /// A value read by another parser (a string literal of a Jenkinsfile), so that the CI checks
+    /// can analyse it like a YAML scalar. `span` is where it is written.
+    pub fn from_mapped(style: ScalarStyle, mapped: MappedText, span: Span) -> Scalar {
+        let runs = mapped.pieces().to_vec();
+        Scalar {
+            style,
+            mapped,
+            runs,
+            span,
+            exact: true,
+        }
+    }
+
     pub fn value(&self) -> &str {
         &self.mapped.text
     }

@@ -1,7 +1,8 @@
-//! CI configuration checks, for six CI systems behind one normalized model.
+//! CI configuration checks, for eleven CI systems behind one normalized model.
 //!
-//! Each adapter (`github`, `gitlab`, `circleci`, `travis`, `azure`, `bitbucket`) turns the YAML
-//! tree of its system into a [`Pipeline`]: jobs, their steps, the environment every step sees,
+//! Each adapter (`github`, `gitlab`, `circleci`, `travis`, `azure`, `bitbucket`, `drone` for
+//! Drone and Woodpecker, `buildkite`, `onedev`) turns the YAML tree of its system into a
+//! [`Pipeline`]; `jenkins` builds the same model from a Jenkinsfile read by `parse::groovy`: jobs, their steps, the environment every step sees,
 //! the scripts they run (as YAML scalars, so a span found inside a `run: |` block maps back to
 //! the file), the actions/pipes/tasks they use with their inputs, and what the job says about
 //! OIDC, its runner and its Node version. The rules in [`rules`] only look at that model, so a
@@ -10,10 +11,14 @@
 
 mod azure;
 mod bitbucket;
+mod buildkite;
 mod circleci;
+mod drone;
 mod edits;
 pub(crate) mod github;
 mod gitlab;
+mod jenkins;
+mod onedev;
 mod rules;
 mod script;
 mod travis;
@@ -39,6 +44,11 @@ pub enum System {
     Travis,
     Azure,
     Bitbucket,
+    Jenkins,
+    Drone,
+    Woodpecker,
+    Buildkite,
+    OneDev,
 }
 
 impl System {
@@ -51,6 +61,11 @@ impl System {
             FileKind::Travis => System::Travis,
             FileKind::AzurePipelines => System::Azure,
             FileKind::BitbucketPipelines => System::Bitbucket,
+            FileKind::Jenkinsfile => System::Jenkins,
+            FileKind::DroneCi => System::Drone,
+            FileKind::Woodpecker => System::Woodpecker,
+            FileKind::Buildkite => System::Buildkite,
+            FileKind::OneDev => System::OneDev,
             _ => return None,
         })
     }
@@ -64,6 +79,22 @@ impl System {
             System::Travis => "Travis CI",
             System::Azure => "Azure Pipelines",
             System::Bitbucket => "Bitbucket Pipelines",
+            System::Jenkins => "Jenkins",
+            System::Drone => "Drone CI",
+            System::Woodpecker => "Woodpecker CI",
+            System::Buildkite => "Buildkite",
+            System::OneDev => "OneDev",
+        }
+    }
+
+    /// How a credential is stored in this system, for suggestions that move a literal there.
+    pub fn secret_store(self) -> &'static str {
+        match self {
+            System::Jenkins => "a Jenkins credential bound with `withCredentials([string(credentialsId: 'npm-token', variable: 'NPM_TOKEN')])` (or `NPM_TOKEN = credentials('npm-token')` in `environment { }`)",
+            System::Drone | System::Woodpecker => "a repository secret read with `NPM_TOKEN: { from_secret: npm_token }`",
+            System::Buildkite => "a Buildkite secret (`secrets: [NPM_TOKEN]` on the step) or the agent's environment hook",
+            System::OneDev => "a job secret written as `@secret:npm_token@`",
+            _ => "a masked/secret variable of the CI settings",
         }
     }
 
@@ -257,6 +288,10 @@ pub fn check(ctx: &mut FileCtx<'_>) {
     let Some(system) = System::from_kind(ctx.kind) else {
         return;
     };
+    if system == System::Jenkins {
+        jenkins::check(ctx);
+        return;
+    }
     let docs = match yaml::parse(ctx.text) {
         Ok(docs) => docs,
         Err(e) => {
@@ -272,6 +307,10 @@ pub fn check(ctx: &mut FileCtx<'_>) {
             System::Travis => travis::pipeline(ctx, doc),
             System::Azure => azure::pipeline(ctx, doc),
             System::Bitbucket => bitbucket::pipeline(ctx, doc),
+            System::Drone | System::Woodpecker => drone::pipeline(system, doc),
+            System::Buildkite => buildkite::pipeline(doc),
+            System::OneDev => onedev::pipeline(doc),
+            System::Jenkins => continue,
         };
         rules::run(ctx, &pipeline);
     }
@@ -286,6 +325,27 @@ static GH_EXPR: LazyLock<Regex> = LazyLock::new(|| {
 
 static GH_SECRET: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"\b(secrets|inputs|vars|env)\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_-]*)|\[\s*['"]([^'"]+)['"]\s*\])"#)
+        .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+});
+
+/// OneDev's `@secret:name@` and `@param:name@` / `@property:name@` variables (`@@` is an `@`).
+static ONEDEV_VAR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"@(secret|param|property|job_token|build_number|tag|branch|commit_hash)(?::([^@\s]+))?@",
+    )
+    .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+});
+
+/// Groovy interpolation of the pipeline's `env` and `params` maps in a Jenkinsfile string.
+static JENKINS_EXPR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\$\{\s*(env|params)\.([A-Za-z_][A-Za-z0-9_]*)\s*\}|\$(env|params)\.([A-Za-z_][A-Za-z0-9_]*)")
+        .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+});
+
+/// `$$VAR`: Drone, Woodpecker and Buildkite substitute `$VAR` in the file themselves and pass
+/// `$$` through as `$`, so the shell sees `$VAR`.
+static DOLLAR_ESCAPED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\$\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
         .unwrap_or_else(|e| unreachable!("static regex: {e}"))
 });
 
@@ -336,6 +396,69 @@ pub fn expressions(system: System, text: &str) -> Vec<Expr> {
                 range: whole.range(),
                 source,
                 env_name,
+            });
+        }
+    } else if matches!(
+        system,
+        System::Drone | System::Woodpecker | System::Buildkite
+    ) {
+        if !text.contains("$$") {
+            return out;
+        }
+        for m in DOLLAR_ESCAPED.captures_iter(text) {
+            let Some(whole) = m.get(0) else { continue };
+            let name = m.get(1).or(m.get(2)).map(|n| n.as_str()).unwrap_or("");
+            let source = if crate::token::is_short_lived_var(name) {
+                Source::ShortLived
+            } else {
+                Source::Other
+            };
+            out.push(Expr {
+                range: whole.range(),
+                source,
+                env_name: Some(name.to_string()),
+            });
+        }
+    } else if system == System::OneDev {
+        if !text.contains('@') {
+            return out;
+        }
+        for m in ONEDEV_VAR.captures_iter(text) {
+            let Some(whole) = m.get(0) else { continue };
+            // `@@` escapes a literal `@`: `ci-bot@@host` is no variable.
+            if text[..whole.start()].ends_with('@') {
+                continue;
+            }
+            let kind = m.get(1).map(|k| k.as_str()).unwrap_or("");
+            let name = m.get(2).map(|n| n.as_str()).unwrap_or("");
+            let source = match kind {
+                "secret" => Source::Stored(format!("@secret:{name}@")),
+                "job_token" => Source::ShortLived,
+                _ => Source::Other,
+            };
+            out.push(Expr {
+                range: whole.range(),
+                source,
+                env_name: None,
+            });
+        }
+    } else if system == System::Jenkins {
+        if !text.contains("env.") && !text.contains("params.") {
+            return out;
+        }
+        for m in JENKINS_EXPR.captures_iter(text) {
+            let Some(whole) = m.get(0) else { continue };
+            let ns = m.get(1).or(m.get(3)).map(|n| n.as_str()).unwrap_or("");
+            let name = m.get(2).or(m.get(4)).map(|n| n.as_str()).unwrap_or("");
+            let source = if ns == "params" && tokenish_name(name) {
+                Source::Stored(format!("params.{name}"))
+            } else {
+                Source::Other
+            };
+            out.push(Expr {
+                range: whole.range(),
+                source,
+                env_name: (ns == "env").then(|| name.to_string()),
             });
         }
     } else if system == System::Azure {

@@ -852,7 +852,15 @@ impl Analyser<'_> {
         {
             let mut source = e.source.clone();
             if let (Source::Other, Some(name)) = (&source, &e.env_name) {
-                source = (self.scope.resolve)(name).unwrap_or(Source::Other);
+                // Outside GitHub (Jenkins `${env.NPM_TOKEN}`), a token variable the file does not
+                // define comes from the CI system's settings, like a shell `$NPM_TOKEN`.
+                let unresolved =
+                    if !self.scope.system.is_github() && (self.scope.is_token_var)(name) {
+                        Source::Stored(format!("env.{name}"))
+                    } else {
+                        Source::Other
+                    };
+                source = (self.scope.resolve)(name).unwrap_or(unresolved);
             }
             let display = match &source {
                 Source::Stored(s) => s.clone(),

@@ -29,6 +29,11 @@ pub(super) fn publish_rules(
             if p.dry_run || registry.as_deref().is_some_and(|r| !is_npm_registry(r)) {
                 continue;
             }
+            // Without trusted publishing, staging the release (a maintainer approves it with
+            // 2FA) is the advice itself: the token in the job cannot publish a version alone.
+            if stage_only_systems(system) && p.tool == "npm stage publish" {
+                continue;
+            }
             publishes.push((i, p));
         }
     }
@@ -120,14 +125,19 @@ pub(super) fn publish_rules(
             oidc_token_still_set::report(ctx, job, publish, &tokens, seen);
         } else {
             let supported = system.trusted_publishing() && job.runner.self_hosted.is_none();
+            let staged = stage_only_systems(system);
             let suggestion = if supported {
                 trusted_publishing_rewrite(ctx, p, job, steps, publish_step, publish, &tokens)
+            } else if staged {
+                stage_only_suggestion(ctx, system)
             } else {
                 granular_token_suggestion(ctx, system, job.runner.self_hosted.is_some())
             };
             let draft = Draft::at(PUBLISH, first.token.span.clone())
                 .message_key(if supported {
                     "supported"
+                } else if staged {
+                    "stage-only"
                 } else {
                     "unsupported"
                 })

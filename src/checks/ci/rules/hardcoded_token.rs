@@ -86,6 +86,11 @@ pub(super) fn literals(
             )
             .edit(span.clone(), format!("${{{{ secrets.{secret} }}}}"))
             .note(format!("create the repository secret {secret}, then revoke the committed token: npm token revoke <token>"));
+        } else if stage_only_systems(system) {
+            suggestion = suggestion.note(format!(
+                "keep it in {} and reference the variable instead",
+                system.secret_store()
+            ));
         } else if var.is_some() {
             suggestion = suggestion.note(format!(
                 "define it as a masked/secret variable in the {} settings and reference it as a variable",

@@ -82,7 +82,11 @@ impl Seen {
                 }
             }
             if let Some(s) = draft.suggestion.take() {
-                draft.suggestion = Some(keep_yaml_valid(ctx.text, s));
+                draft.suggestion = Some(if ctx.kind == crate::discover::FileKind::Jenkinsfile {
+                    keep_groovy_strings(ctx.text, s)
+                } else {
+                    keep_yaml_valid(ctx.text, s)
+                });
             }
             ctx.emit(draft);
         }
@@ -112,6 +116,28 @@ fn keep_yaml_valid(text: &str, mut s: Suggestion) -> Suggestion {
     s.note(
         "the automatic rewrite would not keep this file valid YAML here: make the change by hand",
     )
+}
+
+/// A rewrite of a Jenkinsfile may only change text inside a string literal written without
+/// escapes, with nothing that ends the string or adds an interpolation; anything else (an edit
+/// of the Groovy code around the scripts) becomes a manual suggestion.
+fn keep_groovy_strings(text: &str, mut s: Suggestion) -> Suggestion {
+    if s.edits.is_empty() {
+        return s;
+    }
+    let Ok(tokens) = crate::parse::groovy::tokenize(text) else {
+        return s;
+    };
+    let safe = s
+        .edits
+        .iter()
+        .all(|e| crate::parse::groovy::edit_is_safe(text, &tokens, &e.span, &e.replacement));
+    if safe {
+        return s;
+    }
+    s.edits.clear();
+    s.applicability = Applicability::Manual;
+    s.note("the automatic rewrite would change the Groovy around this script, not only the script: make the change by hand")
 }
 
 pub fn run(ctx: &mut FileCtx<'_>, pipeline: &Pipeline) {
@@ -401,6 +427,51 @@ fn action_facts(text: &str, a: &Action, facts: &mut Facts) {
                 azure_docker_args(text, args, facts);
             }
         }
+        "plugins/npm" | "woodpeckerci/plugin-npm" | "sinlov/woodpecker-npm" => {
+            // Drone/Woodpecker npm plugin: publishes with `token` (or `username`/`password`).
+            let mut inline = token_inputs();
+            inline.extend(
+                a.inputs
+                    .iter()
+                    .filter(|i| i.name.to_ascii_lowercase().ends_with("password"))
+                    .filter(|i| matches!(i.value.source, Source::Stored(_)))
+                    .map(|i| TokenUse {
+                        display: display_source(&i.value.source),
+                        span: i.value.span.clone(),
+                        source: i.value.source.clone(),
+                        placeholder: false,
+                    }),
+            );
+            let registry = a
+                .inputs
+                .iter()
+                .find(|i| i.name.to_ascii_lowercase().ends_with("registry"))
+                .map(|r| r.value.text.clone());
+            facts.publishes.push(publish(
+                &format!("{} plugin", a.name),
+                inline,
+                registry,
+                false,
+            ));
+        }
+        "plugins/docker"
+        | "plugins/kaniko"
+        | "plugins/docker-buildx"
+        | "woodpeckerci/plugin-docker-buildx"
+        | "thegeeklab/drone-docker-buildx"
+        | "docker-compose" => plugin_build_args(a, facts),
+        "jenkins:withnpm" => {
+            // Jenkins `withNPM(npmrcConfig: ...)`: a managed .npmrc (with its token) for the block.
+            if let Some(c) = a.input("npmrcConfig") {
+                let display = format!("managed npmrc {}", c.value.text);
+                facts.provided.push(TokenUse {
+                    display: display.clone(),
+                    span: c.value.span.clone(),
+                    source: Source::Stored(display),
+                    placeholder: false,
+                });
+            }
+        }
         "docker/build-push-action" => {
             if let Some(args) = a.input("build-args") {
                 build_push_args(text, a, args, facts);
@@ -479,6 +550,49 @@ fn build_push_args(text: &str, a: &Action, args: &EnvVar, facts: &mut Facts) {
                 placeholder: false,
             },
             edits,
+        });
+    }
+}
+
+/// Build args of a container-build plugin (Drone/Woodpecker `build_args`,
+/// `build_args_from_env`, Buildkite docker-compose `args`), one input per list item. The plugins
+/// differ in how (and whether) they take BuildKit secrets, so the rewrite is left to the user.
+fn plugin_build_args(a: &Action, facts: &mut Facts) {
+    for input in &a.inputs {
+        let key = input.name.to_ascii_lowercase();
+        if !matches!(
+            key.as_str(),
+            "build_args" | "build-args" | "build_args_from_env" | "args"
+        ) {
+            continue;
+        }
+        let text = input.value.text.trim();
+        let name = text.split_once('=').map(|(n, _)| n).unwrap_or(text).trim();
+        let token_name = crate::token::is_npm_token_var(name);
+        let source = match &input.value.source {
+            // A variable passed by name that the file does not define: the agent's or the CI
+            // settings' variable of that name.
+            Source::Other if token_name && !text.contains('=') => {
+                Source::Stored(format!("${name}"))
+            }
+            s => s.clone(),
+        };
+        let display = match &source {
+            Source::Stored(s) if token_name || crate::checks::ci::looks_like_npm_secret(s) => {
+                s.clone()
+            }
+            _ => continue,
+        };
+        facts.build_args.push(script::BuildArg {
+            span: input.value.span.clone(),
+            name: name.to_string(),
+            token: TokenUse {
+                display,
+                span: input.value.span.clone(),
+                source,
+                placeholder: false,
+            },
+            edits: Vec::new(),
         });
     }
 }

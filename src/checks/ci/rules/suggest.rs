@@ -42,6 +42,45 @@ pub(super) fn granular_token_suggestion(
     s
 }
 
+/// Systems whose publish advice is already the stage-only token of npm-auth-facts section 10
+/// (the systems added with it; the older ones keep theirs until the shared advice lands).
+pub(super) fn stage_only_systems(system: System) -> bool {
+    matches!(
+        system,
+        System::Jenkins | System::Drone | System::Woodpecker | System::Buildkite | System::OneDev
+    )
+}
+
+/// Publishing from a CI system without trusted publishing, as of December 2026: a stage-only
+/// granular token and `npm stage publish`, approved by a maintainer with 2FA, or a move of the
+/// publish job. A bypass-2FA write token is only a stop-gap (direct publishing with it ends
+/// around January 2027).
+pub(super) fn stage_only_suggestion(ctx: &FileCtx<'_>, system: System) -> Suggestion {
+    let (pkg, _) = package_info(ctx);
+    let slug: String = system
+        .display()
+        .split_whitespace()
+        .next()
+        .unwrap_or("ci")
+        .to_ascii_lowercase();
+    Suggestion::new(
+        "Stage the release with a stage-only token; a maintainer approves it with 2FA",
+        Applicability::Manual,
+    )
+    .note(format!(
+        "npm token create --name={slug}-stage --packages={pkg} --packages-and-scopes-permission=read-write-stage-only --expires=90"
+    ))
+    .note(format!(
+        "store it as {}, then run `npm stage publish` instead of `npm publish` (npm >= 11.20.0) and approve the staged version on npmjs.com",
+        system.secret_store()
+    ))
+    .note("a bypass-2FA write token still publishes directly only until about January 2027: use one, if at all, as a stop-gap")
+    .note(format!(
+        "{} is not a trusted-publishing provider: moving the publish job to GitHub Actions, GitLab CI/CD (GitLab.com) or CircleCI cloud removes the stored token entirely",
+        system.display()
+    ))
+}
+
 /// What a publish helper needs before it can publish with OIDC.
 pub(super) fn tool_notes(mut s: Suggestion, tool: &str) -> Suggestion {
     if tool.contains("semantic-release") {

@@ -1,0 +1,885 @@
+//! `--history`: npm credentials anywhere in a repository's git history.
+//!
+//! Objects are read in-process with `gix`, no `git` subprocess. Three passes per repository:
+//!
+//! 1. the commits reachable from the chosen tips (every ref by default), oldest first;
+//! 2. their trees, each tree id decoded once, which records for every blob the first commit and
+//!    path it appeared under (and the first path of a known file kind, if any);
+//! 3. every recorded blob, read and checked once, in parallel on the rayon pool; each thread has
+//!    its own object handle and buffer, and a blob's bytes are dropped once it is checked.
+//!
+//! Only credentials are reported from history (`hardcoded-token`, `basic-auth-credential`):
+//! the shape of a CI job as it was years ago is no finding today. The same credential found in
+//! several blobs is one finding (the earliest commit) with the others as `related`.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use gix::bstr::{BStr, BString, ByteSlice, ByteVec};
+use gix::objs::Find;
+use gix::ObjectId;
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::discover::{self, Candidate, FileError, FileKind};
+use crate::finding::{Applicability, Finding, Related, RenderedSuggestion};
+use crate::scan::{self, Report, RootSummary, ScanSettings};
+
+/// The rules a history scan reports: credentials only.
+pub const HISTORY_RULES: [&str; 2] = ["hardcoded-token", "basic-auth-credential"];
+
+/// What to scan of each repository's history.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryOptions {
+    /// `--since DATE`: only commits committed at or after this time (seconds since the epoch).
+    pub since: Option<i64>,
+    /// `--range A..B` (or a single revision `B`): the commits reachable from B and not from A.
+    pub range: Option<String>,
+    /// `--branch REF` (repeatable): only commits reachable from these.
+    pub branches: Vec<String>,
+    /// `--exclude` globs, matched against paths in the repository.
+    pub excludes: Vec<String>,
+    /// `--no-ignore`: also scan blobs under `node_modules/`.
+    pub no_ignore: bool,
+}
+
+/// Where a history finding came from: JSON `findings[].commit`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommitInfo {
+    /// Full hex id of the commit that first introduced the blob at this path.
+    pub id: String,
+    /// Author name of that commit.
+    pub author: String,
+    /// Author date, ISO 8601 with the author's offset.
+    pub date: String,
+    /// Whether the credential is still in the tree of HEAD.
+    pub in_head: bool,
+}
+
+impl CommitInfo {
+    pub fn short_id(&self) -> &str {
+        self.id.get(..7).unwrap_or(&self.id)
+    }
+
+    /// The human line: "committed in abc1234 by NAME on DATE, removed since" / "still present".
+    pub fn describe(&self) -> String {
+        format!(
+            "committed in {} by {} on {}, {}",
+            self.short_id(),
+            self.author,
+            self.date.get(..10).unwrap_or(&self.date),
+            if self.in_head {
+                "still present"
+            } else {
+                "removed since"
+            }
+        )
+    }
+}
+
+/// One scanned repository, for SARIF `versionControlProvenance`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provenance {
+    /// The `origin` remote's URL with any user and password removed, else a `file://` URL of
+    /// the repository.
+    pub uri: String,
+    /// HEAD's commit id, when HEAD is born.
+    pub revision: Option<String>,
+    /// HEAD's branch name, when HEAD is on a branch.
+    pub branch: Option<String>,
+}
+
+/// A commit of pass 1, with what a finding needs of it.
+struct CommitMeta {
+    id: ObjectId,
+    author: String,
+    date: String,
+    /// Author time, for ordering related occurrences.
+    time: i64,
+}
+
+/// Where a blob was first seen.
+#[derive(Clone)]
+struct Site {
+    path: String,
+    commit: u32,
+}
+
+/// A blob of pass 2: the first place it appeared, and the first place with a known file kind.
+struct BlobSites {
+    first: Site,
+    known: Option<(Site, FileKind)>,
+}
+
+/// Scans the history of the repository at or around each of `roots`.
+pub fn scan_history(
+    roots: &[PathBuf],
+    options: &HistoryOptions,
+    settings: &ScanSettings,
+) -> Report {
+    let mut report = Report {
+        roots: roots
+            .iter()
+            .map(|r| RootSummary {
+                root: discover::display_path(r),
+                ..RootSummary::default()
+            })
+            .collect(),
+        ..Report::default()
+    };
+    for (index, root) in roots.iter().enumerate() {
+        let display = discover::display_path(root);
+        match scan_repository(root, index, options, settings) {
+            Ok(repo) => {
+                if let Some(summary) = report.roots.get_mut(index) {
+                    summary.files_scanned = repo.blobs_scanned;
+                    summary.findings = repo.findings.len();
+                }
+                report.files_scanned += repo.blobs_scanned;
+                report.suppressed += repo.suppressed;
+                report.findings.extend(repo.findings);
+                report.errors.extend(repo.errors);
+                report.notes.extend(repo.notes);
+                report.sources.extend(repo.sources);
+                report.provenance.push(repo.provenance);
+            }
+            Err(message) => report.errors.push(FileError {
+                path: display,
+                line: None,
+                message,
+            }),
+        }
+    }
+    report.sort();
+    report
+}
+
+/// What one repository's history gave.
+#[derive(Default)]
+struct RepoOutcome {
+    findings: Vec<Finding>,
+    errors: Vec<FileError>,
+    notes: Vec<FileError>,
+    sources: std::collections::BTreeMap<String, Arc<str>>,
+    blobs_scanned: usize,
+    suppressed: usize,
+    provenance: Provenance,
+}
+
+impl Default for Provenance {
+    fn default() -> Self {
+        Provenance {
+            uri: String::new(),
+            revision: None,
+            branch: None,
+        }
+    }
+}
+
+fn scan_repository(
+    root: &Path,
+    root_index: usize,
+    options: &HistoryOptions,
+    settings: &ScanSettings,
+) -> Result<RepoOutcome, String> {
+    let root_display = discover::display_path(root);
+    let repo = gix::discover(root)
+        .map_err(|e| format!("--history needs a git repository: {}", one_line(&e)))?;
+    let mut out = RepoOutcome {
+        provenance: provenance(&repo),
+        ..RepoOutcome::default()
+    };
+    let note = |out: &mut RepoOutcome, message: String| {
+        out.notes.push(FileError {
+            path: root_display.clone(),
+            line: None,
+            message,
+        })
+    };
+    // A PATH inside the work tree limits the scan to blobs under it, shown under the PATH as
+    // typed (like a working-tree scan of a subfolder).
+    let prefix = subfolder_prefix(&repo, root);
+    if repo.is_shallow().unwrap_or(false) {
+        note(
+            &mut out,
+            "shallow clone: commits before the shallow boundary are not in this repository; \
+             their blobs are not scanned"
+                .to_string(),
+        );
+    }
+    let commits = collect_commits(&repo, options, &mut out, &note)?;
+    let exclude = build_excludes(options);
+    let (metas, blobs) = collect_blobs(&repo, &commits, &prefix, &exclude, &root_display, &mut out);
+    let head_blobs = head_blobs(&repo, &prefix);
+
+    let sync = repo.clone().into_sync();
+    let mut blobs: Vec<(ObjectId, BlobSites)> = blobs.into_iter().collect();
+    // A stable order for the parallel pass's output (ids are effectively random, which also
+    // spreads large and small blobs over the threads).
+    blobs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let shown_under = |path: &str| join_display(&root_display, path, &prefix);
+    let scanned: Vec<BlobScan> = blobs
+        .par_iter()
+        .map_init(
+            || (sync.to_thread_local(), Vec::new()),
+            |(repo, buf), (id, sites)| {
+                scan_blob(repo, buf, id, sites, root_index, &shown_under, settings)
+            },
+        )
+        .collect();
+
+    let mut unparsed = 0usize;
+    let mut occurrences: Vec<Occurrence> = Vec::new();
+    for blob in scanned {
+        match blob {
+            BlobScan::Unreadable { path, message } => out.errors.push(FileError {
+                path: shown_under(&path),
+                line: None,
+                message,
+            }),
+            BlobScan::Missing => {}
+            BlobScan::Done {
+                id,
+                commit,
+                findings,
+                source,
+                suppressed,
+                parse_failed,
+            } => {
+                out.blobs_scanned += 1;
+                out.suppressed += suppressed;
+                unparsed += usize::from(parse_failed);
+                for finding in findings {
+                    occurrences.push(Occurrence {
+                        finding,
+                        commit,
+                        blob: id,
+                        source: source.clone(),
+                    });
+                }
+            }
+        }
+    }
+    let missing = blobs.len() - out.blobs_scanned - out.errors.len();
+    if missing > 0 {
+        note(
+            &mut out,
+            format!(
+                "{missing} blob{} not in the object database (a partial clone?): not scanned",
+                if missing == 1 { "" } else { "s" }
+            ),
+        );
+    }
+    if unparsed > 0 {
+        note(
+            &mut out,
+            format!(
+                "{unparsed} past version{} of configuration files could not be parsed: only swept for literal tokens",
+                if unparsed == 1 { "" } else { "s" }
+            ),
+        );
+    }
+    group(occurrences, &metas, &head_blobs, &mut out);
+    Ok(out)
+}
+
+/// The tips of the walk and the commits to hide, from `--range`, `--branch` or every ref.
+fn tips(
+    repo: &gix::Repository,
+    options: &HistoryOptions,
+) -> Result<(Vec<ObjectId>, Vec<ObjectId>), String> {
+    let resolve = |spec: &str, flag: &str| -> Result<ObjectId, String> {
+        let id = repo
+            .rev_parse_single(spec)
+            .map_err(|e| format!("{flag}: `{spec}` is not a revision here: {}", one_line(&e)))?;
+        let object = id
+            .object()
+            .map_err(|e| format!("{flag}: `{spec}`: {}", one_line(&e)))?;
+        object
+            .peel_to_commit()
+            .map(|c| c.id)
+            .map_err(|e| format!("{flag}: `{spec}` names no commit: {}", one_line(&e)))
+    };
+    let mut tips = Vec::new();
+    let mut hidden = Vec::new();
+    if let Some(range) = &options.range {
+        match range.split_once("..") {
+            Some((from, to)) => {
+                let to = to.strip_prefix('.').unwrap_or(to);
+                tips.push(resolve(if to.is_empty() { "HEAD" } else { to }, "--range")?);
+                if !from.is_empty() {
+                    hidden.push(resolve(from, "--range")?);
+                }
+            }
+            None => tips.push(resolve(range, "--range")?),
+        }
+    }
+    for branch in &options.branches {
+        tips.push(resolve(branch, "--branch")?);
+    }
+    if options.range.is_none() && options.branches.is_empty() {
+        let refs = repo
+            .references()
+            .map_err(|e| format!("cannot read refs: {}", one_line(&e)))?;
+        let all = refs
+            .all()
+            .map_err(|e| format!("cannot read refs: {}", one_line(&e)))?;
+        for reference in all.flatten() {
+            let mut reference = reference;
+            let Ok(id) = reference.peel_to_id() else {
+                continue;
+            };
+            // Tags may point at trees or blobs; only commits start a walk.
+            if let Ok(object) = id.object() {
+                if let Ok(commit) = object.peel_to_commit() {
+                    tips.push(commit.id);
+                }
+            }
+        }
+        // A detached HEAD is no ref of `all()`.
+        if let Ok(head) = repo.head_id() {
+            tips.push(head.detach());
+        }
+    }
+    tips.sort_unstable();
+    tips.dedup();
+    Ok((tips, hidden))
+}
+
+/// Pass 1: the commits to scan, oldest first (by committer time, as `git log --since` reads).
+fn collect_commits(
+    repo: &gix::Repository,
+    options: &HistoryOptions,
+    out: &mut RepoOutcome,
+    note: &impl Fn(&mut RepoOutcome, String),
+) -> Result<Vec<(ObjectId, i64)>, String> {
+    let (tips, hidden) = tips(repo, options)?;
+    if tips.is_empty() {
+        return Ok(Vec::new());
+    }
+    let walk = repo
+        .rev_walk(tips)
+        .with_hidden(hidden)
+        .all()
+        .map_err(|e| format!("cannot walk the history: {}", one_line(&e)))?;
+    let mut commits = Vec::new();
+    for info in walk {
+        match info {
+            Ok(info) => {
+                let time = info.commit_time.unwrap_or_default();
+                if options.since.is_none_or(|since| time >= since) {
+                    commits.push((info.id, time));
+                }
+            }
+            Err(e) => {
+                note(
+                    out,
+                    format!(
+                        "the history walk stopped early (missing or corrupt commit): {}; \
+                         the commits read so far are scanned",
+                        one_line(&e)
+                    ),
+                );
+                break;
+            }
+        }
+    }
+    // Parents before children, so a blob is attributed to the commit that introduced it.
+    commits.reverse();
+    commits.sort_by_key(|(_, time)| *time);
+    Ok(commits)
+}
+
+fn build_excludes(options: &HistoryOptions) -> Gitignore {
+    let mut b = GitignoreBuilder::new("");
+    for g in &options.excludes {
+        let _ = b.add_line(None, g);
+    }
+    if !options.no_ignore {
+        let _ = b.add_line(None, "node_modules/");
+    }
+    b.build().unwrap_or_else(|_| Gitignore::empty())
+}
+
+/// Pass 2: every tree of every commit, each tree id decoded once; the first site of each blob.
+fn collect_blobs(
+    repo: &gix::Repository,
+    commits: &[(ObjectId, i64)],
+    prefix: &str,
+    exclude: &Gitignore,
+    root_display: &str,
+    out: &mut RepoOutcome,
+) -> (Vec<CommitMeta>, HashMap<ObjectId, BlobSites>) {
+    let hash = repo.object_hash();
+    let mut metas = Vec::with_capacity(commits.len());
+    let mut blobs: HashMap<ObjectId, BlobSites> = HashMap::new();
+    let mut seen_trees: HashSet<ObjectId> = HashSet::new();
+    let mut buf = Vec::new();
+    let mut tree_buf = Vec::new();
+    let mut stack: Vec<(ObjectId, BString)> = Vec::new();
+    let mut unreadable_trees = 0usize;
+    let mut unreadable_commits = 0usize;
+    for &(id, commit_time) in commits {
+        let data = match repo.objects.try_find(&id, &mut buf) {
+            Ok(Some(data)) => data,
+            _ => {
+                unreadable_commits += 1;
+                continue;
+            }
+        };
+        let Ok(commit) = gix::objs::CommitRef::from_bytes(data.data, hash) else {
+            unreadable_commits += 1;
+            continue;
+        };
+        let (author, date, author_time) = match commit.author() {
+            Ok(sig) => {
+                let time = sig.time().ok();
+                (
+                    sig.name.trim().to_str_lossy().into_owned(),
+                    time.and_then(|t| t.format(gix::date::time::format::ISO8601_STRICT).ok())
+                        .unwrap_or_default(),
+                    time.map_or(commit_time, |t| t.seconds),
+                )
+            }
+            Err(_) => (String::new(), String::new(), commit_time),
+        };
+        let commit_index = metas.len() as u32;
+        metas.push(CommitMeta {
+            id,
+            author,
+            date,
+            time: author_time,
+        });
+        stack.push((commit.tree(), BString::default()));
+        while let Some((tree_id, path)) = stack.pop() {
+            if !seen_trees.insert(tree_id) {
+                continue;
+            }
+            let data = match repo.objects.try_find(&tree_id, &mut tree_buf) {
+                Ok(Some(data)) if data.kind == gix::object::Kind::Tree => data,
+                _ => {
+                    unreadable_trees += 1;
+                    continue;
+                }
+            };
+            for entry in gix::objs::TreeRefIter::from_bytes(data.data, hash) {
+                let Ok(entry) = entry else {
+                    unreadable_trees += 1;
+                    break;
+                };
+                let mut child = path.clone();
+                if !child.is_empty() {
+                    child.push_byte(b'/');
+                }
+                child.push_str(entry.filename);
+                if entry.mode.is_tree() {
+                    if on_prefix_path(child.as_ref(), prefix)
+                        && !excluded(exclude, child.as_ref(), true)
+                    {
+                        stack.push((entry.oid.to_owned(), child));
+                    }
+                    continue;
+                }
+                // Symbolic links hold a path, submodules a commit of another repository.
+                if !entry.mode.is_blob() || !under_prefix(child.as_ref(), prefix) {
+                    continue;
+                }
+                if excluded(exclude, child.as_ref(), false) {
+                    continue;
+                }
+                record_blob(&mut blobs, entry.oid.to_owned(), child, commit_index);
+            }
+        }
+    }
+    if unreadable_commits + unreadable_trees > 0 {
+        out.errors.push(FileError {
+            path: root_display.to_string(),
+            line: None,
+            message: format!(
+                "{} commit{} and {} tree{} could not be read (missing or corrupt objects): the blobs under them are not scanned",
+                unreadable_commits,
+                if unreadable_commits == 1 { "" } else { "s" },
+                unreadable_trees,
+                if unreadable_trees == 1 { "" } else { "s" }
+            ),
+        });
+    }
+    (metas, blobs)
+}
+
+fn record_blob(blobs: &mut HashMap<ObjectId, BlobSites>, id: ObjectId, path: BString, commit: u32) {
+    let path = path.to_str_lossy();
+    let kind = discover::classify(Path::new(path.as_ref()));
+    match blobs.get_mut(&id) {
+        Some(sites) => {
+            if sites.known.is_none() {
+                if let Some(kind) = kind {
+                    sites.known = Some((
+                        Site {
+                            path: path.into_owned(),
+                            commit,
+                        },
+                        kind,
+                    ));
+                }
+            }
+        }
+        None => {
+            let site = Site {
+                path: path.into_owned(),
+                commit,
+            };
+            let known = kind.map(|k| (site.clone(), k));
+            blobs.insert(id, BlobSites { first: site, known });
+        }
+    }
+}
+
+fn excluded(exclude: &Gitignore, path: &BStr, is_dir: bool) -> bool {
+    let path = path.to_str_lossy();
+    exclude
+        .matched_path_or_any_parents(path.as_ref(), is_dir)
+        .is_ignore()
+}
+
+/// Is `dir` on the way to `prefix` or under it?
+fn on_prefix_path(dir: &BStr, prefix: &str) -> bool {
+    prefix.is_empty()
+        || under_prefix(dir, prefix)
+        || prefix
+            .as_bytes()
+            .strip_prefix(dir.as_bytes())
+            .is_some_and(|rest| rest.starts_with(b"/"))
+}
+
+fn under_prefix(path: &BStr, prefix: &str) -> bool {
+    prefix.is_empty()
+        || path
+            .as_bytes()
+            .strip_prefix(prefix.as_bytes())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(b"/"))
+}
+
+/// The blob ids in HEAD's tree (under `prefix`): what "still present" means.
+fn head_blobs(repo: &gix::Repository, prefix: &str) -> HashSet<ObjectId> {
+    let mut found = HashSet::new();
+    let Ok(tree) = repo.head_tree_id() else {
+        return found;
+    };
+    let hash = repo.object_hash();
+    let mut buf = Vec::new();
+    let mut stack: Vec<(ObjectId, BString)> = vec![(tree.detach(), BString::default())];
+    while let Some((id, path)) = stack.pop() {
+        let Ok(Some(data)) = repo.objects.try_find(&id, &mut buf) else {
+            continue;
+        };
+        for entry in gix::objs::TreeRefIter::from_bytes(data.data, hash).flatten() {
+            let mut child = path.clone();
+            if !child.is_empty() {
+                child.push_byte(b'/');
+            }
+            child.push_str(entry.filename);
+            if entry.mode.is_tree() {
+                if on_prefix_path(child.as_ref(), prefix) {
+                    stack.push((entry.oid.to_owned(), child));
+                }
+            } else if entry.mode.is_blob() && under_prefix(child.as_ref(), prefix) {
+                found.insert(entry.oid.to_owned());
+            }
+        }
+    }
+    found
+}
+
+/// What pass 3 made of one blob.
+enum BlobScan {
+    Done {
+        id: ObjectId,
+        commit: u32,
+        findings: Vec<Finding>,
+        source: Option<Arc<str>>,
+        suppressed: usize,
+        parse_failed: bool,
+    },
+    /// Not in the object database (a partial clone): counted in one note.
+    Missing,
+    Unreadable {
+        path: String,
+        message: String,
+    },
+}
+
+fn scan_blob(
+    repo: &mut gix::Repository,
+    buf: &mut Vec<u8>,
+    id: &ObjectId,
+    sites: &BlobSites,
+    root_index: usize,
+    shown_under: &(impl Fn(&str) -> String + Sync),
+    settings: &ScanSettings,
+) -> BlobScan {
+    let data = match repo.objects.try_find(id, buf) {
+        Ok(Some(data)) => data,
+        Ok(None) => return BlobScan::Missing,
+        Err(e) => {
+            return BlobScan::Unreadable {
+                path: sites.first.path.clone(),
+                message: format!(
+                    "blob {} cannot be read: {}",
+                    id.to_hex_with_len(12),
+                    one_line(&e)
+                ),
+            }
+        }
+    };
+    // Past versions larger than the limit are swept only (generated bundles, lock files).
+    let (site, kind) = match &sites.known {
+        Some((site, kind)) if (data.data.len() as u64) <= settings.max_file_size => (site, *kind),
+        _ => (&sites.first, FileKind::Other),
+    };
+    let display = shown_under(&site.path);
+    let candidate = Candidate {
+        // Checks that look around a config on disk (a compose `env_file`, a project's
+        // package.json) must find nothing for a blob of the past: this path does not exist.
+        fs_path: PathBuf::from("\0history").join(&site.path),
+        display,
+        kind,
+        named: false,
+        root: root_index,
+    };
+    let outcome = scan::scan_bytes(&candidate, data.data, settings);
+    let findings: Vec<Finding> = outcome
+        .findings
+        .into_iter()
+        .filter(|f| HISTORY_RULES.contains(&f.rule))
+        .collect();
+    let source = if findings.is_empty() {
+        None
+    } else {
+        outcome.redacted
+    };
+    BlobScan::Done {
+        id: *id,
+        commit: site.commit,
+        findings,
+        source,
+        suppressed: outcome.suppressed,
+        parse_failed: !outcome.errors.is_empty() && kind != FileKind::Other,
+    }
+}
+
+/// A finding in one blob, before grouping.
+struct Occurrence {
+    finding: Finding,
+    commit: u32,
+    blob: ObjectId,
+    source: Option<Arc<str>>,
+}
+
+/// One finding per credential: the earliest occurrence, with the others as `related`.
+fn group(
+    occurrences: Vec<Occurrence>,
+    metas: &[CommitMeta],
+    head_blobs: &HashSet<ObjectId>,
+    out: &mut RepoOutcome,
+) {
+    let mut groups: HashMap<String, Vec<Occurrence>> = HashMap::new();
+    for o in occurrences {
+        let key = match &o.finding.credential {
+            Some(c) => format!("{}\0{}", o.finding.rule, c.digest()),
+            None => format!("{}\0{}", o.finding.rule, o.finding.fingerprint),
+        };
+        groups.entry(key).or_default().push(o);
+    }
+    for (_, mut group) in groups {
+        group.sort_by(|a, b| {
+            let ta = metas.get(a.commit as usize).map_or(0, |m| m.time);
+            let tb = metas.get(b.commit as usize).map_or(0, |m| m.time);
+            (ta, a.commit, &a.finding.path, a.finding.line).cmp(&(
+                tb,
+                b.commit,
+                &b.finding.path,
+                b.finding.line,
+            ))
+        });
+        let in_head = group.iter().any(|o| head_blobs.contains(&o.blob));
+        let info = |commit: u32| {
+            metas.get(commit as usize).map(|m| CommitInfo {
+                id: m.id.to_string(),
+                author: m.author.clone(),
+                date: m.date.clone(),
+                in_head,
+            })
+        };
+        let mut rest = group.into_iter();
+        let Some(first) = rest.next() else {
+            continue;
+        };
+        let mut finding = first.finding;
+        finding.commit = info(first.commit);
+        finding.suggestion = finding
+            .suggestion
+            .take()
+            .map(|s| history_suggestion(s, in_head));
+        for o in rest {
+            let short = metas
+                .get(o.commit as usize)
+                .map(|m| m.id.to_hex_with_len(7).to_string())
+                .unwrap_or_default();
+            finding.related.push(Related {
+                path: o.finding.path.clone(),
+                line: o.finding.line,
+                column: o.finding.column,
+                message: format!("the same credential, committed in {short}"),
+            });
+        }
+        finding.related.dedup();
+        if let (Some(source), Some(key)) = (first.source, finding.source_key()) {
+            out.sources.insert(key, source);
+        }
+        out.findings.push(finding);
+    }
+}
+
+/// A credential in history is not fixed by editing a file: the text is in every clone. The
+/// rewrite of the file (when it is still in the tree) is the working-tree scan's business; here
+/// the steps are to revoke, replace and purge.
+fn history_suggestion(s: RenderedSuggestion, in_head: bool) -> RenderedSuggestion {
+    let mut notes: Vec<String> = s.notes;
+    if in_head {
+        notes.push(
+            "it is still in the current tree: a scan without --history shows the rewrite (`npm-auth-scan --diff`)"
+                .to_string(),
+        );
+    }
+    notes.push(
+        "revoking is what makes it harmless; to also purge it from the history: `git filter-repo --replace-text FILE`, then force-push and have every clone re-cloned"
+            .to_string(),
+    );
+    RenderedSuggestion {
+        title: "Revoke this credential: every clone of the history still holds it".to_string(),
+        applicability: Applicability::Manual,
+        diff: String::new(),
+        notes,
+        edits: Vec::new(),
+    }
+}
+
+/// The folder of the repository's work tree that `root` names, `/`-separated ("" for the top).
+fn subfolder_prefix(repo: &gix::Repository, root: &Path) -> String {
+    let (Some(workdir), Ok(root)) = (repo.workdir(), root.canonicalize()) else {
+        return String::new();
+    };
+    let Ok(workdir) = workdir.canonicalize() else {
+        return String::new();
+    };
+    match root.strip_prefix(&workdir) {
+        Ok(rel) => discover::display_path(rel).trim_matches('/').to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+/// A path in the repository as outputs show it: under the PATH as typed.
+fn join_display(root_display: &str, path: &str, prefix: &str) -> String {
+    let rest = if prefix.is_empty() {
+        path
+    } else {
+        path.strip_prefix(prefix)
+            .map(|r| r.trim_start_matches('/'))
+            .unwrap_or(path)
+    };
+    if root_display.is_empty() || root_display == "." {
+        rest.to_string()
+    } else {
+        format!("{}/{rest}", root_display.trim_end_matches('/'))
+    }
+}
+
+fn provenance(repo: &gix::Repository) -> Provenance {
+    let uri = repo
+        .find_remote("origin")
+        .ok()
+        .and_then(|remote| remote.url(gix::remote::Direction::Fetch).cloned())
+        .map(|mut url| {
+            // A remote URL may carry a user and password (or a token as the user): never shown.
+            url.set_user(None);
+            url.set_password(None);
+            url.to_bstring().to_string()
+        })
+        .unwrap_or_else(|| {
+            let dir = repo.workdir().unwrap_or(repo.git_dir());
+            let abs = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+            format!("file://{}", discover::display_path(&abs))
+        });
+    let head = repo.head().ok();
+    Provenance {
+        uri,
+        revision: repo.head_id().ok().map(|id| id.to_string()),
+        branch: head
+            .as_ref()
+            .and_then(|h| h.referent_name())
+            .map(|n| n.shorten().to_string()),
+    }
+}
+
+/// An error's text on one line (gix errors chain causes over several).
+fn one_line(e: &impl std::fmt::Display) -> String {
+    let text = e.to_string();
+    crate::token::scrub(&text.split_whitespace().collect::<Vec<_>>().join(" ")).into_owned()
+}
+
+/// `--since DATE`: `2024-01-31`, an ISO 8601 or RFC 2822 date, `@SECONDS`, or `2 weeks ago`.
+pub fn parse_since(value: &str) -> Option<i64> {
+    gix::date::parse(value.trim(), Some(gix::date::Zoned::now()))
+        .ok()
+        .map(|t| t.seconds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_paths() {
+        assert!(on_prefix_path("services".into(), "services/api"));
+        assert!(on_prefix_path("services/api/x".into(), "services/api"));
+        assert!(!on_prefix_path("serv".into(), "services/api"));
+        assert!(!on_prefix_path("other".into(), "services/api"));
+        assert!(under_prefix("services/api/.npmrc".into(), "services/api"));
+        assert!(!under_prefix("services/apix/.npmrc".into(), "services/api"));
+        assert!(under_prefix(".npmrc".into(), ""));
+    }
+
+    #[test]
+    fn display_paths_keep_the_root_as_typed() {
+        assert_eq!(join_display(".", ".npmrc", ""), ".npmrc");
+        assert_eq!(join_display("repo", ".npmrc", ""), "repo/.npmrc");
+        assert_eq!(
+            join_display("services", "services/api/.npmrc", "services"),
+            "services/api/.npmrc"
+        );
+    }
+
+    #[test]
+    fn since_dates() {
+        assert_eq!(parse_since("2020-01-01"), Some(1_577_836_800));
+        assert!(parse_since("2 weeks ago").is_some());
+        assert_eq!(parse_since("not a date"), None);
+    }
+
+    #[test]
+    fn commit_lines() {
+        let info = CommitInfo {
+            id: "0123456789abcdef".into(),
+            author: "Jane Doe".into(),
+            date: "2021-03-04T05:06:07+00:00".into(),
+            in_head: false,
+        };
+        assert_eq!(
+            info.describe(),
+            "committed in 0123456 by Jane Doe on 2021-03-04, removed since"
+        );
+    }
+}
