@@ -384,3 +384,25 @@ fn composite_action_steps_are_the_calling_jobs() {
     named_run_agrees(dir.path(), &report, &[".github/workflows/release.yml"]);
     named_run_agrees(dir.path(), &report, &[".github/actions/setup/action.yml"]);
 }
+
+/// semantic-release publishes to npm only with `@semantic-release/npm` in its configuration;
+/// without it (the good tree) the run needs neither a token nor trusted publishing.
+#[test]
+fn release_tool_config_decides_whether_it_publishes() {
+    let dir = copy_case("release-config", "bad");
+    let report = scan(dir.path(), &["."]);
+    let f = finding(
+        &report,
+        "trusted-publishing-misconfigured",
+        ".github/workflows/release.yml",
+        9,
+    );
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("semantic-release"),
+        "{f}"
+    );
+    named_run_agrees(dir.path(), &report, &[".github/workflows/release.yml"]);
+}
