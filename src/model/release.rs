@@ -159,9 +159,11 @@ mod tests {
         }
     }
 
+    type Case<'a> = (&'a [(&'a str, &'a str)], Option<bool>);
+
     #[test]
     fn semantic_release_configs() {
-        let cases: &[(&[(&str, &str)], Option<bool>)] = &[
+        let cases: &[Case] = &[
             (&[], None),
             (&[(".releaserc.json", "{}")], Some(true)),
             (
