@@ -232,8 +232,8 @@ impl Draft {
     }
 }
 
-/// A place a finding depends on, outside its primary location: `related` in JSON v1 (an
-/// addition), SARIF `relatedLocations`, a `see also` line in human output. Never a secret.
+/// A place a finding depends on or repeats in, outside its primary location: `related` in JSON
+/// v1 (an addition), SARIF `relatedLocations`, a `see also` line in human output. Never a secret.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Related {
     /// Display path (the scan root as typed, `/` separators).
@@ -279,15 +279,15 @@ pub struct Finding {
     /// The raw token, held until `--verify` takes it; never serialized.
     #[serde(skip)]
     pub credential: Option<Credential>,
+    /// Other files and lines the finding depends on: an addition to JSON v1.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<Related>,
     /// What the token's registry said (`--verify` only): an addition to JSON v1.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verification: Option<Verification>,
     /// History scans: the commit that introduced the blob at `path` (JSON v1 addition).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<crate::history::CommitInfo>,
-    /// The other files and lines this finding depends on or repeats in (JSON v1 addition).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub related: Vec<Related>,
 }
 
 impl Finding {

@@ -3,7 +3,9 @@
 //!
 //! Detection returns data ([`finding::Finding`]); only [`output`] renders and only [`app`] prints.
 
+pub mod advice;
 pub mod app;
+pub mod catalogue;
 pub mod checks;
 pub mod cli;
 pub mod config;

@@ -869,9 +869,9 @@ fn sweep_large_file(
                 span: 0..0,
                 // Not tied to any registry: npm's own is where it would work.
                 credential: Some(crate::credential::Credential::for_default_registry(&secret)),
+                related: Vec::new(),
                 verification: None,
                 commit: None,
-                related: Vec::new(),
             });
         }
         if let Some(last_nl) = memchr::memrchr(b'\n', &chunk[cursor..consumed_to]) {

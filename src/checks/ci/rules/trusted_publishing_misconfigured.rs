@@ -53,13 +53,23 @@ pub(super) fn misconfiguration(
             emit(ctx, seen, draft);
         }
     }
-    if publish.tool == "yarn publish" {
+    if !publish.oidc_capable {
+        let bun = publish.tool.contains("bun publish");
         let draft = Draft::at(MISCONFIGURED, publish.span.clone())
-            .message_key("no-oidc-tool")
-            .suggestion(Suggestion::new(
-                "Publish with npm (or Yarn >= 4.10 `yarn npm publish`), which support trusted publishing",
-                Applicability::Manual,
-            ).note("replace `yarn publish` with `npm publish` (npm >= 11.5.1)"));
+            .message_key(if bun { "no-oidc-bun" } else { "no-oidc-tool" })
+            .suggestion(if bun {
+                Suggestion::new(
+                    "Publish with npm, which supports trusted publishing",
+                    Applicability::Manual,
+                )
+                .note("replace `bun publish` with `npm publish` (npm >= 11.5.1), or `bunx npm@latest publish` where npm is not installed")
+            } else {
+                Suggestion::new(
+                    "Publish with npm (or Yarn >= 4.10 `yarn npm publish`), which support trusted publishing",
+                    Applicability::Manual,
+                )
+                .note(format!("replace `{}` with `npm publish` (npm >= 11.5.1)", publish.tool))
+            });
         emit(ctx, seen, draft);
     }
     // A GitLab template's ID tokens may come from the job that extends it.
