@@ -406,3 +406,20 @@ fn release_tool_config_decides_whether_it_publishes() {
     );
     named_run_agrees(dir.path(), &report, &[".github/workflows/release.yml"]);
 }
+
+/// Each caller is judged with its own grant: of two callers, only the one without
+/// `id-token: write` is reported.
+#[test]
+fn each_caller_of_a_reusable_workflow_is_judged_alone() {
+    let dir = copy_case("github-reusable-two-callers", "bad");
+    let report = scan(dir.path(), &["."]);
+    let want: BTreeSet<_> = [(
+        "trusted-publishing-misconfigured".to_string(),
+        ".github/workflows/manual.yml".to_string(),
+        8,
+    )]
+    .into();
+    assert_eq!(found(&report), want, "{report}");
+    named_run_agrees(dir.path(), &report, &[".github/workflows/publish.yml"]);
+    named_run_agrees(dir.path(), &report, &[".github/workflows/manual.yml"]);
+}

@@ -170,7 +170,12 @@ pub(super) fn reusable_calls(
             let callee = github::pipeline_in(Some((model, &r.to)), System::GithubWorkflow, doc);
             for cjob in &callee.jobs {
                 // A callee job whose own block lacks the grant is reported in its own file.
-                if !cjob.oidc.callers_judge {
+                let own = cjob
+                    .body
+                    .as_ref()
+                    .and_then(|b| b.get("permissions"))
+                    .or(doc.root.get("permissions"));
+                if !own.is_none_or(github::grants_id_token) {
                     continue;
                 }
                 let Some(publish) = oidc_publish(ctx, cjob, package_scripts) else {
