@@ -58,6 +58,7 @@ fn from_value(config: &serde_json::Value) -> Option<bool> {
         // The default plugins include @semantic-release/npm.
         return Some(true);
     };
+    let mut unknown = false;
     for plugin in plugins {
         let (name, options) = match plugin {
             serde_json::Value::String(s) => (s.as_str(), None),
@@ -67,6 +68,11 @@ fn from_value(config: &serde_json::Value) -> Option<bool> {
             },
             _ => continue,
         };
+        // `@semantic-release/exec` runs any command to publish (often a script around
+        // `npm publish`): what it does is not in the config.
+        if name == "@semantic-release/exec" && options.and_then(|o| o.get("publishCmd")).is_some() {
+            unknown = true;
+        }
         if name == "@semantic-release/npm" {
             let off = options
                 .and_then(|o| o.get("npmPublish"))
@@ -75,7 +81,7 @@ fn from_value(config: &serde_json::Value) -> Option<bool> {
             return Some(!off);
         }
     }
-    Some(false)
+    (!unknown).then_some(false)
 }
 
 /// A JavaScript config, read as text: only a plain plugin list is understood.
@@ -191,6 +197,10 @@ mod tests {
                 Some(false),
             ),
             (&[(".releaserc.json", r#"{"extends": "@acme/release"}"#)], None),
+            (
+                &[(".releaserc.json", r#"{"plugins": ["@semantic-release/github", ["@semantic-release/exec", {"publishCmd": "pnpm release:publish"}]]}"#)],
+                None,
+            ),
         ];
         for (files, want) in cases {
             assert_eq!(
