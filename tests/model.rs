@@ -29,11 +29,12 @@ fn copy_case(case: &str, side: &str) -> tempfile::TempDir {
 }
 
 fn scan(dir: &Path, paths: &[&str]) -> serde_json::Value {
+    // `low`: the `info` inventory of env-referenced tokens is not a problem a tree can avoid.
     let mut args = vec![
         "--format",
         "json",
         "--min-severity",
-        "info",
+        "low",
         "--fail-on",
         "never",
     ];
