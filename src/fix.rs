@@ -342,8 +342,9 @@ fn recheck(
     fixed: &str,
     settings: &ScanSettings,
 ) -> Option<String> {
-    let before = scan::scan_bytes(candidate, original.as_bytes(), settings);
-    let after = scan::scan_bytes(candidate, fixed.as_bytes(), settings);
+    // With the repository as context: a reusable workflow is judged with its callers' grant.
+    let before = scan::scan_bytes_with_context(candidate, original.as_bytes(), settings);
+    let after = scan::scan_bytes_with_context(candidate, fixed.as_bytes(), settings);
     if after.errors.len() > before.errors.len() {
         let why = after
             .errors

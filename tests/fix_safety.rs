@@ -172,7 +172,14 @@ fn a_reusable_workflow_whose_caller_grants_id_token_is_fixed_and_a_pin_is_raised
             run.stderr
         );
         assert!(!fixed.contains("npm@latest"), "{fixed}");
-        assert!(fixed.contains("id-token: write"), "{fixed}");
+        // The caller's `id-token: write` is the one in effect (the repository model sees it):
+        // the token goes, and no grant needs adding here.
+        assert!(!fixed.contains("NODE_AUTH_TOKEN"), "{fixed}");
+        let after = json(&run_in(dir, &["-f", "json", "--fail-on", "never", "."]));
+        assert!(
+            rules_of(&after).is_empty(),
+            "a second run still finds: {after}"
+        );
     });
 }
 

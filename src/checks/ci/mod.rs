@@ -28,7 +28,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::discover::FileKind;
-use crate::parse::yaml::{self, Node, Scalar};
+use crate::parse::yaml::{Node, Scalar};
 use crate::source::Span;
 
 use super::FileCtx;
@@ -298,14 +298,14 @@ pub fn check(ctx: &mut FileCtx<'_>) {
         jenkins::check(ctx);
         return;
     }
-    let docs = match yaml::parse(ctx.text) {
+    let docs = match ctx.yaml_docs() {
         Ok(docs) => docs,
         Err(e) => {
             ctx.parse_error(e);
             return;
         }
     };
-    for doc in &docs {
+    for doc in docs.iter() {
         let pipeline = match system {
             System::GithubWorkflow | System::GithubAction => github::pipeline(ctx, system, doc),
             System::Gitlab => gitlab::pipeline(ctx, doc),

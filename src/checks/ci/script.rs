@@ -112,8 +112,9 @@ pub struct Scope<'a> {
     pub is_token_var: &'a dyn Fn(&str) -> bool,
     /// `scripts` of the repository's package.json, to see through `npm run release`.
     pub package_scripts: &'a std::collections::BTreeMap<String, String>,
-    /// The repository root, to read shell scripts a step runs (`./scripts/publish.sh`).
-    pub repo_root: Option<&'a std::path::Path>,
+    /// Reads a repository file by its path from the repository root (through the model, so a
+    /// script run by several steps is read once).
+    pub read: &'a dyn Fn(&str) -> Option<std::sync::Arc<str>>,
 }
 
 /// Largest repository script read to see what a step runs.
@@ -335,9 +336,6 @@ impl Analyser<'_> {
     /// `./scripts/publish.sh`, `bash scripts/release.sh`: the repository script the command
     /// runs, analysed with what the step's environment gives it.
     fn external_script(&self, command: &Command, words: &[Word], facts: &mut Facts) {
-        let Some(root) = self.scope.repo_root else {
-            return;
-        };
         if self.depth >= MAX_SCRIPT_DEPTH {
             return;
         }
@@ -359,16 +357,12 @@ impl Analyser<'_> {
             return;
         };
         let rel = path.trim_start_matches("./");
-        let full = root.join(rel);
-        let Ok(meta) = std::fs::metadata(&full) else {
+        let Some(text) = (self.scope.read)(rel) else {
             return;
         };
-        if !meta.is_file() || meta.len() > MAX_SCRIPT_BYTES {
+        if text.len() as u64 > MAX_SCRIPT_BYTES {
             return;
         }
-        let Ok(text) = std::fs::read_to_string(&full) else {
-            return;
-        };
         let parsed = shell::parse(&text);
         let inner = Analyser {
             map: Mapping::External {
