@@ -212,14 +212,7 @@ fn shape(kind: FileKind, text: &str) -> Option<Shape> {
         | FileKind::Compose => {
             let docs = yaml::parse(text).ok()?;
             for doc in &docs {
-                walk(
-                    &mut out,
-                    text,
-                    &doc.root,
-                    &mut Vec::new(),
-                    &mut Vec::new(),
-                    0,
-                );
+                walk(&mut out, &doc.root, &mut Vec::new(), &mut Vec::new(), 0);
                 if kind == FileKind::GithubWorkflow {
                     out.reusable |= doc.root.get("on").is_some_and(|on| {
                         on.as_str() == Some("workflow_call")
@@ -234,14 +227,7 @@ fn shape(kind: FileKind, text: &str) -> Option<Shape> {
     }
 }
 
-fn walk(
-    out: &mut Shape,
-    text: &str,
-    node: &Node,
-    path: &mut Vec<String>,
-    env: &mut Vec<String>,
-    depth: usize,
-) {
+fn walk(out: &mut Shape, node: &Node, path: &mut Vec<String>, env: &mut Vec<String>, depth: usize) {
     if depth > 32 {
         return;
     }
@@ -297,13 +283,13 @@ fn walk(
                 }
             }
             path.push(key.to_string());
-            walk(out, text, v, path, env, depth + 1);
+            walk(out, v, path, env, depth + 1);
             path.pop();
         }
         env.truncate(pushed);
     } else {
         for child in node.iter_seq() {
-            walk(out, text, child, path, env, depth + 1);
+            walk(out, child, path, env, depth + 1);
         }
     }
 }
