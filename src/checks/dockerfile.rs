@@ -554,6 +554,7 @@ impl Checker<'_> {
                 let (severity, note) = self.stage_adjust(inst.stage, Severity::High);
                 let draft = Draft::at(LOGIN_RULE, fact.focus.clone())
                     .arg("tool", tool.clone())
+                    .arg("npm12", crate::advice::login_npm12_note(tool))
                     .arg("stage_note", note)
                     .severity(severity)
                     .confidence(if local {

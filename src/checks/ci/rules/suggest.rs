@@ -11,74 +11,40 @@ pub(super) fn read_only_token() -> Suggestion {
     .note("npm token create --name=ci-install --packages-all --packages-and-scopes-permission=read-only --expires=90")
 }
 
+/// A publish job where npm accepts no OIDC token: the shared stage-only advice (see
+/// [`crate::advice::without_trusted_publishing`]).
 pub(super) fn granular_token_suggestion(
     ctx: &FileCtx<'_>,
     system: System,
     self_hosted: bool,
 ) -> Suggestion {
     let (pkg, _) = package_info(ctx);
-    let slug: String = system
-        .display()
-        .split_whitespace()
-        .next()
-        .unwrap_or("ci")
-        .to_ascii_lowercase();
-    let mut s = Suggestion::new(
-        "Publish with a short-lived granular write token, rotated",
-        Applicability::Manual,
-    )
-    .note(format!(
-        "npm token create --name={slug}-publish --packages={pkg} --packages-and-scopes-permission=read-write --bypass-2fa --expires=90"
-    ))
-    .note("store it as a CI secret read only by the publish step, and rotate it before it expires (write tokens live at most 90 days)");
-    s = if self_hosted {
-        s.note("trusted publishing (no stored token) needs a cloud-hosted runner: run the publish job on a GitHub-hosted runner, GitLab.com shared runner or CircleCI cloud")
-    } else {
-        s.note(format!(
-            "{} is not a trusted-publishing provider: moving the publish job to GitHub Actions, GitLab CI/CD (GitLab.com) or CircleCI cloud removes the stored token entirely",
-            system.display()
-        ))
-    };
+    let mut s = crate::advice::stage_suggestion(
+        &crate::advice::ci_slug(system.display()),
+        system.display(),
+        &pkg,
+        self_hosted,
+    );
+    if names_secret_store(system) {
+        for note in &mut s.notes {
+            if note.starts_with("store the token as a CI secret") {
+                *note = format!(
+                    "store the token as {}, read only by the publish step, and rotate it before it expires (write tokens live at most 90 days)",
+                    system.secret_store()
+                );
+            }
+        }
+    }
     s
 }
 
-/// Systems whose publish advice is already the stage-only token of npm-auth-facts section 10
-/// (the systems added with it; the older ones keep theirs until the shared advice lands).
-pub(super) fn stage_only_systems(system: System) -> bool {
+/// Systems whose own secret store the hardcoded-token advice names (the systems whose
+/// secrets are not configured as masked variables in project settings).
+pub(super) fn names_secret_store(system: System) -> bool {
     matches!(
         system,
         System::Jenkins | System::Drone | System::Woodpecker | System::Buildkite | System::OneDev
     )
-}
-
-/// Publishing from a CI system without trusted publishing, as of December 2026: a stage-only
-/// granular token and `npm stage publish`, approved by a maintainer with 2FA, or a move of the
-/// publish job. A bypass-2FA write token is only a stop-gap (direct publishing with it ends
-/// around January 2027).
-pub(super) fn stage_only_suggestion(ctx: &FileCtx<'_>, system: System) -> Suggestion {
-    let (pkg, _) = package_info(ctx);
-    let slug: String = system
-        .display()
-        .split_whitespace()
-        .next()
-        .unwrap_or("ci")
-        .to_ascii_lowercase();
-    Suggestion::new(
-        "Stage the release with a stage-only token; a maintainer approves it with 2FA",
-        Applicability::Manual,
-    )
-    .note(format!(
-        "npm token create --name={slug}-stage --packages={pkg} --packages-and-scopes-permission=read-write-stage-only --expires=90"
-    ))
-    .note(format!(
-        "store it as {}, then run `npm stage publish` instead of `npm publish` (npm >= 11.20.0) and approve the staged version on npmjs.com",
-        system.secret_store()
-    ))
-    .note("a bypass-2FA write token still publishes directly only until about January 2027: use one, if at all, as a stop-gap")
-    .note(format!(
-        "{} is not a trusted-publishing provider: moving the publish job to GitHub Actions, GitLab CI/CD (GitLab.com) or CircleCI cloud removes the stored token entirely",
-        system.display()
-    ))
 }
 
 /// What a publish helper needs before it can publish with OIDC.
@@ -93,6 +59,9 @@ pub(super) fn tool_notes(mut s: Suggestion, tool: &str) -> Suggestion {
     }
     if tool.contains("JS-DevTools/npm-publish") {
         s = s.note("needs JS-DevTools/npm-publish >= 4.1.0 (token optional with OIDC)");
+    }
+    if tool.contains("bun publish") {
+        s = s.note("`bun publish` cannot use OIDC (oven-sh/bun#22423, open as of 2026-12-01): publish with `npm publish` or `bunx npm@latest publish` instead");
     }
     if tool.contains("yarn npm publish") {
         s = s.note("needs Yarn >= 4.10 for OIDC in `yarn npm publish`");
