@@ -98,6 +98,8 @@ pub struct Facts {
     pub assignments: Vec<TokenUse>,
     /// Literal credentials in auth positions.
     pub literals: Vec<Span>,
+    /// The default registry a script sets for the rest of the job (`npm config set registry`).
+    pub registry: Option<String>,
     /// Tokens a task makes available to the rest of the job (Azure `npmAuthenticate` with an
     /// external service connection).
     pub provided: Vec<TokenUse>,
@@ -604,6 +606,11 @@ impl Analyser<'_> {
                 None => return,
             },
         };
+        if key == "registry" && tool == "npm" {
+            // `npm config set registry URL`: where later publishes of the job go.
+            facts.registry = Some(value_word.value.get(value_range).unwrap_or("").to_string());
+            return;
+        }
         let is_auth = key.ends_with("_authToken")
             || key.ends_with("_auth")
             || key.ends_with("_password")
@@ -701,7 +708,12 @@ impl Analyser<'_> {
                 })
             };
             let Some(token) = token else { continue };
-            if !(self.scope.is_token_var)(&name) && !super::looks_like_npm_secret(&token.display) {
+            // A login's user name or e-mail (`NPM_AUTH_USERNAME`) is no token, whatever it reads.
+            let upper = name.to_ascii_uppercase();
+            let login_field = ["USER", "EMAIL"].iter().any(|f| upper.contains(f));
+            if !(self.scope.is_token_var)(&name)
+                && (login_field || !super::looks_like_npm_secret(&token.display))
+            {
                 continue;
             }
             if !matches!(token.source, Source::Stored(_) | Source::Literal) {
