@@ -13,6 +13,8 @@ fn main() {
             rd.filter_map(Result::ok)
                 .map(|e| e.path())
                 .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+                // The publisher and token-name catalogue is data of another shape (src/catalogue.rs).
+                .filter(|p| p.file_name().is_some_and(|n| n != "catalogue.toml"))
                 .collect()
         })
         .unwrap_or_default();

@@ -21,6 +21,10 @@ fn check_rule_data() -> bool {
     for e in rules::load_errors() {
         eprintln!("internal error: {e}");
     }
+    if let Some(e) = crate::catalogue::load_error() {
+        eprintln!("internal error: {e}");
+        return false;
+    }
     rules::load_errors().is_empty()
 }
 
@@ -40,7 +44,7 @@ pub fn run_command(command: Command) -> u8 {
                 EXIT_OK
             }
             None => {
-                eprintln!("error: unknown rule `{rule}` (see `npm-auth-scan rules`)");
+                eprintln!("error: unknown rule `{rule}` (see `npm-auth-scan rules`, or `explain catalogue`)");
                 EXIT_ERROR
             }
         },
@@ -114,6 +118,12 @@ pub fn rules_markdown() -> String {
 
 /// The `explain` page of a rule, rendered from its data file.
 pub fn explain(id: &str) -> Option<String> {
+    if id == "catalogue" {
+        return Some(format!(
+            "catalogue: the publish commands, CI actions and token names the rules know (rules/catalogue.toml)\n\n{}",
+            crate::catalogue::markdown()
+        ));
+    }
     let rule = rules::get(id)?;
     let mut out = format!(
         "{}: {}\n\nDefault severity: {}. Confidence: {}.\n\n## Why\n\n{}\n\n## What to do\n\n{}\n",
@@ -172,7 +182,7 @@ pub fn run_scan(settings: Settings) -> u8 {
         let mode = FixMode {
             unsafe_fixes: settings.unsafe_fixes,
         };
-        let (plans, mut summary) = fix::plan(&report, mode, &settings.scan);
+        let (plans, mut summary) = fix::plan(&report, mode, &settings.scan, &settings.paths);
         if settings.diff {
             let diffs: String = plans
                 .iter()
@@ -245,8 +255,15 @@ pub fn run_scan(settings: Settings) -> u8 {
 fn fix_summary_line(s: &fix::FixSummary, applied: bool) -> String {
     let plural =
         |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let hidden = match s.hidden {
+        0 => String::new(),
+        n => format!(
+            " ({} can be enabled with the `--unsafe-fixes` option)",
+            plural(n, "hidden fix", "hidden fixes")
+        ),
+    };
     format!(
-        "{} {} in {}, {} skipped (overlapping or rolled back), {} left to do by hand",
+        "{} {} in {}, {} skipped (overlapping or rolled back), {} left to do by hand{hidden}",
         plural(s.applied, "fix", "fixes"),
         if applied { "applied" } else { "to apply" },
         plural(

@@ -31,7 +31,7 @@ pub enum Command {
     Rules,
     /// The rule's documentation: why, before/after, references
     Explain {
-        /// Rule id, e.g. hardcoded-token
+        /// Rule id, e.g. hardcoded-token; `catalogue` lists the publishers and token names
         rule: String,
     },
     /// Merge JSON reports (one per repository, or one of several roots) into one audit report

@@ -157,6 +157,8 @@ pub struct Draft {
     pub identity: Option<String>,
     /// The raw token, for `--verify` only; never serialized (see [`crate::verify`]).
     pub credential: Option<Credential>,
+    /// Other places (usually in other files) the finding depends on.
+    pub related: Vec<Related>,
 }
 
 impl Draft {
@@ -172,6 +174,7 @@ impl Draft {
             suggestion: None,
             identity: None,
             credential: None,
+            related: Vec::new(),
         }
     }
 
@@ -213,11 +216,31 @@ impl Draft {
         self
     }
 
+    /// Another place the finding depends on (the caller of a reusable workflow, the composite
+    /// action that sets up Node, the copied `.npmrc`).
+    pub fn related(mut self, related: Related) -> Self {
+        if !self.related.contains(&related) {
+            self.related.push(related);
+        }
+        self
+    }
+
     /// The literal token this finding is about and its registry, for `--verify`.
     pub fn credential(mut self, credential: Credential) -> Self {
         self.credential = Some(credential);
         self
     }
+}
+
+/// A place a finding depends on or repeats in, outside its primary location: `related` in JSON
+/// v1 (an addition), SARIF `relatedLocations`, a `see also` line in human output. Never a secret.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Related {
+    /// Display path (the scan root as typed, `/` separators).
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
 }
 
 /// A suggestion as shown: title, applicability, redacted unified diff, notes.
@@ -256,24 +279,15 @@ pub struct Finding {
     /// The raw token, held until `--verify` takes it; never serialized.
     #[serde(skip)]
     pub credential: Option<Credential>,
+    /// Other files and lines the finding depends on: an addition to JSON v1.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<Related>,
     /// What the token's registry said (`--verify` only): an addition to JSON v1.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verification: Option<Verification>,
     /// History scans: the commit that introduced the blob at `path` (JSON v1 addition).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<crate::history::CommitInfo>,
-    /// The other files and lines this finding depends on or repeats in (JSON v1 addition).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub related: Vec<Related>,
-}
-
-/// Another place a finding concerns: JSON `findings[].related`, SARIF `relatedLocations`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Related {
-    pub path: String,
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
 }
 
 impl Finding {

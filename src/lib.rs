@@ -3,7 +3,9 @@
 //!
 //! Detection returns data ([`finding::Finding`]); only [`output`] renders and only [`app`] prints.
 
+pub mod advice;
 pub mod app;
+pub mod catalogue;
 pub mod checks;
 pub mod cli;
 pub mod config;
@@ -13,6 +15,7 @@ pub mod edit;
 pub mod finding;
 pub mod fix;
 pub mod history;
+pub mod model;
 pub mod output;
 pub mod parse;
 pub mod report;

@@ -18,6 +18,7 @@ use crate::discover::{self, Candidate, FileError, FileKind, WalkOptions};
 pub use crate::edit::{apply_replacements, redactions, render_diff};
 use crate::edit::{clamp_span, map_offset};
 use crate::finding::{Confidence, Draft, Edit, Finding, RenderedSuggestion, Severity};
+use crate::model::{Mode, Model};
 use crate::rules;
 use crate::source::{LineIndex, Span};
 use crate::suppress;
@@ -107,28 +108,185 @@ pub struct RootSummary {
 
 /// Scans `roots` (directories walked, files as named) plus `extra` candidates (user-level
 /// configs for `--user`).
+///
+/// Every file is read once, in parallel; files of known kinds then go into one
+/// [`Model`](crate::model::Model) per root, which follows their references, and are checked
+/// against it in parallel.
 pub fn scan(roots: &[PathBuf], extra: Vec<Candidate>, settings: &ScanSettings) -> Report {
     let (mut candidates, walk_errors) = discover::discover(roots, &settings.walk);
     candidates.extend(extra);
-    let outcomes = in_parallel(candidates, |c| {
-        let outcome = scan_candidate(&c, settings);
-        (c, outcome)
+    let loaded = in_parallel(candidates, |c| match load(&c, settings) {
+        Loaded::Bytes(bytes) if models_it(&c, roots) => (c, Err(bytes)),
+        Loaded::Bytes(bytes) => {
+            let outcome = scan_bytes(&c, &bytes, settings);
+            (c, Ok(outcome))
+        }
+        Loaded::Done(outcome) => (c, Ok(outcome)),
     });
-    assemble(roots, walk_errors, outcomes)
+    let (mut outcomes, inputs) = split_loaded(loaded);
+    let notes = scan_models(roots, inputs, false, settings, &mut outcomes);
+    // A file of no known kind swept by `--all-files` and also reached by reference was
+    // checked as what the reference says: that outcome is the one kept.
+    let mut by_model: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for (c, _) in &outcomes {
+        if c.kind != FileKind::Other {
+            by_model.insert(c.display.clone());
+        }
+    }
+    outcomes
+        .retain(|(c, _)| c.kind != FileKind::Other || c.named || !by_model.contains(&c.display));
+    let mut report = assemble(roots, walk_errors, outcomes);
+    report.notes.extend(notes);
+    report.sort();
+    report
 }
 
-/// Scans contents already in memory (the staged blobs of `--staged`).
+/// Scans contents already in memory (the staged blobs of `--staged`): they are the named files,
+/// and their repository is read as context.
 pub fn scan_blobs(
     roots: &[PathBuf],
     blobs: Vec<(Candidate, Vec<u8>)>,
     errors: Vec<FileError>,
     settings: &ScanSettings,
 ) -> Report {
-    let outcomes = in_parallel(blobs, |(c, bytes)| {
-        let outcome = scan_bytes(&c, &bytes, settings);
-        (c, outcome)
+    let loaded = in_parallel(blobs, |(c, bytes)| {
+        if models_it(&c, roots) {
+            (c, Err(bytes))
+        } else {
+            let outcome = scan_bytes(&c, &bytes, settings);
+            (c, Ok(outcome))
+        }
     });
-    assemble(roots, errors, outcomes)
+    let (mut outcomes, inputs) = split_loaded(loaded);
+    let notes = scan_models(roots, inputs, true, settings, &mut outcomes);
+    let mut report = assemble(roots, errors, outcomes);
+    report.notes.extend(notes);
+    report.sort();
+    report
+}
+
+/// Files of a known kind under a scan root go through the model; others (the `--all-files`
+/// sweep, `--user` configs) are checked alone.
+fn models_it(c: &Candidate, roots: &[PathBuf]) -> bool {
+    (c.kind != FileKind::Other || c.named) && c.root < roots.len()
+}
+
+type LoadedFile = (Candidate, Result<FileOutcome, Vec<u8>>);
+type Checked = Vec<(Candidate, FileOutcome)>;
+type ToModel = Vec<(Candidate, Vec<u8>)>;
+
+fn split_loaded(loaded: Vec<LoadedFile>) -> (Checked, ToModel) {
+    let mut outcomes = Vec::new();
+    let mut inputs = Vec::new();
+    for (c, r) in loaded {
+        match r {
+            Ok(o) => outcomes.push((c, o)),
+            Err(bytes) => inputs.push((c, bytes)),
+        }
+    }
+    (outcomes, inputs)
+}
+
+/// Builds the models of `inputs` (one per walked root; one per repository for named files,
+/// with the rest of the repository read as context), links them, and checks every reported
+/// file against its model. Returns the notes about references not followed.
+fn scan_models(
+    roots: &[PathBuf],
+    inputs: Vec<(Candidate, Vec<u8>)>,
+    all_named: bool,
+    settings: &ScanSettings,
+    outcomes: &mut Vec<(Candidate, FileOutcome)>,
+) -> Vec<FileError> {
+    let mut by_root: BTreeMap<usize, Model> = BTreeMap::new();
+    let mut by_repo: BTreeMap<PathBuf, Model> = BTreeMap::new();
+    for (c, bytes) in inputs {
+        let named = all_named || c.named;
+        if !named {
+            if let Some(root) = roots.get(c.root) {
+                if let Some(rel) = crate::model::rel_of(root, &c.fs_path) {
+                    let model = by_root.entry(c.root).or_insert_with(|| {
+                        let display = discover::display_path(root);
+                        let display = if display == "." {
+                            String::new()
+                        } else {
+                            display
+                        };
+                        Model::new(root.clone(), display, Mode::Full, settings.max_file_size)
+                    });
+                    model.add(rel, c, bytes, true);
+                    continue;
+                }
+            }
+        }
+        match crate::model::repository_of(&c.fs_path) {
+            Some((repo, rel)) => {
+                let model = by_repo.entry(repo.clone()).or_insert_with(|| {
+                    let display = crate::model::display_root_for(&c.display, &rel, &repo);
+                    Model::new(repo.clone(), display, Mode::Named, settings.max_file_size)
+                });
+                model.add(rel, c, bytes, true);
+            }
+            None => {
+                let outcome = scan_bytes(&c, &bytes, settings);
+                outcomes.push((c, outcome));
+            }
+        }
+    }
+    for model in by_repo.values_mut() {
+        load_context(model, settings);
+    }
+    let mut models: Vec<Model> = by_root.into_values().chain(by_repo.into_values()).collect();
+    let mut notes = Vec::new();
+    for model in &mut models {
+        model.link();
+        notes.extend(model.take_notes());
+    }
+    let work: Vec<(&Model, &crate::model::ModelFile)> = models
+        .iter()
+        .flat_map(|m| m.files().filter(|f| f.reported).map(move |f| (m, f)))
+        .collect();
+    let checked = in_parallel(work, |(model, file)| {
+        let link = checks::Link {
+            model,
+            rel: &file.rel,
+        };
+        let outcome = scan_bytes_in(&file.candidate, &file.bytes, settings, Some(link));
+        (file.candidate.clone(), outcome)
+    });
+    outcomes.extend(checked);
+    notes
+}
+
+/// The files of a named file's repository that can reference it (CI configuration and compose
+/// files), read as context: callers of a reusable workflow, workflows using a composite action,
+/// the compose file that builds a Dockerfile, the `.gitlab-ci.yml` that includes a file.
+fn load_context(model: &mut Model, settings: &ScanSettings) {
+    let walk = WalkOptions {
+        all_files: false,
+        ..settings.walk.clone()
+    };
+    let (found, _) = discover::discover(std::slice::from_ref(&model.root), &walk);
+    let root = model.root.clone();
+    let wanted: Vec<(String, Candidate)> = found
+        .into_iter()
+        .filter(|c| c.kind.is_ci() || c.kind == FileKind::Compose)
+        .filter_map(|c| Some((crate::model::rel_of(&root, &c.fs_path)?, c)))
+        .filter(|(rel, _)| model.file(rel).is_none())
+        .collect();
+    let read = in_parallel(wanted, |(rel, c)| {
+        let bytes = std::fs::metadata(&c.fs_path)
+            .ok()
+            .filter(|m| m.is_file() && m.len() <= settings.max_file_size)
+            .and_then(|_| std::fs::read(&c.fs_path).ok());
+        (rel, c, bytes)
+    });
+    for (rel, mut c, bytes) in read {
+        if let Some(bytes) = bytes {
+            c.display = model.display(&rel);
+            c.named = false;
+            model.add(rel, c, bytes, false);
+        }
+    }
 }
 
 /// Maps `items` on the rayon pool, or on this thread when there is only one (no pool start-up
@@ -240,16 +398,33 @@ pub fn relative_to_roots<'a>(path: &'a str, roots: &[RootSummary]) -> &'a str {
     path
 }
 
-/// Reads, checks and finishes one file. Never panics on the file's content.
+/// A file read into memory, or what became of it when it could not be (or was too large to be).
+enum Loaded {
+    Bytes(Vec<u8>),
+    Done(FileOutcome),
+}
+
+/// Reads, checks and finishes one file on its own (no model). Never panics on the file's
+/// content.
 pub fn scan_candidate(candidate: &Candidate, settings: &ScanSettings) -> FileOutcome {
+    match load(candidate, settings) {
+        Loaded::Bytes(bytes) => scan_bytes(candidate, &bytes, settings),
+        Loaded::Done(outcome) => outcome,
+    }
+}
+
+/// Reads one file, once. Files over the size limit are swept for tokens here.
+fn load(candidate: &Candidate, settings: &ScanSettings) -> Loaded {
     let display = candidate.display.as_str();
-    let error = |message: String| FileOutcome {
-        errors: vec![FileError {
-            path: display.to_string(),
-            line: None,
-            message,
-        }],
-        ..FileOutcome::default()
+    let error = |message: String| {
+        Loaded::Done(FileOutcome {
+            errors: vec![FileError {
+                path: display.to_string(),
+                line: None,
+                message,
+            }],
+            ..FileOutcome::default()
+        })
     };
     // Opening a FIFO blocks until a writer appears, and a socket or device is no file to scan:
     // look before opening (the walk only yields regular files, but named paths and `--user`
@@ -269,13 +444,13 @@ pub fn scan_candidate(candidate: &Candidate, settings: &ScanSettings) -> FileOut
         Err(e) => return error(format!("cannot read metadata: {}", io_reason(&e))),
     };
     if size > settings.max_file_size {
-        return sweep_large_file(candidate, file, size, settings);
+        return Loaded::Done(sweep_large_file(candidate, file, size, settings));
     }
     let mut bytes = Vec::with_capacity(size as usize);
     if let Err(e) = file.read_to_end(&mut bytes) {
         return error(format!("cannot read: {}", io_reason(&e)));
     }
-    scan_bytes(candidate, &bytes, settings)
+    Loaded::Bytes(bytes)
 }
 
 /// Why a path that is not a regular file is not read.
@@ -316,8 +491,18 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-/// Checks a file's content (from disk, the git index, or a rule example).
+/// Checks a file's content (from disk, the git index, or a rule example) on its own.
 pub fn scan_bytes(candidate: &Candidate, bytes: &[u8], settings: &ScanSettings) -> FileOutcome {
+    scan_bytes_in(candidate, bytes, settings, None)
+}
+
+/// Checks a file's content against the model of its root, when it has one.
+pub fn scan_bytes_in(
+    candidate: &Candidate,
+    bytes: &[u8],
+    settings: &ScanSettings,
+    link: Option<checks::Link<'_>>,
+) -> FileOutcome {
     let display = candidate.display.as_str();
     let probe = &bytes[..bytes.len().min(BINARY_PROBE)];
     if memchr::memchr(0, probe).is_some() {
@@ -368,6 +553,7 @@ pub fn scan_bytes(candidate: &Candidate, bytes: &[u8], settings: &ScanSettings) 
         &settings.checks,
     );
     ctx.bom = bom;
+    ctx.link = link;
     checks::run(&mut ctx);
     let FileCtx {
         mut drafts,
@@ -505,9 +691,16 @@ fn finish(
             fingerprint,
             span: display_span,
             credential: draft.credential,
+            related: draft
+                .related
+                .into_iter()
+                .map(|mut r| {
+                    r.message = token::scrub(&r.message).into_owned();
+                    r
+                })
+                .collect(),
             verification: None,
             commit: None,
-            related: Vec::new(),
         });
     }
     if !outcome.findings.is_empty() {
@@ -676,9 +869,9 @@ fn sweep_large_file(
                 span: 0..0,
                 // Not tied to any registry: npm's own is where it would work.
                 credential: Some(crate::credential::Credential::for_default_registry(&secret)),
+                related: Vec::new(),
                 verification: None,
                 commit: None,
-                related: Vec::new(),
             });
         }
         if let Some(last_nl) = memchr::memrchr(b'\n', &chunk[cursor..consumed_to]) {

@@ -224,26 +224,15 @@ pub fn whole_env_ref(text: &str) -> Option<EnvRef> {
     }
 }
 
-/// Variable names that hold npm registry tokens by convention.
+/// Variable names that hold npm registry tokens by convention: the token-name rules of
+/// `rules/catalogue.toml` (case-insensitive, any separators), and npm's own
+/// `NPM_CONFIG_..._AUTHTOKEN` settings.
 pub fn is_npm_token_var(name: &str) -> bool {
+    if is_short_lived_var(name) {
+        return false;
+    }
     let upper = name.to_ascii_uppercase();
-    matches!(
-        upper.as_str(),
-        "NPM_TOKEN"
-            | "NODE_AUTH_TOKEN"
-            | "NPM_AUTH_TOKEN"
-            | "NPM_API_TOKEN"
-            | "NPM_API_KEY"
-            | "NPM_PUBLISH_TOKEN"
-            | "NPM_READ_TOKEN"
-            | "NPM_REGISTRY_TOKEN"
-            | "YARN_NPM_AUTH_TOKEN"
-            | "YARN_AUTH_TOKEN"
-            | "BUN_CONFIG_TOKEN"
-            | "NPM_CONFIG_TOKEN"
-            | "NPMJS_TOKEN"
-    ) || upper.ends_with("_NPM_TOKEN")
-        || upper.starts_with("NPM_TOKEN_") && !upper.ends_with("_FILE") && !upper.ends_with("_PATH")
+    crate::catalogue::is_token_name(name)
         || (upper.starts_with("NPM_CONFIG_") && upper.ends_with("AUTHTOKEN"))
 }
 

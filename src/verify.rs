@@ -730,9 +730,9 @@ mod tests {
             fingerprint: String::new(),
             span: 0..0,
             credential: Some(Credential::new(secret, registry.map(str::to_owned))),
+            related: Vec::new(),
             verification: None,
             commit: None,
-            related: Vec::new(),
         };
         let mut report = Report {
             findings: vec![

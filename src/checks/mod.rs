@@ -51,6 +51,13 @@ impl CheckOptions {
     }
 }
 
+/// The model a file is checked against, and the file's path in it.
+#[derive(Clone, Copy)]
+pub struct Link<'a> {
+    pub model: &'a crate::model::Model,
+    pub rel: &'a str,
+}
+
 /// One file under check: its text, where it is, and what has been reported on it so far.
 pub struct FileCtx<'a> {
     /// Display path (as outputs show it).
@@ -69,6 +76,9 @@ pub struct FileCtx<'a> {
     /// The file started with a UTF-8 BOM, which the scan drops from `text`. npm does not drop
     /// it, and for `.npmrc` that changes meaning (a `[section]` after a BOM is no section).
     pub bom: bool,
+    /// The repository model, for facts that live in other files (`None` for content checked on
+    /// its own: rule examples, fix re-checks).
+    pub link: Option<Link<'a>>,
 }
 
 impl<'a> FileCtx<'a> {
@@ -92,6 +102,7 @@ impl<'a> FileCtx<'a> {
             errors: Vec::new(),
             notes: Vec::new(),
             bom: false,
+            link: None,
         }
     }
 
@@ -125,6 +136,11 @@ impl<'a> FileCtx<'a> {
         self.drafts
             .iter()
             .any(|d| d.rule == rule && d.span.start < span.end && span.start < d.span.end)
+    }
+
+    /// The model and this file's path in it.
+    pub fn model(&self) -> Option<(&'a crate::model::Model, &'a str)> {
+        self.link.map(|l| (l.model, l.rel))
     }
 
     pub fn drafts(&self) -> &[Draft] {

@@ -18,9 +18,9 @@ pub fn is_npmjs_host(host: &str) -> bool {
 }
 
 /// The npm CLI lines for the granular token that replaces a stored one (facts §3). Installs
-/// need read-only; only a publishing job needs read-write, with 2FA bypass and at most 90 days.
+/// need read-only; a publishing job without trusted publishing gets a stage-only token (§10).
 pub const TOKEN_CREATE_INSTALL: &str = "npm token create --name=ci-install --packages-all --packages-and-scopes-permission=read-only --expires=90   # installs of private packages";
-pub const TOKEN_CREATE_PUBLISH: &str = "npm token create --name=ci-publish --packages=<your-package> --packages-and-scopes-permission=read-write --bypass-2fa --expires=90   # only if this token publishes and trusted publishing is not available";
+pub const TOKEN_CREATE_PUBLISH: &str = crate::advice::PUBLISH_TOKEN_NOTE;
 pub const TRUSTED_PUBLISHING: &str = "publishing from GitHub Actions, GitLab CI or CircleCI: use trusted publishing (OIDC), no stored token: https://docs.npmjs.com/trusted-publishers";
 pub const REVOKE: &str = "npm token revoke <token-id>   # first: `npm token list` shows the id; then remove the token from the git history";
 

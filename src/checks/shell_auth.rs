@@ -154,7 +154,7 @@ pub fn effective_words(command: &Command) -> &[Word] {
         let next = match name {
             "sudo" | "doas" | "exec" | "nohup" | "time" | "command" | "npx" | "bunx" | "pnpx"
             | "env" => skip_options(rest, name),
-            "yarn" | "pnpm" | "npm" | "bun" => match rest.first().map(|w| w.value.as_str()) {
+            "yarn" | "pnpm" | "pn" | "npm" | "bun" => match rest.first().map(|w| w.value.as_str()) {
                 Some("dlx" | "exec" | "x") => skip_options(rest.get(1..).unwrap_or(&[]), name),
                 _ => return words,
             },
@@ -329,7 +329,7 @@ impl Ctx<'_> {
     fn config_set(&self, facts: &mut Vec<Fact>) {
         let words = effective_words(self.command);
         let tool = words.first().map(|w| base(&w.value)).unwrap_or("");
-        if !matches!(tool, "npm" | "pnpm" | "yarn" | "bun") {
+        if !matches!(tool, "npm" | "pnpm" | "pn" | "yarn" | "bun") {
             return;
         }
         let args: Vec<&Word> = words.get(1..).unwrap_or(&[]).iter().collect();

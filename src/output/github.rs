@@ -37,6 +37,10 @@ pub fn render(report: &Report) -> String {
                 message.push_str(&format!("\n{n}"));
             }
         }
+        // The annotation goes on the primary location only; the other files are named in it.
+        for r in &f.related {
+            message.push_str(&format!("\nSee also {}:{}: {}", r.path, r.line, r.message));
+        }
         out.push_str(&format!(
             "::{} file={},line={},col={},endLine={},endColumn={},title={}::{}\n",
             command(f.severity),

@@ -190,15 +190,6 @@ fn result(finding: &Finding, report: &Report) -> Value {
             "confidence": finding.confidence.as_str(),
         },
     });
-    if let Some(f) = fixes(finding, report) {
-        r["fixes"] = f;
-    }
-    if let Some(v) = &finding.verification {
-        r["properties"]["verification"] = json!(v);
-    }
-    if let Some(c) = &finding.commit {
-        r["properties"]["commit"] = json!(c);
-    }
     if !finding.related.is_empty() {
         r["relatedLocations"] = finding
             .related
@@ -215,6 +206,15 @@ fn result(finding: &Finding, report: &Report) -> Value {
                 })
             })
             .collect();
+    }
+    if let Some(f) = fixes(finding, report) {
+        r["fixes"] = f;
+    }
+    if let Some(v) = &finding.verification {
+        r["properties"]["verification"] = json!(v);
+    }
+    if let Some(c) = &finding.commit {
+        r["properties"]["commit"] = json!(c);
     }
     r
 }

@@ -8,7 +8,9 @@ pub mod markdown;
 pub mod repository;
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -205,15 +207,15 @@ impl Repo {
     /// The migration checklist.
     pub fn checklist(&self) -> Checklist<'_> {
         let mut groups: BTreeMap<Action, Vec<Task<'_>>> = BTreeMap::new();
-        let mut index: BTreeMap<(Action, String), usize> = BTreeMap::new();
+        let mut index: HashMap<(Action, TaskKey<'_>), usize> = HashMap::new();
         for f in &self.findings {
             let action = Action::of_rule(&f.rule);
             let path = self.relative(&f.path);
-            let (key, title) = task_key(action, f, path);
+            let key = task_key(action, f, path);
             let tasks = groups.entry(action).or_default();
             let at = *index.entry((action, key)).or_insert_with(|| {
                 tasks.push(Task {
-                    title,
+                    title: key.title(f, path),
                     severity: f.severity,
                     places: Vec::new(),
                     diffs: Vec::new(),
@@ -263,13 +265,6 @@ impl Repo {
         }
     }
 
-    /// Tasks of `action` in this repository.
-    pub fn tasks(&self, action: Action) -> usize {
-        self.checklist()
-            .into_iter()
-            .find(|(a, _)| *a == action)
-            .map_or(0, |(_, t)| t.len())
-    }
 }
 
 /// The redacted form of a token in a snippet (`npm_****...dH1k`), which tells the uses of one
@@ -287,38 +282,51 @@ fn redacted_token(snippet: &str) -> Option<&str> {
     snippet.get(start..at + 11)
 }
 
-/// The identity of the task a finding belongs to, and the task's title. A credential is one task
-/// wherever it is used; elsewhere one suggestion (one rewrite of one file) is one task.
-fn task_key(action: Action, f: &Item, path: &str) -> (String, String) {
-    if action == Action::Revoke {
-        // An `npm_` token's last four characters tell it apart (checksummed, random); a UUID or
-        // another registry's token is one task per file, so two registries never share one.
-        if let Some(token) = redacted_token(&f.snippet) {
-            let key = if token.starts_with("npm_") {
-                format!("token {token}")
-            } else {
-                format!("token {token} in {path}")
-            };
-            return (key, format!("Revoke `{token}`"));
-        }
-        return (
-            format!("at {path}:{}:{}", f.line, f.rule),
-            format!("Rotate the credential at {path}:{}", f.line),
-        );
-    }
-    match &f.suggestion {
-        Some(s) if !s.diff.is_empty() => (
-            format!("{path}\u{0}{}\u{0}{}", s.title, s.diff),
-            format!("{path}: {}", s.title),
-        ),
-        _ => (
-            format!("{path}\u{0}{}\u{0}{}", f.rule, f.line),
-            format!(
+/// The identity of the task a finding belongs to. A credential is one task wherever it is used;
+/// elsewhere one suggestion (one rewrite of one file) is one task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum TaskKey<'a> {
+    /// An `npm_` token (its redacted form), or another token in one file.
+    Token(&'a str, Option<&'a str>),
+    /// A credential that shows no redacted form (a password): one task per finding.
+    Secret(&'a str, usize, &'a str),
+    /// One rewrite (path, diff), whichever findings it settles.
+    Rewrite(&'a str, &'a str),
+    /// A finding without a diff.
+    Finding(&'a str, usize, &'a str),
+}
+
+impl TaskKey<'_> {
+    fn title(&self, f: &Item, path: &str) -> String {
+        match self {
+            TaskKey::Token(token, _) => format!("Revoke `{token}`"),
+            TaskKey::Secret(..) => format!("Rotate the credential at {path}:{}", f.line),
+            TaskKey::Rewrite(..) => format!(
+                "{path}: {}",
+                f.suggestion.as_ref().map_or(f.rule.as_str(), |s| &s.title)
+            ),
+            TaskKey::Finding(..) => format!(
                 "{path}:{}: {}",
                 f.line,
                 f.suggestion.as_ref().map_or(f.rule.as_str(), |s| &s.title)
             ),
-        ),
+        }
+    }
+}
+
+fn task_key<'a>(action: Action, f: &'a Item, path: &'a str) -> TaskKey<'a> {
+    if action == Action::Revoke {
+        // An `npm_` token's last four characters tell it apart (checksummed, random); a UUID or
+        // another registry's token is one task per file, so two registries never share one.
+        return match redacted_token(&f.snippet) {
+            Some(token) if token.starts_with("npm_") => TaskKey::Token(token, None),
+            Some(token) => TaskKey::Token(token, Some(path)),
+            None => TaskKey::Secret(path, f.line, &f.rule),
+        };
+    }
+    match &f.suggestion {
+        Some(s) if !s.diff.is_empty() => TaskKey::Rewrite(path, &s.diff),
+        _ => TaskKey::Finding(path, f.line, &f.rule),
     }
 }
 
@@ -354,15 +362,21 @@ pub struct RepoTotals {
 }
 
 impl Audit {
-    pub fn repo_totals(&self) -> Vec<RepoTotals> {
+    /// Every repository's checklist, in `repos` order (built in parallel).
+    pub fn checklists(&self) -> Vec<Checklist<'_>> {
+        self.repos.par_iter().map(Repo::checklist).collect()
+    }
+
+    pub fn repo_totals(&self, lists: &[Checklist<'_>]) -> Vec<RepoTotals> {
         self.repos
             .iter()
-            .map(|r| {
+            .zip(lists)
+            .map(|(r, list)| {
                 let mut t = RepoTotals::default();
                 for f in &r.findings {
                     t.by_severity[f.severity as usize] += 1;
                 }
-                for (action, tasks) in r.checklist() {
+                for (action, tasks) in list {
                     match action {
                         Action::Revoke => t.credentials = tasks.len(),
                         Action::TrustedPublishing => t.publish_jobs = tasks.len(),

@@ -6,14 +6,22 @@
 //! `id-token: write` must be in the block that applies), `runs-on` labels for self-hosted
 //! runners, and `actions/setup-node`'s `node-version`.
 
+use crate::model::{Model, RefKind};
 use crate::parse::yaml::{Document, Node};
+use crate::source::Span;
 
 use super::{
     env_block, resolve_in, scripts_of, Action, Block, EnvVar, FileCtx, Job, NodeSetup, Oidc,
     Pipeline, Runner, Source, Step, System,
 };
 
-pub fn pipeline(_ctx: &FileCtx<'_>, system: System, doc: &Document) -> Pipeline {
+pub fn pipeline(ctx: &FileCtx<'_>, system: System, doc: &Document) -> Pipeline {
+    pipeline_in(ctx.model(), system, doc)
+}
+
+/// The pipeline of `doc`, a file at `link`'s path in the model (when there is one): the model
+/// tells what the callers of a reusable workflow grant.
+pub fn pipeline_in(link: Option<(&Model, &str)>, system: System, doc: &Document) -> Pipeline {
     let root = &doc.root;
     let mut jobs = Vec::new();
     if system == System::GithubAction {
@@ -68,7 +76,17 @@ pub fn pipeline(_ctx: &FileCtx<'_>, system: System, doc: &Document) -> Pipeline 
             })
             .unwrap_or_default();
         let perms = body.get("permissions").or(workflow_perms);
-        let configured = perms.is_some_and(grants_id_token);
+        let mut configured = perms.is_some_and(grants_id_token);
+        let mut inherited = perms.is_none() && reusable;
+        let mut callers_judge = false;
+        // A called workflow gets at most its caller's permissions: with the callers in the
+        // model, the grant in effect is theirs (narrowed by this file's own block).
+        if let Some(grants) = reusable.then(|| caller_grants(link)).flatten() {
+            let own = perms.is_none_or(grants_id_token);
+            configured = own && grants.iter().any(|g| *g);
+            inherited = false;
+            callers_judge = own && !configured;
+        }
         let mut job = Job {
             name: name.to_string(),
             key_span: key.span(),
@@ -79,7 +97,8 @@ pub fn pipeline(_ctx: &FileCtx<'_>, system: System, doc: &Document) -> Pipeline 
                 configured,
                 signal: true,
                 wrong_audience: None,
-                inherited: perms.is_none() && reusable,
+                inherited,
+                callers_judge,
             },
             runner: runner(body),
             node: container_node(body),
@@ -97,8 +116,41 @@ pub fn pipeline(_ctx: &FileCtx<'_>, system: System, doc: &Document) -> Pipeline 
     }
 }
 
+/// Whether each job of this repository calling the reusable workflow at `link` grants
+/// `id-token: write` (its own `permissions:`, else its workflow's); `None` when no caller is
+/// known (the workflow is called from elsewhere).
+fn caller_grants(link: Option<(&Model, &str)>) -> Option<Vec<bool>> {
+    let (model, rel) = link?;
+    let mut out = Vec::new();
+    for r in model
+        .refs_to(rel)
+        .filter(|r| r.kind == RefKind::GithubWorkflow)
+    {
+        let Some(docs) = model.file(&r.from).and_then(|f| f.yaml()) else {
+            continue;
+        };
+        for doc in docs.iter() {
+            if let Some(grant) = caller_job_grant(&doc.root, &r.span) {
+                out.push(grant);
+            }
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// Whether the job whose `uses:` value is at `span` grants `id-token: write`.
+pub fn caller_job_grant(root: &Node, span: &Span) -> Option<bool> {
+    let (_, body) = root
+        .get("jobs")
+        .into_iter()
+        .flat_map(Node::iter_map)
+        .find(|(_, body)| body.get("uses").is_some_and(|u| u.span() == *span))?;
+    let perms = body.get("permissions").or(root.get("permissions"));
+    Some(perms.is_some_and(grants_id_token))
+}
+
 /// `on: workflow_call`: the caller's permissions apply when this file sets none.
-fn is_reusable(root: &Node) -> bool {
+pub fn is_reusable(root: &Node) -> bool {
     match root.get("on").or(root.get("true")) {
         Some(on) if on.is_mapping() => on.get("workflow_call").is_some(),
         Some(on) if on.is_sequence() => on.iter_seq().any(|n| n.as_str() == Some("workflow_call")),

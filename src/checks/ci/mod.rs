@@ -15,7 +15,7 @@ mod buildkite;
 mod circleci;
 mod drone;
 mod edits;
-mod github;
+pub(crate) mod github;
 mod gitlab;
 mod jenkins;
 mod onedev;
@@ -236,6 +236,9 @@ pub struct Oidc {
     pub wrong_audience: Option<Span>,
     /// The permissions were not decided in this file (a reusable or composite workflow).
     pub inherited: bool,
+    /// A reusable workflow whose callers in this repository are known: a missing grant is
+    /// reported on each caller's `uses:` line, where the fix goes, not here.
+    pub callers_judge: bool,
 }
 
 /// Where the job runs.

@@ -40,6 +40,9 @@ pub struct Publish {
     pub provenance: bool,
     /// Yarn Berry (`yarn npm publish`): a configured `npmAuthToken` wins over OIDC.
     pub yarn_berry: bool,
+    /// The tool can publish with trusted publishing at all (`rules/catalogue.toml`: not
+    /// `bun publish`, Yarn 1, `rush publish`).
+    pub oidc_capable: bool,
     /// Tokens handed to this command alone (`NODE_AUTH_TOKEN=... npm publish`, `--//host/:_authToken=`).
     pub inline: Vec<TokenUse>,
 }
@@ -287,9 +290,9 @@ fn unwrap_words(words: &[Word]) -> &[Word] {
                 }
                 rest.get(i..).unwrap_or(&[])
             }
-            "pnpm" | "yarn" => match rest.first().map(|x| x.value.as_str()) {
+            "pnpm" | "pn" | "yarn" => match rest.first().map(|x| x.value.as_str()) {
                 Some("exec" | "dlx") => &rest[1..],
-                Some("changeset" | "changesets" | "lerna" | "semantic-release") => rest,
+                Some(p) if crate::catalogue::is_publisher_program(p) => rest,
                 _ => return w,
             },
             _ => return w,
@@ -422,13 +425,14 @@ impl Analyser<'_> {
         let pos = positional(args);
         let sub = pos.first().map(|w| w.value.as_str()).unwrap_or("");
         let sub2 = pos.get(1).map(|w| w.value.as_str()).unwrap_or("");
-        let publish_tool = publish_tool(name, sub, sub2, args, &pos)
+        let publish_tool = publish_tool(&first.value, args, &pos)
+            .map(|c| (c.tool.clone(), c))
             .or_else(|| self.package_script_publish(name, sub, sub2, 0));
-        if let Some(tool) = publish_tool {
-            self.publish(command, args, self.tool_name(tool), facts);
+        if let Some((tool, entry)) = publish_tool {
+            self.publish(command, args, self.tool_name(tool), entry, facts);
         }
         self.external_script(command, words, facts);
-        if matches!(name, "npm" | "pnpm" | "yarn")
+        if matches!(name, "npm" | "pnpm" | "pn" | "yarn")
             && (sub == "config" && sub2 == "set" || sub == "set")
         {
             self.config_set(command, name, args, facts);
@@ -473,8 +477,8 @@ impl Analyser<'_> {
         sub: &str,
         sub2: &str,
         depth: u32,
-    ) -> Option<String> {
-        if depth > 2 || !matches!(name, "npm" | "pnpm" | "yarn" | "bun") {
+    ) -> Option<(String, &'static crate::catalogue::Command)> {
+        if depth > 2 || !matches!(name, "npm" | "pnpm" | "pn" | "yarn" | "bun") {
             return None;
         }
         let script = match sub {
@@ -491,23 +495,48 @@ impl Analyser<'_> {
             let pos = positional(args);
             let s1 = pos.first().map(|w| w.value.as_str()).unwrap_or("");
             let s2 = pos.get(1).map(|w| w.value.as_str()).unwrap_or("");
-            let found = publish_tool(inner, s1, s2, args, &pos)
-                .filter(|_| !has_flag(args, "--dry-run"))
+            let found = publish_tool(&first.value, args, &pos)
+                .filter(|c| !c.is_dry_run(&|f| has_flag(args, f)))
+                .map(|c| (c.tool.clone(), c))
                 .or_else(|| self.package_script_publish(inner, s1, s2, depth + 1));
-            if let Some(tool) = found {
-                return Some(format!("{name} run {script} ({tool})"));
+            if let Some((tool, entry)) = found {
+                return Some((format!("{name} run {script} ({tool})"), entry));
             }
         }
         None
     }
 
-    fn publish(&self, command: &Command, args: &[Word], tool: String, facts: &mut Facts) {
+    fn publish(
+        &self,
+        command: &Command,
+        args: &[Word],
+        tool: String,
+        entry: &crate::catalogue::Command,
+        facts: &mut Facts,
+    ) {
         let mut registry = flag_value(args, "--registry");
-        let mut dry_run = has_flag(args, "--dry-run") || has_flag(args, "--dryRun");
-        if tool == "semantic-release" && has_flag(args, "-d") {
-            dry_run = true;
-        }
+        let mut dry_run = entry.is_dry_run(&|f| has_flag(args, f))
+            || has_flag(args, "--dry-run")
+            || has_flag(args, "--dryRun");
         let mut inline = Vec::new();
+        // `beachball publish -n $(npmToken)`, `rush publish --npm-auth-token $T`: the token
+        // itself is a flag value, whatever the variable holding it is called.
+        for flag in &entry.token_flags {
+            let eq = format!("{flag}=");
+            for (i, w) in args.iter().enumerate() {
+                let found = if w.value == *flag {
+                    args.get(i + 1).map(|v| (v, 0..v.value.len()))
+                } else {
+                    w.value.strip_prefix(&eq).map(|v| (w, eq.len()..eq.len() + v.len()))
+                };
+                if let Some(t) = found
+                    .and_then(|(word, range)| self.token_in_word(word, range))
+                    .filter(|t| !t.placeholder && t.source != Source::ShortLived)
+                {
+                    inline.push(t);
+                }
+            }
+        }
         for a in &command.assignments {
             let lower = a.name.to_ascii_lowercase();
             let value = a.value.as_ref().map(|v| v.value.as_str()).unwrap_or("");
@@ -541,7 +570,8 @@ impl Analyser<'_> {
             .map(|w| command.span.start..w.span.end)
             .unwrap_or(command.span.clone());
         facts.publishes.push(Publish {
-            yarn_berry: tool == "yarn npm publish",
+            yarn_berry: entry.yarn_berry,
+            oidc_capable: entry.oidc_capable,
             tool,
             span: self.file_span(span),
             dry_run,
@@ -913,32 +943,14 @@ impl Analyser<'_> {
     }
 }
 
-/// The publish command `name sub sub2 ...` is, if it is one.
-fn publish_tool(name: &str, sub: &str, sub2: &str, args: &[Word], pos: &[&Word]) -> Option<String> {
-    Some(match name {
-        "npm" if sub == "publish" => "npm publish".into(),
-        "npm" if sub == "stage" && sub2 == "publish" => "npm stage publish".into(),
-        "yarn" if sub == "publish" => "yarn publish".into(),
-        "yarn" if sub == "npm" && sub2 == "publish" => "yarn npm publish".into(),
-        "yarn"
-            if sub == "workspaces"
-                && args
-                    .windows(2)
-                    .any(|p| p[0].value == "npm" && p[1].value == "publish") =>
-        {
-            "yarn npm publish".into()
-        }
-        "pnpm" if pos.iter().any(|w| w.value == "publish") => "pnpm publish".into(),
-        "bun" if sub == "publish" => "bun publish".into(),
-        "semantic-release" => "semantic-release".into(),
-        "changeset" | "changesets" if sub == "publish" => "changeset publish".into(),
-        "lerna" if sub == "publish" => "lerna publish".into(),
-        // release-it publishes to npm unless told not to.
-        "release-it" if !args.iter().any(|w| w.value.starts_with("--no-npm")) => {
-            "release-it".into()
-        }
-        _ => return None,
-    })
+/// The publish command (`rules/catalogue.toml`) that `program args...` is, if it is one.
+fn publish_tool(
+    program: &str,
+    args: &[Word],
+    pos: &[&Word],
+) -> Option<&'static crate::catalogue::Command> {
+    let pos: Vec<&str> = pos.iter().map(|w| w.value.as_str()).collect();
+    crate::catalogue::find_command(program, &pos, &|f| has_flag(args, f))
 }
 
 /// A file name npm or Yarn reads auth settings from.

@@ -13,6 +13,7 @@ pub(super) fn publish_rules(
     repo_registry: &Option<String>,
     job: &Job,
     steps: &[StepFacts],
+    elsewhere: &local_uses::Elsewhere,
     seen: &mut Seen,
     reported: &mut HashSet<(usize, usize)>,
     inventory: &mut Vec<(EnvVar, String)>,
@@ -20,23 +21,20 @@ pub(super) fn publish_rules(
     let system = p.system;
     let mut superseded: Vec<Span> = Vec::new();
     // Publishes to npm.
-    let job_registry = job_registry(job, repo_registry.as_deref());
     let mut publishes: Vec<(usize, &Publish)> = Vec::new();
     for (i, sf) in steps.iter().enumerate() {
         for p in &sf.facts.publishes {
-            let registry = p.registry.clone().or(job_registry.clone());
+            let registry = p
+                .registry
+                .clone()
+                .or_else(|| step_registry(job, i, repo_registry.as_deref()));
             if p.dry_run || registry.as_deref().is_some_and(|r| !is_npm_registry(r)) {
-                continue;
-            }
-            // Without trusted publishing, staging the release (a maintainer approves it with
-            // 2FA) is the advice itself: the token in the job cannot publish a version alone.
-            if stage_only_systems(system) && p.tool == "npm stage publish" {
                 continue;
             }
             publishes.push((i, p));
         }
     }
-    let job_npm_upgrade = steps.iter().any(|s| s.facts.npm_upgrade);
+    let job_npm_upgrade = steps.iter().any(|s| s.facts.npm_upgrade) || elsewhere.npm_upgrade;
     let job_oidc_get = steps.iter().find_map(|s| s.facts.oidc_get.clone());
 
     // Inventory of the tokens the job reads; those that reach a publish are reported by the
@@ -121,22 +119,42 @@ pub(super) fn publish_rules(
         if oidc.configured && publish.yarn_berry {
             trusted_publishing_misconfigured::yarn_token(ctx, job, publish, &tokens, seen);
         } else if oidc.configured {
-            oidc_token_still_set::report(ctx, job, publish, &tokens, seen);
+            oidc_token_still_set::report(ctx, job, (steps, publish_step), publish, &tokens, seen);
         } else {
             let supported = system.trusted_publishing() && job.runner.self_hosted.is_none();
-            let staged = stage_only_systems(system);
+            if publish.tool.contains("npm stage publish") {
+                // Staged publishing with a stored token is the recommended shape where OIDC is
+                // not available: only ask that the token be stage-only, unless its name says so.
+                if first.token.display.to_ascii_lowercase().contains("stage") {
+                    return superseded;
+                }
+                let draft = Draft::at(PUBLISH, first.token.span.clone())
+                    .message_key("staged")
+                    .severity(crate::finding::Severity::Low)
+                    .arg("system", system.display())
+                    .arg("job", job.name.clone())
+                    .arg("token", first.token.display.clone())
+                    .arg("tool", publish.tool.clone())
+                    .suggestion(
+                        Suggestion::new("Make the token stage-only", Applicability::Manual)
+                            .note(crate::advice::stage_only_token_create(
+                                &crate::advice::ci_slug(system.display()),
+                                &package_info(ctx).0,
+                            ))
+                            .note(crate::advice::STAGE_TOKEN_CHECK),
+                    )
+                    .identity(who.clone());
+                seen.emit(ctx, draft, &who);
+                return superseded;
+            }
             let suggestion = if supported {
                 trusted_publishing_rewrite(ctx, p, job, steps, publish_step, publish, &tokens)
-            } else if staged {
-                stage_only_suggestion(ctx, system)
             } else {
                 granular_token_suggestion(ctx, system, job.runner.self_hosted.is_some())
             };
             let draft = Draft::at(PUBLISH, first.token.span.clone())
                 .message_key(if supported {
                     "supported"
-                } else if staged {
-                    "stage-only"
                 } else {
                     "unsupported"
                 })
@@ -195,6 +213,7 @@ pub(super) fn publish_rules(
         publish,
         &oidc,
         job_npm_upgrade,
+        elsewhere,
         seen,
     );
     superseded

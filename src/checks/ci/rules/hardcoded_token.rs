@@ -86,7 +86,7 @@ pub(super) fn literals(
             )
             .edit(span.clone(), format!("${{{{ secrets.{secret} }}}}"))
             .note(format!("create the repository secret {secret}, then revoke the committed token: npm token revoke <token>"));
-        } else if stage_only_systems(system) {
+        } else if names_secret_store(system) {
             suggestion = suggestion.note(format!(
                 "keep it in {} and reference the variable instead",
                 system.secret_store()

@@ -28,6 +28,7 @@ mod ci_token_in_docker_build_arg;
 mod ci_token_written_to_npmrc;
 mod env_token_reference;
 mod hardcoded_token;
+mod local_uses;
 mod npm_login_in_automation;
 mod oidc_token_still_set;
 mod suggest;
@@ -60,6 +61,9 @@ struct StepFacts {
 #[derive(Default)]
 struct Seen {
     keys: HashSet<(&'static str, usize, usize, String)>,
+    /// Other files a finding at a span (or about a publish tool) depends on: a local action's
+    /// publish or Node set-up, attached to every draft there.
+    related: Vec<(Span, String, crate::finding::Related)>,
 }
 
 impl Seen {
@@ -71,6 +75,12 @@ impl Seen {
             who.to_string(),
         );
         if self.keys.insert(key) {
+            for (span, tool, related) in &self.related {
+                let at = span.start < draft.span.end && draft.span.start < span.end;
+                if at || !tool.is_empty() && who.ends_with(tool.as_str()) {
+                    draft = draft.related(related.clone());
+                }
+            }
             if let Some(s) = draft.suggestion.take() {
                 draft.suggestion = Some(if ctx.kind == crate::discover::FileKind::Jenkinsfile {
                     keep_groovy_strings(ctx.text, s)
@@ -145,6 +155,7 @@ pub fn run(ctx: &mut FileCtx<'_>, pipeline: &Pipeline) {
             })
         })
         .unwrap_or_default();
+    local_uses::reusable_calls(ctx, pipeline, &package_scripts, &repo_root, &mut seen);
     for job in &pipeline.jobs {
         job_rules(
             ctx,
@@ -187,7 +198,65 @@ fn job_rules(
     inventory: &mut Vec<(EnvVar, String)>,
 ) {
     let system = p.system;
-    // Facts per step.
+    let mut steps = step_facts(ctx, system, job, package_scripts, repo_root);
+    let elsewhere =
+        local_uses::inline_local_actions(ctx, job, &mut steps, package_scripts, repo_root, seen);
+    job_rules_with(
+        ctx,
+        p,
+        repo_registry,
+        job,
+        &steps,
+        &elsewhere,
+        seen,
+        reported,
+        inventory,
+    );
+}
+
+#[allow(clippy::too_many_arguments)]
+fn job_rules_with(
+    ctx: &mut FileCtx<'_>,
+    p: &Pipeline,
+    repo_registry: &Option<String>,
+    job: &Job,
+    steps: &[StepFacts],
+    elsewhere: &local_uses::Elsewhere,
+    seen: &mut Seen,
+    reported: &mut HashSet<(usize, usize)>,
+    inventory: &mut Vec<(EnvVar, String)>,
+) {
+    let system = p.system;
+    hardcoded_token::literals(ctx, system, job, steps, seen);
+
+    // Build args and logins (token writes come last: a job rewrite may cover them).
+    for sf in steps {
+        ci_token_in_docker_build_arg::report(ctx, job, sf, seen, reported);
+        npm_login_in_automation::report(ctx, job, sf, seen);
+    }
+
+    let superseded = ci_publish_long_lived_token::publish_rules(
+        ctx,
+        p,
+        repo_registry,
+        job,
+        steps,
+        elsewhere,
+        seen,
+        reported,
+        inventory,
+    );
+    ci_token_written_to_npmrc::emit_writes(ctx, system, job, steps, &superseded, seen, reported);
+}
+
+/// The facts of every step of `job`: what its scripts and its action do.
+fn step_facts(
+    ctx: &FileCtx<'_>,
+    system: System,
+    job: &Job,
+    package_scripts: &std::collections::BTreeMap<String, String>,
+    repo_root: &Option<std::path::PathBuf>,
+) -> Vec<StepFacts> {
     let mut steps: Vec<StepFacts> = Vec::new();
     for step in &job.steps {
         let scope_env: Vec<EnvVar> = job.env.iter().chain(step.env.iter()).cloned().collect();
@@ -219,26 +288,7 @@ fn job_rules(
         }
         steps.push(StepFacts { facts });
     }
-
-    hardcoded_token::literals(ctx, system, job, &steps, seen);
-
-    // Build args and logins (token writes come last: a job rewrite may cover them).
-    for sf in &steps {
-        ci_token_in_docker_build_arg::report(ctx, job, sf, seen, reported);
-        npm_login_in_automation::report(ctx, job, sf, seen);
-    }
-
-    let superseded = ci_publish_long_lived_token::publish_rules(
-        ctx,
-        p,
-        repo_registry,
-        job,
-        &steps,
-        seen,
-        reported,
-        inventory,
-    );
-    ci_token_written_to_npmrc::emit_writes(ctx, system, job, &steps, &superseded, seen, reported);
+    steps
 }
 
 /// Publishes and tokens that actions, pipes, tasks and deploy providers stand for.
@@ -263,67 +313,59 @@ fn action_facts(text: &str, a: &Action, facts: &mut Facts) {
             })
             .collect()
     };
-    let publish =
-        |tool: &str, inline: Vec<TokenUse>, registry: Option<String>, dry: bool| Publish {
-            tool: tool.to_string(),
-            span: a.span.clone(),
-            dry_run: dry,
-            registry,
-            provenance: false,
-            yarn_berry: false,
-            inline,
+    let publish = |entry: &crate::catalogue::Action,
+                   inline: Vec<TokenUse>,
+                   registry: Option<String>,
+                   dry: bool| Publish {
+        tool: entry.tool.clone(),
+        span: a.span.clone(),
+        dry_run: dry,
+        registry,
+        provenance: false,
+        yarn_berry: false,
+        oidc_capable: entry.oidc_capable,
+        inline,
+    };
+    let Some(entry) = crate::catalogue::find_action(&a.name) else {
+        other_action_facts(text, a, facts);
+        return;
+    };
+    // What `rules/catalogue.toml` says about the action; `handler` entries need code below.
+    if entry.handler.is_none() {
+        if entry
+            .requires_input
+            .as_deref()
+            .is_some_and(|i| a.input(i).is_none())
+        {
+            return;
+        }
+        let mut inline = if entry.token_inputs {
+            token_inputs()
+        } else {
+            Vec::new()
         };
-    match a.name.as_str() {
-        "changesets/action" if a.input("publish").is_some() => {
-            facts
-                .publishes
-                .push(publish("changesets/action", Vec::new(), None, false));
-        }
-        "js-devtools/npm-publish" => {
-            let registry = a.input("registry").map(|r| r.value.text.clone());
-            facts.publishes.push(publish(
-                "JS-DevTools/npm-publish",
-                token_inputs(),
-                registry,
-                bool_input("dry-run"),
-            ));
-        }
-        "cycjimmy/semantic-release-action" | "codfish/semantic-release-action" => {
-            facts.publishes.push(publish(
-                "semantic-release",
-                Vec::new(),
-                None,
-                bool_input("dry_run") || bool_input("dry-run"),
-            ));
-        }
-        "atlassian/npm-publish" => {
-            facts.publishes.push(publish(
-                "atlassian/npm-publish pipe",
-                token_inputs(),
-                None,
-                false,
-            ));
-        }
-        "travis:npm" => {
-            let mut inline = token_inputs();
-            if inline.is_empty() {
-                // Without `api_token`, dpl reads `NPM_API_TOKEN` from the repository settings.
+        if inline.is_empty() {
+            if let Some(default) = &entry.default_token {
+                let stored = default.split_whitespace().next().unwrap_or(default);
                 inline.push(TokenUse {
-                    display: "$NPM_API_TOKEN (repository settings)".into(),
+                    display: default.clone(),
                     span: a.span.clone(),
-                    source: Source::Stored("$NPM_API_TOKEN".into()),
+                    source: Source::Stored(stored.to_string()),
                     placeholder: false,
                 });
             }
-            let registry = a.input("registry").map(|r| r.value.text.clone());
-            facts.publishes.push(publish(
-                "deploy: provider: npm",
-                inline,
-                registry,
-                bool_input("dry_run"),
-            ));
         }
-        "npm" => {
+        let registry = entry
+            .registry_input
+            .as_deref()
+            .and_then(|i| a.input(i))
+            .map(|r| r.value.text.clone());
+        let dry = entry.dry_run_inputs.iter().any(|i| bool_input(i));
+        facts.publishes.push(publish(entry, inline, registry, dry));
+        return;
+    }
+    match entry.handler.as_deref().unwrap_or("") {
+        "azure-npm" => {
             // Azure `Npm@1` task.
             let command = a.input("command").map(|c| c.value.text.as_str());
             let custom_publish = command == Some("custom")
@@ -353,12 +395,10 @@ fn action_facts(text: &str, a: &Action, facts: &mut Facts) {
                     })
                     .into_iter()
                     .collect();
-                facts
-                    .publishes
-                    .push(publish("Npm@1 publish", inline, None, false));
+                facts.publishes.push(publish(entry, inline, None, false));
             }
         }
-        "npmauthenticate" => {
+        "azure-npm-authenticate" => {
             // An external service connection puts its (long-lived) token into the .npmrc for
             // the rest of the job; without one it authenticates to Azure Artifacts feeds.
             if let Some(e) = a.input("customEndpoint") {
@@ -371,6 +411,13 @@ fn action_facts(text: &str, a: &Action, facts: &mut Facts) {
                 });
             }
         }
+        _ => {}
+    }
+}
+
+/// Actions that are no publishers but may hand a token to a container build.
+fn other_action_facts(text: &str, a: &Action, facts: &mut Facts) {
+    match a.name.as_str() {
         "docker" => {
             // Azure `Docker@2`: `arguments: --build-arg NPM_TOKEN=$(npmToken)`.
             if let Some(args) = a.input("arguments") {
@@ -379,30 +426,36 @@ fn action_facts(text: &str, a: &Action, facts: &mut Facts) {
         }
         "plugins/npm" | "woodpeckerci/plugin-npm" | "sinlov/woodpecker-npm" => {
             // Drone/Woodpecker npm plugin: publishes with `token` (or `username`/`password`).
-            let mut inline = token_inputs();
-            inline.extend(
-                a.inputs
-                    .iter()
-                    .filter(|i| i.name.to_ascii_lowercase().ends_with("password"))
-                    .filter(|i| matches!(i.value.source, Source::Stored(_)))
-                    .map(|i| TokenUse {
-                        display: display_source(&i.value.source),
-                        span: i.value.span.clone(),
-                        source: i.value.source.clone(),
-                        placeholder: false,
-                    }),
-            );
+            let inline = a
+                .inputs
+                .iter()
+                .filter(|i| {
+                    let name = i.name.to_ascii_lowercase();
+                    tokenish_name(&i.name) || name == "token" || name.ends_with("password")
+                })
+                .filter(|i| matches!(i.value.source, Source::Stored(_) | Source::Literal))
+                .map(|i| TokenUse {
+                    display: display_source(&i.value.source),
+                    span: i.value.span.clone(),
+                    source: i.value.source.clone(),
+                    placeholder: false,
+                })
+                .collect();
             let registry = a
                 .inputs
                 .iter()
                 .find(|i| i.name.to_ascii_lowercase().ends_with("registry"))
                 .map(|r| r.value.text.clone());
-            facts.publishes.push(publish(
-                &format!("{} plugin", a.name),
-                inline,
+            facts.publishes.push(Publish {
+                tool: format!("{} plugin", a.name),
+                span: a.span.clone(),
+                dry_run: false,
                 registry,
-                false,
-            ));
+                provenance: false,
+                yarn_berry: false,
+                oidc_capable: false,
+                inline,
+            });
         }
         "plugins/docker"
         | "plugins/kaniko"
@@ -425,6 +478,14 @@ fn action_facts(text: &str, a: &Action, facts: &mut Facts) {
         "docker/build-push-action" => {
             if let Some(args) = a.input("build-args") {
                 build_push_args(text, a, args, facts);
+            } else if let Some(args) = a.input("build_args") {
+                // v1's spelling of the input. v1 has no `secrets:` input: moving the line there
+                // needs the upgrade to v6 as well, so no edit is offered.
+                let before = facts.build_args.len();
+                build_push_args(text, a, args, facts);
+                for b in &mut facts.build_args[before..] {
+                    b.edits.clear();
+                }
             }
         }
         _ => {}
@@ -599,33 +660,38 @@ fn azure_docker_args(text: &str, args: &EnvVar, facts: &mut Facts) {
 
 /// The registry a job's publishes go to when the command does not say: setup-node's
 /// `registry-url`, `NPM_CONFIG_REGISTRY`.
-fn job_registry(job: &Job, repo_registry: Option<&str>) -> Option<String> {
+/// The registry in effect at step `at` of the job (without the command's own `--registry`).
+fn step_registry(job: &Job, at: usize, repo_registry: Option<&str>) -> Option<String> {
     // npm's order: --registry (on the command) > publishConfig > environment > project .npmrc
-    // > the user .npmrc setup-node writes.
-    let env = job
-        .env
-        .iter()
-        .find(|v| v.name.eq_ignore_ascii_case("NPM_CONFIG_REGISTRY"))
-        .map(|v| v.value.text.clone());
+    // > the user .npmrc setup-node writes, which each setup-node step rewrites: the latest one
+    // before the step is the one in effect.
+    let registry_var = |vars: &[EnvVar]| {
+        vars.iter()
+            .find(|v| v.name.eq_ignore_ascii_case("NPM_CONFIG_REGISTRY"))
+            .map(|v| v.value.text.clone())
+    };
     if let Some(r) = repo_registry.filter(|r| r.starts_with("publishConfig:")) {
         return Some(r.trim_start_matches("publishConfig:").to_string());
     }
+    let env = job
+        .steps
+        .get(at)
+        .and_then(|s| registry_var(&s.env))
+        .or_else(|| registry_var(&job.env));
     if env.is_some() {
         return env;
     }
     if let Some(r) = repo_registry {
         return Some(r.to_string());
     }
-    for step in &job.steps {
-        if let Some(a) = &step.action {
-            if a.name == "actions/setup-node" {
-                if let Some(r) = a.input("registry-url") {
-                    return Some(r.value.text.clone());
-                }
-            }
-        }
-    }
-    None
+    job.steps
+        .iter()
+        .take(at + 1)
+        .filter_map(|step| step.action.as_ref())
+        .filter(|a| a.name == "actions/setup-node")
+        .filter_map(|a| a.input("registry-url"))
+        .map(|r| r.value.text.clone())
+        .last()
 }
 
 /// The first `npmAuthToken:` setting of the repository's `.yarnrc.yml`, as `line N`.

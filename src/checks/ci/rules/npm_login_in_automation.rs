@@ -17,6 +17,7 @@ pub(super) fn report(ctx: &mut FileCtx<'_>, job: &Job, sf: &StepFacts, seen: &mu
             };
             let mut draft = Draft::at(LOGIN, l.span.clone())
                 .arg("tool", l.tool.clone())
+                .arg("npm12", crate::advice::login_npm12_note(&l.tool))
                 .arg("stage_note", note)
                 .suggestion(
                     Suggestion::new(

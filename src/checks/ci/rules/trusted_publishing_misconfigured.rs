@@ -14,6 +14,7 @@ pub(super) fn misconfiguration(
     publish: &Publish,
     oidc: &crate::checks::ci::Oidc,
     npm_upgrade: bool,
+    elsewhere: &local_uses::Elsewhere,
     seen: &mut Seen,
 ) {
     let system = p.system;
@@ -52,18 +53,30 @@ pub(super) fn misconfiguration(
             emit(ctx, seen, draft);
         }
     }
-    if publish.tool == "yarn publish" {
+    if !publish.oidc_capable {
+        let bun = publish.tool.contains("bun publish");
         let draft = Draft::at(MISCONFIGURED, publish.span.clone())
-            .message_key("no-oidc-tool")
-            .suggestion(Suggestion::new(
-                "Publish with npm (or Yarn >= 4.10 `yarn npm publish`), which support trusted publishing",
-                Applicability::Manual,
-            ).note("replace `yarn publish` with `npm publish` (npm >= 11.5.1)"));
+            .message_key(if bun { "no-oidc-bun" } else { "no-oidc-tool" })
+            .suggestion(if bun {
+                Suggestion::new(
+                    "Publish with npm, which supports trusted publishing",
+                    Applicability::Manual,
+                )
+                .note("replace `bun publish` with `npm publish` (npm >= 11.5.1), or `bunx npm@latest publish` where npm is not installed")
+            } else {
+                Suggestion::new(
+                    "Publish with npm (or Yarn >= 4.10 `yarn npm publish`), which support trusted publishing",
+                    Applicability::Manual,
+                )
+                .note(format!("replace `{}` with `npm publish` (npm >= 11.5.1)", publish.tool))
+            });
         emit(ctx, seen, draft);
     }
     // A GitLab template's ID tokens may come from the job that extends it.
     let gitlab_template = system == System::Gitlab && oidc.inherited;
-    if !oidc.configured && system != System::GithubAction && !gitlab_template {
+    // A reusable workflow's callers in this repository get the finding on their `uses:` line.
+    if !oidc.configured && system != System::GithubAction && !gitlab_template && !oidc.callers_judge
+    {
         let (span, key) = match (&oidc.wrong_audience, system) {
             (Some(s), _) => (s.clone(), "wrong-audience"),
             (None, System::Gitlab) => (job.key_span.clone(), "no-id-tokens"),
@@ -115,6 +128,34 @@ pub(super) fn misconfiguration(
     .iter()
     .any(|t| publish.tool.contains(t))
         && !publish.tool.contains("yarn npm publish");
+    if job.node.is_none() {
+        if let Some(setup) = &elsewhere.node {
+            // Node comes from a local action: judged by its version, pointed at the `uses:`.
+            let v = setup.version.as_deref().and_then(parse_node_version);
+            let draft = match v {
+                Some(v) if !node_at_least_22_14(v) && !publish.yarn_berry => Some(
+                    Draft::at(MISCONFIGURED, setup.uses.clone())
+                        .message_key("old-node")
+                        .arg("version", setup.version.clone().unwrap_or_default())
+                        .suggestion(Suggestion::new(
+                            "Use Node 24 (npm >= 11.5.1 bundled) in the local action",
+                            Applicability::Manual,
+                        )),
+                ),
+                Some(v) if needs_npm && !node_bundles_oidc_npm(v) && !npm_upgrade => Some(
+                    Draft::at(MISCONFIGURED, setup.uses.clone())
+                        .message_key("old-npm")
+                        .arg("version", setup.version.clone().unwrap_or_default())
+                        .suggestion(upgrade_suggestion(ctx, p, job, publish_step)),
+                ),
+                _ => None,
+            };
+            if let Some(draft) = draft {
+                emit(ctx, seen, draft.related(setup.related.clone()));
+            }
+            return;
+        }
+    }
     let version = job
         .node
         .as_ref()

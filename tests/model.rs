@@ -1,0 +1,386 @@
+//! The repository model through the real binary: files reached by reference are scanned with
+//! the kind the reference implies, findings name the other files they depend on, and a run on
+//! named files (pre-commit) reports for them exactly what a full scan reports.
+//!
+//! Each case is a tree under `fixtures/model/<case>/{bad,good}/`, copied to a fresh folder
+//! outside any git repository before the run.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use common::*;
+
+/// Copies `fixtures/model/<case>/<side>` into a fresh folder.
+fn copy_case(case: &str, side: &str) -> tempfile::TempDir {
+    let src = fixtures().join("model").join(case).join(side);
+    let dst = tree();
+    for file in files_below(&src) {
+        let rel = file
+            .strip_prefix(&src)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .to_string_lossy()
+            .replace('\\', "/");
+        let bytes = std::fs::read(&file).unwrap_or_else(|e| panic!("{e}"));
+        write(dst.path(), &rel, bytes);
+    }
+    dst
+}
+
+fn scan(dir: &Path, paths: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        "--format",
+        "json",
+        "--min-severity",
+        "info",
+        "--fail-on",
+        "never",
+    ];
+    args.extend_from_slice(paths);
+    let run = run_in(dir, &args);
+    assert!(run.code == 0, "exit {}: {}", run.code, run.stderr);
+    json(&run)
+}
+
+/// (rule, path, line) of every finding.
+fn found(report: &serde_json::Value) -> BTreeSet<(String, String, u64)> {
+    report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap_or("").to_string(),
+                f["path"].as_str().unwrap_or("").to_string(),
+                f["line"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+fn notes(report: &serde_json::Value) -> Vec<String> {
+    report["notes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|n| {
+            format!(
+                "{}:{}: {}",
+                n["path"].as_str().unwrap_or(""),
+                n["line"].as_u64().unwrap_or(0),
+                n["message"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
+fn has(report: &serde_json::Value, rule: &str, path: &str) -> bool {
+    found(report).iter().any(|(r, p, _)| r == rule && p == path)
+}
+
+/// A named-file run of `named` reports the findings a full scan reports for those files.
+fn named_run_agrees(dir: &Path, full: &serde_json::Value, named: &[&str]) {
+    let want: BTreeSet<_> = found(full)
+        .into_iter()
+        .filter(|(_, p, _)| named.contains(&p.as_str()))
+        .collect();
+    let got = found(&scan(dir, named));
+    assert_eq!(
+        got, want,
+        "named run of {named:?} disagrees with the full scan"
+    );
+}
+
+/// Every good tree: no finding at all, as a full scan and file by file.
+#[test]
+fn good_trees_are_clean() {
+    let cases = std::fs::read_dir(fixtures().join("model"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect::<BTreeSet<_>>();
+    assert!(cases.len() >= 4, "model cases: {cases:?}");
+    for case in cases {
+        let dir = copy_case(&case, "good");
+        let report = scan(dir.path(), &["."]);
+        assert_eq!(
+            found(&report),
+            BTreeSet::new(),
+            "fixtures/model/{case}/good"
+        );
+        for file in files_below(dir.path()) {
+            let rel = file
+                .strip_prefix(dir.path())
+                .unwrap_or_else(|e| panic!("{e}"))
+                .to_string_lossy()
+                .replace('\\', "/");
+            let named = scan(dir.path(), &[&rel]);
+            assert_eq!(
+                found(&named),
+                BTreeSet::new(),
+                "fixtures/model/{case}/good {rel}"
+            );
+        }
+    }
+}
+
+#[test]
+fn gitlab_local_and_trigger_includes_are_scanned_as_gitlab_ci() {
+    let dir = copy_case("gitlab-include", "bad");
+    let report = scan(dir.path(), &["."]);
+    assert!(has(
+        &report,
+        "ci-publish-long-lived-token",
+        "ci/publish.yml"
+    ));
+    assert!(has(&report, "ci-publish-long-lived-token", "ci/child.yml"));
+    let notes = notes(&report);
+    assert!(
+        notes.iter().any(|n| n.starts_with(".gitlab-ci.yml:6:")
+            && n.contains("project acme/ci-templates")
+            && n.contains("not read")),
+        "{notes:?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("ci/child.yml:2:") && n.contains("itself")),
+        "{notes:?}"
+    );
+    named_run_agrees(dir.path(), &report, &["ci/publish.yml"]);
+    named_run_agrees(dir.path(), &report, &["ci/child.yml", ".gitlab-ci.yml"]);
+}
+
+#[test]
+fn azure_extends_and_step_templates_are_scanned() {
+    let dir = copy_case("azure-template", "bad");
+    let report = scan(dir.path(), &["."]);
+    assert!(has(
+        &report,
+        "ci-publish-long-lived-token",
+        "templates/release.yml"
+    ));
+    assert_eq!(report["summary"]["files_scanned"], 3, "{report}");
+    named_run_agrees(dir.path(), &report, &["templates/release.yml"]);
+}
+
+#[test]
+fn compose_build_dockerfile_of_any_name_is_a_dockerfile() {
+    let dir = copy_case("compose-dockerfile", "bad");
+    let report = scan(dir.path(), &["."]);
+    assert!(has(&report, "dockerfile-token-arg", "api/app.build"));
+    assert!(has(&report, "dockerfile-npmrc-in-layer", "api/app.build"));
+    named_run_agrees(dir.path(), &report, &["api/app.build"]);
+}
+
+#[test]
+fn docker_build_file_flags_in_ci_steps_are_dockerfiles() {
+    let dir = copy_case("docker-build-file", "bad");
+    let report = scan(dir.path(), &["."]);
+    assert!(has(
+        &report,
+        "dockerfile-token-env",
+        "docker/api-dockerfile.yml"
+    ));
+    assert!(has(&report, "hardcoded-token", "docker/web.build"));
+    named_run_agrees(dir.path(), &report, &["docker/web.build"]);
+    named_run_agrees(dir.path(), &report, &["docker/api-dockerfile.yml"]);
+}
+
+/// A scan of a subfolder never reads above it; a reference there is a note.
+#[test]
+fn references_out_of_the_root_are_notes_never_reads() {
+    let dir = tree();
+    write(
+        dir.path(),
+        "outside.yml",
+        "publish:\n  script:\n    - echo \"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\" > .npmrc\n    - npm publish\n",
+    );
+    write(
+        dir.path(),
+        "repo/.gitlab-ci.yml",
+        "include:\n  - local: ../outside.yml\n  - local: /missing.yml\n  - remote: https://example.com/ci.yml\n",
+    );
+    write(
+        dir.path(),
+        "repo/docker-compose.yml",
+        "services:\n  a:\n    build:\n      context: ../..\n      dockerfile: Dockerfile\n",
+    );
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(
+        dir.path().join("outside.yml"),
+        dir.path().join("repo/linked.yml"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    #[cfg(unix)]
+    write(
+        dir.path(),
+        "repo/ci/a.gitlab-ci.yml",
+        "include:\n  - local: linked.yml\n",
+    );
+    let report = scan(&dir.path().join("repo"), &["."]);
+    assert_eq!(found(&report), BTreeSet::new(), "{report}");
+    let notes = notes(&report);
+    for want in [
+        ".gitlab-ci.yml:2: GitLab include ../outside.yml: outside the scan root",
+        ".gitlab-ci.yml:3: GitLab include /missing.yml: not found",
+        ".gitlab-ci.yml:4: remote include https://example.com/ci.yml: in another repository",
+        "docker-compose.yml:5: compose build.dockerfile Dockerfile: outside the scan root",
+    ] {
+        assert!(
+            notes.iter().any(|n| n.starts_with(want)),
+            "{want}\n{notes:?}"
+        );
+    }
+    #[cfg(unix)]
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("linked.yml") && n.contains("symbolic link out of the scan root")),
+        "{notes:?}"
+    );
+}
+
+/// Two templates including each other: each is read once, the cycle is a note.
+#[test]
+fn reference_cycles_terminate_with_a_note() {
+    let dir = tree();
+    write(
+        dir.path(),
+        "azure-pipelines.yml",
+        "extends:\n  template: t/a.yml\n",
+    );
+    write(dir.path(), "t/a.yml", "steps:\n  - template: b.yml\n");
+    write(
+        dir.path(),
+        "t/b.yml",
+        "steps:\n  - template: a.yml\n  - script: |\n      echo \"//registry.npmjs.org/:_authToken=$(NPM_TOKEN)\" > .npmrc\n      npm publish\n",
+    );
+    let report = scan(dir.path(), &["."]);
+    assert_eq!(report["summary"]["files_scanned"], 3, "{report}");
+    assert!(
+        has(&report, "ci-publish-long-lived-token", "t/b.yml"),
+        "{report}"
+    );
+    let notes = notes(&report);
+    assert!(notes.iter().any(|n| n.contains("cycle")), "{notes:?}");
+}
+
+fn finding<'a>(
+    report: &'a serde_json::Value,
+    rule: &str,
+    path: &str,
+    line: u64,
+) -> &'a serde_json::Value {
+    report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["rule"] == rule && f["path"] == path && f["line"] == line)
+        .unwrap_or_else(|| panic!("no {rule} at {path}:{line} in {report}"))
+}
+
+/// The grant a reusable workflow's job needs is the caller's: the finding sits on the caller's
+/// `uses:` line and names the publishing job's file.
+#[test]
+fn reusable_workflow_permissions_are_the_callers() {
+    let dir = copy_case("github-reusable", "bad");
+    let report = scan(dir.path(), &["."]);
+    let f = finding(
+        &report,
+        "trusted-publishing-misconfigured",
+        ".github/workflows/release.yml",
+        12,
+    );
+    assert_eq!(
+        f["related"],
+        serde_json::json!([{"path": ".github/workflows/publish.yml", "line": 14, "column": 14,
+            "message": "job `npm` publishes here relying on trusted publishing"}])
+    );
+    assert_eq!(found(&report).len(), 1, "{report}");
+    let diff = f["suggestion"]["diff"].as_str().unwrap_or("");
+    assert!(diff.contains("+      id-token: write"), "{diff}");
+    named_run_agrees(dir.path(), &report, &[".github/workflows/publish.yml"]);
+    named_run_agrees(dir.path(), &report, &[".github/workflows/release.yml"]);
+
+    // The same finding in the other formats: SARIF relatedLocations, a human `see also` line,
+    // and one GitHub annotation, on the caller.
+    let sarif = run_in(
+        dir.path(),
+        &["--format", "sarif", "--fail-on", "never", "."],
+    );
+    let sarif = json(&sarif);
+    let rel = &sarif["runs"][0]["results"][0]["relatedLocations"][0];
+    assert_eq!(
+        rel["physicalLocation"]["artifactLocation"]["uri"],
+        ".github/workflows/publish.yml"
+    );
+    assert_eq!(rel["physicalLocation"]["region"]["startLine"], 14);
+    let human = run_in(dir.path(), &["--fail-on", "never", "."]).stdout;
+    assert!(
+        human.contains("  see also: .github/workflows/publish.yml:14:14: job `npm` publishes here relying on trusted publishing"),
+        "{human}"
+    );
+    let github = run_in(
+        dir.path(),
+        &["--format", "github", "--fail-on", "never", "."],
+    )
+    .stdout;
+    assert_eq!(
+        github.lines().filter(|l| l.starts_with("::")).count(),
+        1,
+        "{github}"
+    );
+    assert!(
+        github.contains("file=.github/workflows/release.yml,line=12"),
+        "{github}"
+    );
+
+    // Applying the (unsafe: a new permissions block) fix settles it.
+    let fixed = run_in(
+        dir.path(),
+        &["--fix", "--unsafe-fixes", "--fail-on", "never", "."],
+    );
+    assert_eq!(fixed.code, 0, "{}", fixed.stderr);
+    assert_eq!(found(&scan(dir.path(), &["."])), BTreeSet::new());
+}
+
+/// A local composite action's steps count as the calling job's: its Node set-up and its
+/// publishes.
+#[test]
+fn composite_action_steps_are_the_calling_jobs() {
+    let dir = copy_case("github-composite", "bad");
+    let report = scan(dir.path(), &["."]);
+    let old_node = finding(
+        &report,
+        "trusted-publishing-misconfigured",
+        ".github/workflows/release.yml",
+        15,
+    );
+    assert!(
+        old_node["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Node 20"),
+        "{old_node}"
+    );
+    assert_eq!(
+        old_node["related"][0]["path"],
+        ".github/actions/setup/action.yml"
+    );
+    assert_eq!(old_node["related"][0]["line"], 8);
+    let no_grant = finding(
+        &report,
+        "trusted-publishing-misconfigured",
+        ".github/workflows/release.yml",
+        17,
+    );
+    assert_eq!(
+        no_grant["related"][0]["path"],
+        ".github/actions/publish/action.yml"
+    );
+    assert_eq!(found(&report).len(), 2, "{report}");
+    named_run_agrees(dir.path(), &report, &[".github/workflows/release.yml"]);
+    named_run_agrees(dir.path(), &report, &[".github/actions/setup/action.yml"]);
+}
