@@ -245,11 +245,11 @@ fn renamed_files() {
     repo.git(&["mv", ".npmrc", "packages/app/.npmrc"]);
     repo.commit("move");
     repo.write(
-        "npmrc.example",
+        "auth-backup.txt",
         "//npm.example.com/:_auth=dXNlcjpodW50ZXIy\n",
     );
     repo.commit("example");
-    repo.git(&["mv", "npmrc.example", "tools/.npmrc"]);
+    repo.git(&["mv", "auth-backup.txt", "tools/.npmrc"]);
     let renamed = repo.commit("use it");
     let run = repo.scan(&["-f", "json"]);
     let f = findings(&run);
