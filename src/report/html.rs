@@ -365,7 +365,13 @@ fn commit(out: &mut String, r: &super::Repo) {
 }
 
 /// The checklist of repository `i`, folded under its name.
-fn repo_section(audit: &Audit, i: usize, t: &RepoTotals, list: &Checklist<'_>, open: bool) -> String {
+fn repo_section(
+    audit: &Audit,
+    i: usize,
+    t: &RepoTotals,
+    list: &Checklist<'_>,
+    open: bool,
+) -> String {
     let r = &audit.repos[i];
     let mut out = String::with_capacity(4096);
     let out = &mut out;

@@ -264,7 +264,6 @@ impl Repo {
             Cow::Borrowed(note)
         }
     }
-
 }
 
 /// The redacted form of a token in a snippet (`npm_****...dH1k`), which tells the uses of one
