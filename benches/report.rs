@@ -9,7 +9,11 @@ use npm_auth_scan::report::{html, markdown, Audit};
 
 const RULES: [(&str, &str, &str); 5] = [
     ("hardcoded-token", "critical", ".npmrc"),
-    ("ci-publish-long-lived-token", "high", ".github/workflows/release.yml"),
+    (
+        "ci-publish-long-lived-token",
+        "high",
+        ".github/workflows/release.yml",
+    ),
     ("dockerfile-token-arg", "high", "services/api/Dockerfile"),
     ("compose-token-build-arg", "high", "docker-compose.yml"),
     ("env-token-reference", "info", ".gitlab-ci.yml"),

@@ -46,7 +46,12 @@ pub const STAGE_TITLE: &str = "Publish with a stage-only token and `npm stage pu
 ///
 /// `ci` is a short lower-case name for token names (`travis`); `system` the display name;
 /// `self_hosted` when the system itself is a provider but the runner is not cloud-hosted.
-pub fn without_trusted_publishing(ci: &str, system: &str, pkg: &str, self_hosted: bool) -> Vec<String> {
+pub fn without_trusted_publishing(
+    ci: &str,
+    system: &str,
+    pkg: &str,
+    self_hosted: bool,
+) -> Vec<String> {
     let mut notes = vec![
         format!(
             "{}   # stage-only: can stage a publish, cannot publish directly ({STAGE_ONLY_SOURCE})",

@@ -157,7 +157,7 @@ impl TokenNames {
             return false;
         }
         let joined = words.join("_");
-        if self.names.iter().any(|n| *n == joined) {
+        if self.names.contains(&joined) {
             return true;
         }
         let has = |w: &str| words.iter().any(|x| x == w);
@@ -245,7 +245,12 @@ pub fn tool_oidc_capable(tool: &str) -> bool {
         .iter()
         .filter(|e| e.tool == tool)
         .map(|e| e.oidc_capable)
-        .chain(c.actions.iter().filter(|a| a.tool == tool).map(|a| a.oidc_capable))
+        .chain(
+            c.actions
+                .iter()
+                .filter(|a| a.tool == tool)
+                .map(|a| a.oidc_capable),
+        )
         .next()
         .unwrap_or(true)
 }
@@ -320,7 +325,9 @@ mod tests {
                 .unwrap_or(0);
             let start = match words.get(start).map(String::as_str) {
                 Some("pnpm" | "yarn" | "pn")
-                    if words.get(start + 1).is_some_and(|w| is_publisher_program(w)) =>
+                    if words
+                        .get(start + 1)
+                        .is_some_and(|w| is_publisher_program(w)) =>
                 {
                     start + 1
                 }
@@ -376,7 +383,10 @@ mod tests {
 
     #[test]
     fn words_split_at_separators_and_case() {
-        assert_eq!(name_words("azure-sdk-npm-token"), ["AZURE", "SDK", "NPM", "TOKEN"]);
+        assert_eq!(
+            name_words("azure-sdk-npm-token"),
+            ["AZURE", "SDK", "NPM", "TOKEN"]
+        );
         assert_eq!(name_words("npmAuthToken"), ["NPM", "AUTH", "TOKEN"]);
         assert_eq!(name_words("npm.token"), ["NPM", "TOKEN"]);
         assert_eq!(package_name("@lerna-lite/cli@3"), "@lerna-lite/cli");

@@ -84,7 +84,9 @@ impl ReportArgs {
             Some(v) => parse_size(v)
                 .filter(|n| *n > 0)
                 .and_then(|n| usize::try_from(n).ok())
-                .ok_or_else(|| UsageError(format!("--max-size: `{v}` is not a size (e.g. 64K, 1M)"))),
+                .ok_or_else(|| {
+                    UsageError(format!("--max-size: `{v}` is not a size (e.g. 64K, 1M)"))
+                }),
         }
     }
 }

@@ -80,7 +80,7 @@ impl CommitInfo {
 }
 
 /// One scanned repository, for SARIF `versionControlProvenance`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Provenance {
     /// The `origin` remote's URL with any user and password removed, else a `file://` URL of
     /// the repository.
@@ -168,16 +168,6 @@ struct RepoOutcome {
     provenance: Provenance,
 }
 
-impl Default for Provenance {
-    fn default() -> Self {
-        Provenance {
-            uri: String::new(),
-            revision: None,
-            branch: None,
-        }
-    }
-}
-
 fn scan_repository(
     root: &Path,
     root_index: usize,
@@ -218,7 +208,7 @@ fn scan_repository(
     let mut blobs: Vec<(ObjectId, BlobSites)> = blobs.into_iter().collect();
     // A stable order for the parallel pass's output (ids are effectively random, which also
     // spreads large and small blobs over the threads).
-    blobs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    blobs.sort_unstable_by_key(|a| a.0);
     let shown_under = |path: &str| join_display(&root_display, path, &prefix);
     let scanned: Vec<BlobScan> = blobs
         .par_iter()
@@ -509,12 +499,7 @@ fn collect_blobs(
     (metas, blobs)
 }
 
-fn record_blob(
-    blobs: &mut HashMap<ObjectId, BlobSites>,
-    id: ObjectId,
-    path: BString,
-    commit: u32,
-) {
+fn record_blob(blobs: &mut HashMap<ObjectId, BlobSites>, id: ObjectId, path: BString, commit: u32) {
     let path = path.to_str_lossy();
     let kind = discover::classify(Path::new(path.as_ref()));
     match blobs.get_mut(&id) {
@@ -631,7 +616,11 @@ fn scan_blob(
         Err(e) => {
             return BlobScan::Unreadable {
                 path: sites.first.path.clone(),
-                message: format!("blob {} cannot be read: {}", id.to_hex_with_len(12), one_line(&e)),
+                message: format!(
+                    "blob {} cannot be read: {}",
+                    id.to_hex_with_len(12),
+                    one_line(&e)
+                ),
             }
         }
     };
@@ -720,7 +709,10 @@ fn group(
         };
         let mut finding = first.finding;
         finding.commit = info(first.commit);
-        finding.suggestion = finding.suggestion.take().map(|s| history_suggestion(s, in_head));
+        finding.suggestion = finding
+            .suggestion
+            .take()
+            .map(|s| history_suggestion(s, in_head));
         for o in rest {
             let short = metas
                 .get(o.commit as usize)

@@ -55,7 +55,10 @@ fn every_catalogue_entry_is_reported_by_its_fixture() {
         } else {
             format!("(`{tool}`)")
         };
-        for args in [vec!["--format", "json", "."], vec!["--format", "json", &rel]] {
+        for args in [
+            vec!["--format", "json", "."],
+            vec!["--format", "json", &rel],
+        ] {
             let run = run_in(&dir, &args);
             let found = findings(&json(&run));
             assert!(
@@ -79,7 +82,10 @@ fn case(name: &str, tree: &str) -> Vec<(String, String, String)> {
 fn yarn_npm_publish_dash_n_is_a_dry_run() {
     assert!(case("yarn-dry-run", "good").is_empty());
     let bad = case("yarn-dry-run", "bad");
-    assert!(bad.iter().any(|f| f.0 == "ci-publish-long-lived-token"), "{bad:?}");
+    assert!(
+        bad.iter().any(|f| f.0 == "ci-publish-long-lived-token"),
+        "{bad:?}"
+    );
 }
 
 #[test]

@@ -47,7 +47,12 @@ fn artifact(dir: &Path, prefix: &str, suffix: &str) -> PathBuf {
                 .is_some_and(|n| n.starts_with(prefix) && n.ends_with(suffix))
         })
         .collect();
-    assert_eq!(found.len(), 1, "{prefix}*{suffix} in {}: {found:?}", dir.display());
+    assert_eq!(
+        found.len(),
+        1,
+        "{prefix}*{suffix} in {}: {found:?}",
+        dir.display()
+    );
     found.into_iter().next().unwrap_or_default()
 }
 
@@ -89,17 +94,31 @@ fn assert_scans(what: &str, scanner: impl Fn(&[&str]) -> Output) {
     let secrets = secrets_in(&bad_tree());
     let tree = bad_tree().display().to_string();
     let npmrc = bad_tree().join(".npmrc").display().to_string();
-    for args in [["-f", "json", tree.as_str()], ["-f", "json", npmrc.as_str()]] {
+    for args in [
+        ["-f", "json", tree.as_str()],
+        ["-f", "json", npmrc.as_str()],
+    ] {
         let out = scanner(&args);
-        assert_eq!(out.status.code(), Some(1), "{what} {args:?}: {}", text(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{what} {args:?}: {}",
+            text(&out)
+        );
         let report: serde_json::Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {}", text(&out)));
         assert_eq!(report["tool"]["version"], version(), "{what}");
         let rules = rules_of(&report);
-        assert!(rules.iter().any(|r| r == "hardcoded-token"), "{what}: {rules:?}");
+        assert!(
+            rules.iter().any(|r| r == "hardcoded-token"),
+            "{what}: {rules:?}"
+        );
         let all = text(&out);
         for secret in &secrets {
-            assert!(!all.contains(secret.as_str()), "{what} printed a credential");
+            assert!(
+                !all.contains(secret.as_str()),
+                "{what} printed a credential"
+            );
         }
     }
 }
@@ -116,7 +135,13 @@ fn wheel_installs_offline_and_scans() {
     );
     let t = tree();
     let venv = t.path().join("venv");
-    ok(run(Command::new("python3").args(["-m", "venv"]).arg(&venv), t.path()), "venv");
+    ok(
+        run(
+            Command::new("python3").args(["-m", "venv"]).arg(&venv),
+            t.path(),
+        ),
+        "venv",
+    );
     ok(
         run(
             Command::new(venv.join("bin/pip"))
@@ -127,7 +152,10 @@ fn wheel_installs_offline_and_scans() {
         "pip install --no-index",
     );
     let exe = venv.join("bin/npm-auth-scan");
-    let out = ok(run(Command::new(&exe).arg("--version"), t.path()), "--version");
+    let out = ok(
+        run(Command::new(&exe).arg("--version"), t.path()),
+        "--version",
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains(version()));
     assert_scans("wheel", |args| run(Command::new(&exe).args(args), t.path()));
 }
@@ -135,12 +163,21 @@ fn wheel_installs_offline_and_scans() {
 /// A fresh npm project in `dir` with the given tarballs installed offline from an empty cache.
 fn npm_project(dir: &Path, tarballs: &[&Path], extra: &[&str]) -> Output {
     ok(
-        run(Command::new("npm").args(["init", "-y"]).current_dir(dir), dir),
+        run(
+            Command::new("npm").args(["init", "-y"]).current_dir(dir),
+            dir,
+        ),
         "npm init",
     );
     run(
         Command::new("npm")
-            .args(["install", "--offline", "--no-audit", "--no-fund", "--loglevel=error"])
+            .args([
+                "install",
+                "--offline",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+            ])
             .args(extra)
             .args(tarballs)
             .env("npm_config_cache", dir.join(".npm-cache"))
@@ -157,7 +194,10 @@ fn npm_tarballs_install_offline_and_npx_scans() {
     let t = tree();
     let project = t.path().join("app");
     std::fs::create_dir_all(&project).unwrap_or_else(|e| panic!("{e}"));
-    ok(npm_project(&project, &[&main, &platform], &[]), "npm install --offline");
+    ok(
+        npm_project(&project, &[&main, &platform], &[]),
+        "npm install --offline",
+    );
 
     let manifest: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(project.join("node_modules/npm-auth-scan/package.json"))
@@ -165,8 +205,14 @@ fn npm_tarballs_install_offline_and_npx_scans() {
     )
     .unwrap_or_default();
     assert_eq!(manifest["version"], version());
-    assert!(manifest["scripts"].get("postinstall").is_none(), "no postinstall");
-    assert!(manifest["scripts"].get("install").is_none(), "no install script");
+    assert!(
+        manifest["scripts"].get("postinstall").is_none(),
+        "no postinstall"
+    );
+    assert!(
+        manifest["scripts"].get("install").is_none(),
+        "no install script"
+    );
     let optional = manifest["optionalDependencies"]
         .as_object()
         .cloned()
@@ -206,22 +252,38 @@ fn launcher_names_the_missing_platform_package() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
         err.contains("@npm-auth-scan/linux-x64-gnu is not installed")
-            && err.contains(&format!("npm install --save-dev @npm-auth-scan/linux-x64-gnu@{}", version())),
+            && err.contains(&format!(
+                "npm install --save-dev @npm-auth-scan/linux-x64-gnu@{}",
+                version()
+            )),
         "{err}"
     );
 
     // A platform no package is built for: the list of packages, and the source build.
     let fake = project.join("riscv.js");
-    std::fs::write(&fake, "Object.defineProperty(process, 'arch', { value: 'riscv64' });\n")
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        &fake,
+        "Object.defineProperty(process, 'arch', { value: 'riscv64' });\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let out = run(
-        Command::new("node").arg("--require").arg(&fake).arg(&launcher).arg(&tree),
+        Command::new("node")
+            .arg("--require")
+            .arg(&fake)
+            .arg(&launcher)
+            .arg(&tree),
         &project,
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(err.contains("no prebuilt binary for this platform (linux-riscv64"), "{err}");
-    assert!(err.contains("cargo install --locked npm-auth-scan"), "{err}");
+    assert!(
+        err.contains("no prebuilt binary for this platform (linux-riscv64"),
+        "{err}"
+    );
+    assert!(
+        err.contains("cargo install --locked npm-auth-scan"),
+        "{err}"
+    );
 
     // NPM_AUTH_SCAN_BINARY runs the binary it names; one that cannot run is a clear error.
     assert_scans("launcher with NPM_AUTH_SCAN_BINARY", |args| {
@@ -241,7 +303,11 @@ fn launcher_names_the_missing_platform_package() {
         &project,
     );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("could not run"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("could not run"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -255,7 +321,18 @@ fn prebuilt_pre_commit_hook_installs_from_a_local_index() {
     copy_tree(&dist.join("pre-commit-hook"), &hooks);
     git(&hooks, &["init", "-q"]);
     git(&hooks, &["add", "."]);
-    git(&hooks, &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "hook"]);
+    git(
+        &hooks,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qm",
+            "hook",
+        ],
+    );
 
     let project = t.path().join("project");
     std::fs::create_dir_all(&project).unwrap_or_else(|e| panic!("{e}"));
@@ -282,7 +359,11 @@ fn prebuilt_pre_commit_hook_installs_from_a_local_index() {
     };
     let out = try_repo(&links, &[".npmrc", "legacy/.npmrc", "tools/bunfig.toml"]);
     let shown = text(&out);
-    assert_eq!(out.status.code(), Some(1), "the hook must fail on tokens: {shown}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the hook must fail on tokens: {shown}"
+    );
     assert!(shown.contains("hardcoded-token"), "{shown}");
     for secret in secrets_in(&bad_tree()) {
         assert!(!shown.contains(&secret), "the hook printed a credential");
@@ -293,10 +374,19 @@ fn prebuilt_pre_commit_hook_installs_from_a_local_index() {
     assert!(out.status.success(), "a clean file passes: {}", text(&out));
 
     // The binary comes from the wheel the hook package pins: without it the install fails.
-    let out = try_repo(&Path::new(&wheelhouse).display().to_string(), &["README.md"]);
+    let out = try_repo(
+        &Path::new(&wheelhouse).display().to_string(),
+        &["README.md"],
+    );
     let shown = text(&out);
-    assert!(!out.status.success(), "installed without the wheel: {shown}");
-    assert!(shown.contains(&format!("npm-auth-scan=={}", version())), "{shown}");
+    assert!(
+        !out.status.success(),
+        "installed without the wheel: {shown}"
+    );
+    assert!(
+        shown.contains(&format!("npm-auth-scan=={}", version())),
+        "{shown}"
+    );
 }
 
 fn git(dir: &Path, args: &[&str]) {
@@ -345,7 +435,9 @@ fn action_installs_the_pinned_wheel_with_pip() {
         .lines()
         .find_map(|l| l.strip_prefix("exe="))
         .unwrap_or_else(|| panic!("no exe= output: {outputs}"));
-    assert_scans("action (pip)", |args| run(Command::new(exe).args(args), t.path()));
+    assert_scans("action (pip)", |args| {
+        run(Command::new(exe).args(args), t.path())
+    });
 }
 
 /// The `run:` script of the step with this `id` in action.yml.
@@ -409,8 +501,9 @@ fn actionlint_accepts_the_workflows_that_use_the_action() {
 #[test]
 fn prebuilt_hook_matches_the_rust_hook() {
     let rust = std::fs::read_to_string(root().join(".pre-commit-hooks.yaml")).unwrap_or_default();
-    let prebuilt = std::fs::read_to_string(root().join("dist-hooks/pre-commit/.pre-commit-hooks.yaml"))
-        .unwrap_or_default();
+    let prebuilt =
+        std::fs::read_to_string(root().join("dist-hooks/pre-commit/.pre-commit-hooks.yaml"))
+            .unwrap_or_default();
     assert!(rust.contains("\n  language: rust\n"), "{rust}");
     assert_eq!(
         prebuilt,
@@ -430,7 +523,11 @@ fn versions_come_from_cargo_toml_only() {
     ] {
         let text = std::fs::read_to_string(root().join(file)).unwrap_or_default();
         assert!(!text.is_empty(), "{file}");
-        assert!(!text.contains(version()), "{file} writes the version {}", version());
+        assert!(
+            !text.contains(version()),
+            "{file} writes the version {}",
+            version()
+        );
     }
     let pyproject = std::fs::read_to_string(root().join("pyproject.toml")).unwrap_or_default();
     assert!(pyproject.contains("dynamic = [\"version\"]"));
@@ -446,7 +543,10 @@ fn platform_table_is_consistent() {
     assert!(rows.len() >= 6);
     let mut names: Vec<&str> = rows.iter().filter_map(|r| r["package"].as_str()).collect();
     for row in &rows {
-        let (os, cpu) = (row["os"].as_str().unwrap_or(""), row["cpu"].as_str().unwrap_or(""));
+        let (os, cpu) = (
+            row["os"].as_str().unwrap_or(""),
+            row["cpu"].as_str().unwrap_or(""),
+        );
         let package = row["package"].as_str().unwrap_or("");
         let expected = match row["libc"].as_str() {
             Some("glibc") => format!("@npm-auth-scan/{os}-{cpu}-gnu"),
@@ -457,7 +557,10 @@ fn platform_table_is_consistent() {
         assert_eq!(package, expected, "{row}");
         let exe = row["exe"].as_str().unwrap_or("");
         assert_eq!(exe.ends_with(".exe"), os == "win32", "{row}");
-        assert!(row["target"].as_str().is_some_and(|t| !t.is_empty()), "{row}");
+        assert!(
+            row["target"].as_str().is_some_and(|t| !t.is_empty()),
+            "{row}"
+        );
     }
     names.sort_unstable();
     names.dedup();

@@ -80,7 +80,10 @@ impl Repos {
     fn new() -> Repos {
         let dir = tree();
         for name in ["api", "web", "docs"] {
-            copy_tree(&fixtures().join("report").join(name), &dir.path().join(name));
+            copy_tree(
+                &fixtures().join("report").join(name),
+                &dir.path().join(name),
+            );
         }
         for (name, remote) in [
             (
@@ -172,7 +175,10 @@ fn json_names_the_repository_from_git_without_the_credential_in_the_remote() {
     assert_eq!(both["roots"][0]["repository"]["name"], "acme/api");
     assert_eq!(both["roots"][0]["findings"], 6);
     assert_eq!(both["roots"][1]["path"], "docs/");
-    assert_eq!(both["roots"][1]["repository"], serde_json::json!({"name": "docs"}));
+    assert_eq!(
+        both["roots"][1]["repository"],
+        serde_json::json!({"name": "docs"})
+    );
 }
 
 #[test]
@@ -221,7 +227,10 @@ fn json_names_the_repository_from_the_ci_checkout_when_git_says_nothing() {
 fn markdown_report_of_three_repositories() {
     let repos = Repos::new();
     let reports = repos.json_reports();
-    let run = run_in(repos.dir.path(), &["report", "--format", "markdown", "reports"]);
+    let run = run_in(
+        repos.dir.path(),
+        &["report", "--format", "markdown", "reports"],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(!run.stdout.contains(TOKEN));
     let md = run
@@ -242,7 +251,10 @@ fn markdown_report_of_three_repositories() {
     args.extend(files.iter().map(String::as_str));
     let named = run_in(repos.dir.path(), &args);
     assert_eq!(named.code, 0, "{}", named.stderr);
-    assert_eq!(std::fs::read_to_string(&out).unwrap_or_default(), run.stdout);
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap_or_default(),
+        run.stdout
+    );
 }
 
 #[test]
@@ -271,7 +283,10 @@ fn markdown_is_cut_to_the_size_asked_with_a_note() {
     let full = run_in(repos.dir.path(), &["report", "-f", "markdown", "reports"]);
     assert!(!full.stdout.contains("Truncated"));
     assert!(full.stdout.len() > 24 * 1024);
-    let bad = run_in(repos.dir.path(), &["report", "--max-size", "big", "reports"]);
+    let bad = run_in(
+        repos.dir.path(),
+        &["report", "--max-size", "big", "reports"],
+    );
     assert_eq!(bad.code, 2);
     assert!(bad.stderr.contains("--max-size"), "{}", bad.stderr);
 }
@@ -282,12 +297,27 @@ fn unusable_inputs_are_reported_and_the_others_still_merged() {
     let reports = repos.json_reports();
     write(&reports, "broken.json", "{\"version\": 1, \"findings\": [");
     write(&reports, "binary.json", [0u8, 159, 146, 150, 0, 1]);
-    write(&reports, "future.json", "{\"version\": 2, \"findings\": []}");
-    write(&reports, "sarif.json", "{\"version\": \"2.1.0\", \"runs\": []}");
+    write(
+        &reports,
+        "future.json",
+        "{\"version\": 2, \"findings\": []}",
+    );
+    write(
+        &reports,
+        "sarif.json",
+        "{\"version\": \"2.1.0\", \"runs\": []}",
+    );
     std::fs::create_dir_all(repos.dir.path().join("empty")).unwrap_or_else(|e| panic!("{e}"));
     let run = run_in(
         repos.dir.path(),
-        &["report", "-f", "markdown", "reports", "empty", "missing.json"],
+        &[
+            "report",
+            "-f",
+            "markdown",
+            "reports",
+            "empty",
+            "missing.json",
+        ],
     );
     assert_eq!(run.code, 2, "{}", run.stderr);
     for needle in [
@@ -310,13 +340,19 @@ fn unusable_inputs_are_reported_and_the_others_still_merged() {
 fn scan_renders_the_audit_directly_as_a_full_scan_and_for_named_files() {
     let repos = Repos::new();
     let md = run_in(repos.dir.path(), &["-f", "markdown", "api", "web", "docs"]);
-    assert_eq!(md.code, 1, "exit code of a scan: findings at or above medium");
+    assert_eq!(
+        md.code, 1,
+        "exit code of a scan: findings at or above medium"
+    );
     assert!(md.stdout.contains(
         "| repositories scanned | with findings | credentials to revoke | publish jobs to move to trusted publishing |\n|---:|---:|---:|---:|\n| 3 | 2 | 1 | 2 |"
     ), "{}", md.stdout);
-    assert!(md.stdout.contains(
-        "[config/.env.ci:2](https://github.com/acme/api/blob/"
-    ), "paths are relative to the repository's top in links:\n{}", md.stdout);
+    assert!(
+        md.stdout
+            .contains("[config/.env.ci:2](https://github.com/acme/api/blob/"),
+        "paths are relative to the repository's top in links:\n{}",
+        md.stdout
+    );
     let named = run_in(
         &repos.path("api"),
         &["-f", "markdown", ".npmrc", "config/.env.ci"],
@@ -330,7 +366,13 @@ fn scan_renders_the_audit_directly_as_a_full_scan_and_for_named_files() {
     assert!(named.stdout.contains(
         "- [ ] **Revoke `npm_****...WNH1`** (critical)\n  - [.npmrc:2](https://github.com/acme/api/blob/"
     ), "{}", named.stdout);
-    assert!(named.stdout.contains("  - [config/.env.ci:2](https://github.com/acme/api/blob/"), "{}", named.stdout);
+    assert!(
+        named
+            .stdout
+            .contains("  - [config/.env.ci:2](https://github.com/acme/api/blob/"),
+        "{}",
+        named.stdout
+    );
     let out = repos.dir.path().join("audit.html");
     let out_arg = out.to_string_lossy().into_owned();
     let html = run_in(&repos.path("web"), &["-f", "html", "-o", &out_arg, "."]);
@@ -346,13 +388,21 @@ fn scan_renders_the_audit_directly_as_a_full_scan_and_for_named_files() {
 /// What a self-contained page must not have: anything that makes the browser fetch.
 fn assert_no_request(page: &str) {
     for needle in [
-        " src=", "<link", "url(", "@import", "<iframe", "<object", "<embed", "fetch(", "XMLHttpRequest",
+        " src=",
+        "<link",
+        "url(",
+        "@import",
+        "<iframe",
+        "<object",
+        "<embed",
+        "fetch(",
+        "XMLHttpRequest",
     ] {
         assert!(!page.contains(needle), "the page has `{needle}`");
     }
-    assert!(page.contains(
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';"
-    ));
+    assert!(
+        page.contains("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';")
+    );
 }
 
 /// The audit page of the three fixture repositories plus `extra` copies of the api report.
@@ -398,7 +448,10 @@ fn html_page_holds_the_summary_table_and_checklist_without_script() {
     // Only the script's own controls (filter, pager) start hidden; every row shows without it.
     let hidden_row = regex::Regex::new(r"<tr[^>]*\shidden").unwrap_or_else(|e| panic!("{e}"));
     assert!(!hidden_row.is_match(&page));
-    assert!(page.contains("<details class=\"repo\" id=\"repo-0\" open>"), "few repositories: unfolded");
+    assert!(
+        page.contains("<details class=\"repo\" id=\"repo-0\" open>"),
+        "few repositories: unfolded"
+    );
 }
 
 /// The `CHROMIUM` of .ci/run; unset locally, the browser tests are skipped with a note.
@@ -472,7 +525,10 @@ fn html_page_in_headless_chromium() {
         .map(str::to_string)
         .chain((0..120).map(|i| format!("acme/svc-{i:03}")))
     {
-        assert!(dom.contains(&format!(">{name}<")), "rendered DOM lacks {name}");
+        assert!(
+            dom.contains(&format!(">{name}<")),
+            "rendered DOM lacks {name}"
+        );
     }
     // The table is paginated: 50 rows shown, the other 73 hidden.
     let row = regex::Regex::new(r#"<tr data-name="[^"]*"( hidden="")?>"#)
@@ -482,7 +538,11 @@ fn html_page_in_headless_chromium() {
         .map(|c| c.get(1).is_some())
         .collect();
     assert_eq!(rows.len(), 123);
-    assert_eq!(rows.iter().filter(|h| **h).count(), 73, "rows hidden by the pager");
+    assert_eq!(
+        rows.iter().filter(|h| **h).count(),
+        73,
+        "rows hidden by the pager"
+    );
     assert!(!dom.contains(TOKEN));
 
     let shot = profile.path().join("audit.png");
@@ -495,7 +555,11 @@ fn html_page_in_headless_chromium() {
     );
     let png = std::fs::read(&shot).unwrap_or_default();
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG screenshot");
-    assert!(png.len() > 20_000, "the screenshot is not blank ({} bytes)", png.len());
+    assert!(
+        png.len() > 20_000,
+        "the screenshot is not blank ({} bytes)",
+        png.len()
+    );
 }
 
 /// A validator's path from .ci/run; unset locally, its test is skipped with a note.

@@ -154,10 +154,12 @@ pub fn effective_words(command: &Command) -> &[Word] {
         let next = match name {
             "sudo" | "doas" | "exec" | "nohup" | "time" | "command" | "npx" | "bunx" | "pnpx"
             | "env" => skip_options(rest, name),
-            "yarn" | "pnpm" | "pn" | "npm" | "bun" => match rest.first().map(|w| w.value.as_str()) {
-                Some("dlx" | "exec" | "x") => skip_options(rest.get(1..).unwrap_or(&[]), name),
-                _ => return words,
-            },
+            "yarn" | "pnpm" | "pn" | "npm" | "bun" => {
+                match rest.first().map(|w| w.value.as_str()) {
+                    Some("dlx" | "exec" | "x") => skip_options(rest.get(1..).unwrap_or(&[]), name),
+                    _ => return words,
+                }
+            }
             _ => return words,
         };
         if next.len() == words.len() {

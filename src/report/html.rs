@@ -131,7 +131,9 @@ fn bar_chart(out: &mut String, id: &str, caption: &str, bars: &[(String, usize, 
     }
     for (i, (label, count, color)) in bars.iter().enumerate() {
         let y = i * ROW;
-        let w = (count * (WIDTH - LABEL - 60)).div_ceil(max).max(usize::from(*count > 0));
+        let w = (count * (WIDTH - LABEL - 60))
+            .div_ceil(max)
+            .max(usize::from(*count > 0));
         out.push_str("<g><text x=\"0\" y=\"");
         let _ = write!(out, "{}\">", y + 15);
         esc(out, label);
@@ -213,6 +215,11 @@ fn task(out: &mut String, t: &Task<'_>) {
                 out.push_str("</code>");
             }
         }
+        if let Some(c) = p.item.commit.as_ref().filter(|c| !c.in_head) {
+            out.push_str(" <span class=\"rule\">in the history only, commit ");
+            esc(out, short_commit(&c.id));
+            out.push_str("</span>");
+        }
         out.push_str(" <span class=\"rule\">");
         esc(out, &p.item.rule);
         out.push_str("</span> ");
@@ -266,7 +273,13 @@ fn summary(out: &mut String, t: &Totals) {
     let by_severity: Vec<(String, usize, &str)> = Severity::ALL
         .iter()
         .rev()
-        .map(|s| (s.as_str().to_string(), t.by_severity[*s as usize], severity_color(*s)))
+        .map(|s| {
+            (
+                s.as_str().to_string(),
+                t.by_severity[*s as usize],
+                severity_color(*s),
+            )
+        })
         .collect();
     bar_chart(out, "chart-severity", "Findings by severity", &by_severity);
     let by_rule: Vec<(String, usize, &str)> = t
@@ -290,7 +303,12 @@ fn repo_table(out: &mut String, audit: &Audit, per_repo: &[RepoTotals]) {
          <th>Commit</th></tr></thead><tbody>",
     );
     let mut order: Vec<usize> = (0..audit.repos.len()).collect();
-    order.sort_by(|&a, &b| audit.repos[a].repository.name.cmp(&audit.repos[b].repository.name));
+    order.sort_by(|&a, &b| {
+        audit.repos[a]
+            .repository
+            .name
+            .cmp(&audit.repos[b].repository.name)
+    });
     for i in order {
         let r = &audit.repos[i];
         let t = &per_repo[i];
@@ -352,7 +370,13 @@ fn commit(out: &mut String, r: &super::Repo) {
 }
 
 /// The checklist of repository `i`, folded under its name.
-fn repo_section(audit: &Audit, i: usize, t: &RepoTotals, list: &Checklist<'_>, open: bool) -> String {
+fn repo_section(
+    audit: &Audit,
+    i: usize,
+    t: &RepoTotals,
+    list: &Checklist<'_>,
+    open: bool,
+) -> String {
     let r = &audit.repos[i];
     let mut out = String::with_capacity(4096);
     let out = &mut out;

@@ -46,9 +46,7 @@ impl Action {
             | "oidc-token-still-set"
             | "trusted-publishing-misconfigured" => Action::TrustedPublishing,
             "ci-token-in-docker-build-arg" => Action::BuildSecrets,
-            r if r.starts_with("dockerfile-") || r.starts_with("compose-") => {
-                Action::BuildSecrets
-            }
+            r if r.starts_with("dockerfile-") || r.starts_with("compose-") => Action::BuildSecrets,
             "env-token-reference" | "ci-token-written-to-npmrc" | "npm-login-in-automation" => {
                 Action::CiSecrets
             }
@@ -126,6 +124,17 @@ pub struct Item {
     pub snippet: String,
     #[serde(default)]
     pub suggestion: Option<ItemSuggestion>,
+    /// Where a history scan (`--history`) found it.
+    #[serde(default)]
+    pub commit: Option<ItemCommit>,
+}
+
+/// The commit of a finding of a history scan.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ItemCommit {
+    pub id: String,
+    #[serde(default)]
+    pub in_head: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -227,10 +236,22 @@ impl Repo {
             });
             let task = &mut tasks[at];
             task.severity = task.severity.max(f.severity);
+            // A credential only in the history is linked at the commit that holds it.
+            let link = match &f.commit {
+                Some(c) if !c.in_head => repository::file_link(
+                    &Repository {
+                        commit: Some(c.id.clone()),
+                        ..self.repository.clone()
+                    },
+                    path,
+                    f.line,
+                ),
+                _ => repository::file_link(&self.repository, path, f.line),
+            };
             task.places.push(Place {
                 item: f,
                 path,
-                link: repository::file_link(&self.repository, path, f.line),
+                link,
             });
             if let Some(s) = &f.suggestion {
                 if !s.diff.is_empty() && !task.diffs.iter().any(|(d, _)| *d == s.diff) {
@@ -266,7 +287,6 @@ impl Repo {
             Cow::Borrowed(note)
         }
     }
-
 }
 
 /// The redacted form of a token in a snippet (`npm_****...dH1k`), which tells the uses of one
@@ -414,7 +434,8 @@ impl Audit {
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))
             .collect();
-        t.by_rule.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        t.by_rule
+            .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         t
     }
 
@@ -480,6 +501,10 @@ impl Audit {
                     diff: s.diff.clone(),
                     notes: s.notes.clone(),
                 }),
+                commit: f.commit.as_ref().map(|c| ItemCommit {
+                    id: c.id.clone(),
+                    in_head: c.in_head,
+                }),
             });
         }
         for e in &report.errors {
@@ -531,7 +556,16 @@ impl Audit {
                 ..Repo::default()
             }],
         };
-        for f in doc.findings {
+        for r in &mut repos {
+            sanitize(&mut r.repository);
+        }
+        for mut f in doc.findings {
+            if f.commit
+                .as_ref()
+                .is_some_and(|c| c.id.is_empty() || !c.id.bytes().all(|b| b.is_ascii_hexdigit()))
+            {
+                f.commit = None;
+            }
             let at = owner_of(&repos, &f.path);
             repos[at].findings.push(f);
         }
@@ -573,6 +607,24 @@ impl Audit {
             }
         }
         audit
+    }
+}
+
+/// A report file is input: an address that is not plain http(s) (`javascript:`, quotes,
+/// brackets) and a commit that is not hex are dropped, so no link can carry anything else.
+fn sanitize(repo: &mut Repository) {
+    let plain_url = |u: &String| {
+        (u.starts_with("https://") || u.starts_with("http://"))
+            && u.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~:/%@+".contains(&b))
+    };
+    if !repo.url.as_ref().is_some_and(plain_url) {
+        repo.url = None;
+    }
+    let hex =
+        |c: &String| !c.is_empty() && c.len() <= 64 && c.bytes().all(|b| b.is_ascii_hexdigit());
+    if !repo.commit.as_ref().is_some_and(hex) {
+        repo.commit = None;
     }
 }
 
@@ -710,6 +762,7 @@ mod tests {
                 diff: diff.into(),
                 notes: vec!["npm token revoke <token-id>".into()],
             }),
+            commit: None,
         }
     }
 
@@ -717,7 +770,12 @@ mod tests {
     fn code_spans_split_on_backticks() {
         assert_eq!(
             code_spans("run `npm ci` then `x`"),
-            vec![(false, "run "), (true, "npm ci"), (false, " then "), (true, "x")]
+            vec![
+                (false, "run "),
+                (true, "npm ci"),
+                (false, " then "),
+                (true, "x")
+            ]
         );
         assert_eq!(code_spans("odd ` tick"), vec![(false, "odd ` tick")]);
     }
@@ -744,12 +802,36 @@ mod tests {
         let repo = Repo {
             root: "acme".into(),
             findings: vec![
-                item("hardcoded-token", "acme/.npmrc", 1, "t=npm_****...WNH1", "d1"),
-                item("hardcoded-token", "acme/ci/.env", 4, "T=npm_****...WNH1", "d2"),
-                item("basic-auth-credential", "acme/.npmrc", 2, "_auth=********", ""),
+                item(
+                    "hardcoded-token",
+                    "acme/.npmrc",
+                    1,
+                    "t=npm_****...WNH1",
+                    "d1",
+                ),
+                item(
+                    "hardcoded-token",
+                    "acme/ci/.env",
+                    4,
+                    "T=npm_****...WNH1",
+                    "d2",
+                ),
+                item(
+                    "basic-auth-credential",
+                    "acme/.npmrc",
+                    2,
+                    "_auth=********",
+                    "",
+                ),
                 item("dockerfile-token-arg", "acme/Dockerfile", 2, "ARG T", "df"),
                 item("dockerfile-token-env", "acme/Dockerfile", 3, "ENV T", "df"),
-                item("ci-publish-long-lived-token", "acme/.gitlab-ci.yml", 9, "", "p"),
+                item(
+                    "ci-publish-long-lived-token",
+                    "acme/.gitlab-ci.yml",
+                    9,
+                    "",
+                    "p",
+                ),
             ],
             ..Repo::default()
         };
@@ -782,10 +864,18 @@ mod tests {
             "npm trust github @acme/api --file publish.yml --repo acme/api"
         );
         let gitlab = "npm trust gitlab x --file .gitlab-ci.yml --project <owner>/<repo>";
-        assert_eq!(hosted.fill_repository(gitlab), gitlab, "not hosted on GitLab");
+        assert_eq!(
+            hosted.fill_repository(gitlab),
+            gitlab,
+            "not hosted on GitLab"
+        );
         assert_eq!(revoke[1].title, "Rotate the credential at .npmrc:2");
         let docker = &list[2].1;
-        assert_eq!(docker.len(), 1, "one rewrite of the Dockerfile, two findings");
+        assert_eq!(
+            docker.len(),
+            1,
+            "one rewrite of the Dockerfile, two findings"
+        );
         assert_eq!(docker[0].places.len(), 2);
         assert_eq!(docker[0].diffs, vec![("df", Applicability::Unsafe)]);
     }
@@ -807,11 +897,29 @@ mod tests {
             .iter()
             .map(|r| r.repository.name.as_str())
             .collect();
-        assert_eq!(names, vec!["acme/api", "scan: repos/web/", "scan: repos/api-v2"]);
+        assert_eq!(
+            names,
+            vec!["acme/api", "scan: repos/web/", "scan: repos/api-v2"]
+        );
         let counts: Vec<usize> = audit.repos.iter().map(|r| r.findings.len()).collect();
         assert_eq!(counts, vec![1, 1, 1]);
         assert_eq!(audit.repos[1].errors.len(), 1);
         assert_eq!(audit.repos[2].relative("repos/api-v2/.npmrc"), ".npmrc");
+    }
+
+    #[test]
+    fn addresses_and_commits_of_inputs_are_checked() {
+        let mut audit = Audit::default();
+        let doc = r#"{"version": 1, "repository": {"name": "x", "url": "javascript:alert(1)", "commit": "abc\")"}}"#;
+        assert_eq!(audit.add_json("x", doc), Ok(()));
+        assert_eq!(audit.repos[0].repository.url, None);
+        assert_eq!(audit.repos[0].repository.commit, None);
+        let ok = r#"{"version": 1, "repository": {"name": "x", "url": "https://github.com/a/b", "commit": "0123abcd"}}"#;
+        assert_eq!(audit.add_json("y", ok), Ok(()));
+        assert_eq!(
+            audit.repos[1].repository.url.as_deref(),
+            Some("https://github.com/a/b")
+        );
     }
 
     #[test]

@@ -177,7 +177,10 @@ fn same_dir(a: &Path, b: &str) -> bool {
 
 fn from_ci(dir: &Path, env: &dyn Env) -> Option<Repository> {
     if let Some(name) = env.var("GITHUB_REPOSITORY") {
-        if env.var("GITHUB_WORKSPACE").is_some_and(|w| same_dir(dir, &w)) {
+        if env
+            .var("GITHUB_WORKSPACE")
+            .is_some_and(|w| same_dir(dir, &w))
+        {
             let server = env
                 .var("GITHUB_SERVER_URL")
                 .unwrap_or_else(|| "https://github.com".to_string());
@@ -305,7 +308,10 @@ mod tests {
         let env = MapEnv(BTreeMap::from([
             ("GITHUB_REPOSITORY", "acme/api".to_string()),
             ("GITHUB_WORKSPACE", work.to_string_lossy().into_owned()),
-            ("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567".to_string()),
+            (
+                "GITHUB_SHA",
+                "0123456789abcdef0123456789abcdef01234567".to_string(),
+            ),
         ]));
         let repo = from_ci(&work, &env).unwrap_or_default();
         assert_eq!(repo.name, "acme/api");

@@ -527,7 +527,9 @@ impl Analyser<'_> {
                 let found = if w.value == *flag {
                     args.get(i + 1).map(|v| (v, 0..v.value.len()))
                 } else {
-                    w.value.strip_prefix(&eq).map(|v| (w, eq.len()..eq.len() + v.len()))
+                    w.value
+                        .strip_prefix(&eq)
+                        .map(|v| (w, eq.len()..eq.len() + v.len()))
                 };
                 if let Some(t) = found
                     .and_then(|(word, range)| self.token_in_word(word, range))
