@@ -83,7 +83,7 @@ impl CommitInfo {
 }
 
 /// One scanned repository, for SARIF `versionControlProvenance`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Provenance {
     /// The `origin` remote's URL with any user and password removed, else a `file://` URL of
     /// the repository.
@@ -171,16 +171,6 @@ struct RepoOutcome {
     provenance: Provenance,
 }
 
-impl Default for Provenance {
-    fn default() -> Self {
-        Provenance {
-            uri: String::new(),
-            revision: None,
-            branch: None,
-        }
-    }
-}
-
 fn scan_repository(
     root: &Path,
     root_index: usize,
@@ -222,7 +212,7 @@ fn scan_repository(
     let mut blobs: Vec<(ObjectId, BlobSites)> = blobs.into_iter().collect();
     // A stable order for the parallel pass's output (ids are effectively random, which also
     // spreads large and small blobs over the threads).
-    blobs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    blobs.sort_unstable_by_key(|a| a.0);
     let shown_under = |path: &str| join_display(&root_display, path, &prefix);
     let scanned: Vec<BlobScan> = blobs
         .par_iter()
