@@ -215,6 +215,11 @@ fn task(out: &mut String, t: &Task<'_>) {
                 out.push_str("</code>");
             }
         }
+        if let Some(c) = p.item.commit.as_ref().filter(|c| !c.in_head) {
+            out.push_str(" <span class=\"rule\">in the history only, commit ");
+            esc(out, short_commit(&c.id));
+            out.push_str("</span>");
+        }
         out.push_str(" <span class=\"rule\">");
         esc(out, &p.item.rule);
         out.push_str("</span> ");

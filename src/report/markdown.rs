@@ -44,6 +44,17 @@ fn rich(out: &mut String, text: &str) {
     }
 }
 
+/// A rule id as code; anything else a report file may hold there, escaped.
+fn rule_id(out: &mut String, rule: &str) {
+    if !rule.is_empty() && rule.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        out.push('`');
+        out.push_str(rule);
+        out.push('`');
+    } else {
+        esc(out, rule);
+    }
+}
+
 /// Escapes text inside raw HTML (`<summary>`).
 fn esc_html(out: &mut String, text: &str) {
     for c in text.chars() {
@@ -91,9 +102,14 @@ fn task(out: &mut String, t: &Task<'_>) {
             }
             None => esc(out, &at),
         }
-        out.push_str(" `");
-        out.push_str(&p.item.rule);
-        out.push_str("` ");
+        if let Some(c) = p.item.commit.as_ref().filter(|c| !c.in_head) {
+            out.push_str(" (in the history only, commit `");
+            out.push_str(short_commit(&c.id));
+            out.push_str("`)");
+        }
+        out.push(' ');
+        rule_id(out, &p.item.rule);
+        out.push(' ');
         rich(out, &p.item.message);
         out.push('\n');
     }
@@ -185,7 +201,9 @@ pub fn render(audit: &Audit, max_bytes: usize) -> String {
             "<details><summary>Findings by rule</summary>\n\n| rule | findings |\n|---|---:|\n",
         );
         for (rule, n) in &t.by_rule {
-            let _ = writeln!(out, "| `{rule}` | {n} |");
+            out.push_str("| ");
+            rule_id(&mut out, rule);
+            let _ = writeln!(out, " | {n} |");
         }
         out.push_str("\n</details>\n\n");
     }

@@ -124,6 +124,17 @@ pub struct Item {
     pub snippet: String,
     #[serde(default)]
     pub suggestion: Option<ItemSuggestion>,
+    /// Where a history scan (`--history`) found it.
+    #[serde(default)]
+    pub commit: Option<ItemCommit>,
+}
+
+/// The commit of a finding of a history scan.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ItemCommit {
+    pub id: String,
+    #[serde(default)]
+    pub in_head: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -225,10 +236,22 @@ impl Repo {
             });
             let task = &mut tasks[at];
             task.severity = task.severity.max(f.severity);
+            // A credential only in the history is linked at the commit that holds it.
+            let link = match &f.commit {
+                Some(c) if !c.in_head => repository::file_link(
+                    &Repository {
+                        commit: Some(c.id.clone()),
+                        ..self.repository.clone()
+                    },
+                    path,
+                    f.line,
+                ),
+                _ => repository::file_link(&self.repository, path, f.line),
+            };
             task.places.push(Place {
                 item: f,
                 path,
-                link: repository::file_link(&self.repository, path, f.line),
+                link,
             });
             if let Some(s) = &f.suggestion {
                 if !s.diff.is_empty() && !task.diffs.iter().any(|(d, _)| *d == s.diff) {
@@ -478,6 +501,10 @@ impl Audit {
                     diff: s.diff.clone(),
                     notes: s.notes.clone(),
                 }),
+                commit: f.commit.as_ref().map(|c| ItemCommit {
+                    id: c.id.clone(),
+                    in_head: c.in_head,
+                }),
             });
         }
         for e in &report.errors {
@@ -529,7 +556,16 @@ impl Audit {
                 ..Repo::default()
             }],
         };
-        for f in doc.findings {
+        for r in &mut repos {
+            sanitize(&mut r.repository);
+        }
+        for mut f in doc.findings {
+            if f.commit
+                .as_ref()
+                .is_some_and(|c| c.id.is_empty() || !c.id.bytes().all(|b| b.is_ascii_hexdigit()))
+            {
+                f.commit = None;
+            }
             let at = owner_of(&repos, &f.path);
             repos[at].findings.push(f);
         }
@@ -571,6 +607,24 @@ impl Audit {
             }
         }
         audit
+    }
+}
+
+/// A report file is input: an address that is not plain http(s) (`javascript:`, quotes,
+/// brackets) and a commit that is not hex are dropped, so no link can carry anything else.
+fn sanitize(repo: &mut Repository) {
+    let plain_url = |u: &String| {
+        (u.starts_with("https://") || u.starts_with("http://"))
+            && u.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~:/%@+".contains(&b))
+    };
+    if !repo.url.as_ref().is_some_and(plain_url) {
+        repo.url = None;
+    }
+    let hex =
+        |c: &String| !c.is_empty() && c.len() <= 64 && c.bytes().all(|b| b.is_ascii_hexdigit());
+    if !repo.commit.as_ref().is_some_and(hex) {
+        repo.commit = None;
     }
 }
 
@@ -708,6 +762,7 @@ mod tests {
                 diff: diff.into(),
                 notes: vec!["npm token revoke <token-id>".into()],
             }),
+            commit: None,
         }
     }
 
@@ -850,6 +905,21 @@ mod tests {
         assert_eq!(counts, vec![1, 1, 1]);
         assert_eq!(audit.repos[1].errors.len(), 1);
         assert_eq!(audit.repos[2].relative("repos/api-v2/.npmrc"), ".npmrc");
+    }
+
+    #[test]
+    fn addresses_and_commits_of_inputs_are_checked() {
+        let mut audit = Audit::default();
+        let doc = r#"{"version": 1, "repository": {"name": "x", "url": "javascript:alert(1)", "commit": "abc\")"}}"#;
+        assert_eq!(audit.add_json("x", doc), Ok(()));
+        assert_eq!(audit.repos[0].repository.url, None);
+        assert_eq!(audit.repos[0].repository.commit, None);
+        let ok = r#"{"version": 1, "repository": {"name": "x", "url": "https://github.com/a/b", "commit": "0123abcd"}}"#;
+        assert_eq!(audit.add_json("y", ok), Ok(()));
+        assert_eq!(
+            audit.repos[1].repository.url.as_deref(),
+            Some("https://github.com/a/b")
+        );
     }
 
     #[test]

@@ -703,7 +703,7 @@ fn step_registry(job: &Job, at: usize, repo_registry: Option<&str>) -> Option<St
         .filter(|a| a.name == "actions/setup-node")
         .filter_map(|a| a.input("registry-url"))
         .map(|r| r.value.text.clone())
-        .last()
+        .next_back()
 }
 
 /// The first `npmAuthToken:` setting of the repository's `.yarnrc.yml`, as `line N`.
