@@ -182,7 +182,7 @@ pub fn run_scan(settings: Settings) -> u8 {
         let mode = FixMode {
             unsafe_fixes: settings.unsafe_fixes,
         };
-        let (plans, mut summary) = fix::plan(&report, mode, &settings.scan);
+        let (plans, mut summary) = fix::plan(&report, mode, &settings.scan, &settings.paths);
         if settings.diff {
             let diffs: String = plans
                 .iter()
@@ -255,8 +255,15 @@ pub fn run_scan(settings: Settings) -> u8 {
 fn fix_summary_line(s: &fix::FixSummary, applied: bool) -> String {
     let plural =
         |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let hidden = match s.hidden {
+        0 => String::new(),
+        n => format!(
+            " ({} can be enabled with the `--unsafe-fixes` option)",
+            plural(n, "hidden fix", "hidden fixes")
+        ),
+    };
     format!(
-        "{} {} in {}, {} skipped (overlapping or rolled back), {} left to do by hand",
+        "{} {} in {}, {} skipped (overlapping or rolled back), {} left to do by hand{hidden}",
         plural(s.applied, "fix", "fixes"),
         if applied { "applied" } else { "to apply" },
         plural(

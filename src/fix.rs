@@ -10,8 +10,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 
+mod invariants;
+
+pub use invariants::{
+    balanced, built_dockerfiles, check_file, check_repo, scripts, Overlay, RepoView, RepoViolation,
+};
+
+use crate::discover::FileKind;
 use crate::finding::{Applicability, Edit, Finding, Severity};
 use crate::scan::{self, Report, ScanSettings};
 
@@ -35,6 +42,10 @@ impl FixMode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FilePlan {
     pub path: String,
+    pub kind: FileKind,
+    /// The repository root the file belongs to (see [`diff_path`]) and its path below it.
+    pub repo: PathBuf,
+    pub rel: String,
     /// Fixed text (never written when `rolled_back` is set).
     pub fixed: String,
     /// Redacted unified diff of the whole change.
@@ -50,6 +61,8 @@ pub struct FixSummary {
     pub applied: usize,
     pub skipped: usize,
     pub manual: usize,
+    /// Unsafe fixes not shown or applied because `--unsafe-fixes` was not given.
+    pub hidden: usize,
     /// Files with fixes to apply (not rolled back).
     pub files: usize,
     pub files_written: usize,
@@ -108,16 +121,73 @@ fn to_crlf(s: &str) -> String {
     s.replace("\r\n", "\n").replace('\n', "\r\n")
 }
 
-/// Plans the fixes of every file with applicable suggestions.
+/// `path` made absolute and without `.` or `..` components (lexically: links are not followed).
+fn normalized(path: &Path) -> PathBuf {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// How a diff names a file, so that `git apply` and `patch -p1` run from the repository root
+/// apply it whatever root was typed: relative to the nearest folder above it holding `.git`;
+/// outside a repository, relative to the scan root folder it was found under, else (a named
+/// file) to the current folder when the file is inside it, else to the file's folder.
+pub fn diff_path(file: &Path, root: Option<&Path>) -> String {
+    repo_and_rel(file, root).1
+}
+
+/// The folder a diff path is relative to (see [`diff_path`]) and the path below it.
+fn repo_and_rel(file: &Path, root: Option<&Path>) -> (PathBuf, String) {
+    let file = normalized(file);
+    let repo = file
+        .ancestors()
+        .skip(1)
+        .find(|d| d.join(".git").exists())
+        .map(Path::to_path_buf);
+    let cwd = std::env::current_dir().ok().map(|d| normalized(&d));
+    // A named file stands for no folder: the current one is the better guess of the root.
+    let root = root.map(normalized).filter(|r| r.is_dir());
+    let parent = file.parent().map(Path::to_path_buf);
+    let base = [repo, root, cwd, parent]
+        .into_iter()
+        .flatten()
+        .find(|b| file.starts_with(b))
+        .unwrap_or_default();
+    let rel = file
+        .strip_prefix(&base)
+        .unwrap_or(&file)
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/");
+    (base, rel)
+}
+
+/// Plans the fixes of every file with applicable suggestions. `roots` are the scan roots as
+/// typed (for the paths of the diff).
 pub fn plan(
     report: &Report,
     mode: FixMode,
     settings: &ScanSettings,
+    roots: &[PathBuf],
 ) -> (Vec<FilePlan>, FixSummary) {
     let mut by_file: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
     let mut summary = FixSummary::default();
     for f in &report.findings {
         let Some(s) = &f.suggestion else { continue };
+        if !s.edits.is_empty() && s.applicability == Applicability::Unsafe && !mode.unsafe_fixes {
+            summary.hidden += 1;
+            continue;
+        }
         if s.edits.is_empty() || !mode.applies(s.applicability) {
             summary.manual += 1;
             continue;
@@ -174,13 +244,19 @@ pub fn plan(
             continue;
         }
         let redactions = report.redactions.get(path).cloned().unwrap_or_default();
-        let diff = scan::render_diff(path, original, &edits, &redactions);
-        let rolled_back = recheck(candidate, original, &fixed, settings);
+        let root = roots.get(candidate.root).map(PathBuf::as_path);
+        let (repo, rel) = repo_and_rel(&candidate.fs_path, root);
+        let diff = scan::render_diff(&rel, original, &edits, &redactions);
+        let rolled_back = recheck(candidate, original, &fixed, settings)
+            .or_else(|| invariants::check_file(candidate.kind, original, &fixed).err());
         summary.applied += if rolled_back.is_none() { applied } else { 0 };
         summary.files += usize::from(rolled_back.is_none());
         summary.skipped += deferred + if rolled_back.is_some() { applied } else { 0 };
         plans.push(FilePlan {
             path: path.to_string(),
+            kind: candidate.kind,
+            repo,
+            rel,
             fixed,
             diff,
             applied,
@@ -188,7 +264,75 @@ pub fn plan(
             rolled_back,
         });
     }
+    check_across_files(report, &mut plans, &mut summary);
     (plans, summary)
+}
+
+/// Rolls back, together, the files of every cross-file invariant the planned fixes break.
+fn check_across_files(report: &Report, plans: &mut [FilePlan], summary: &mut FixSummary) {
+    // Rolling one file back can break a pair it formed with another: check again once.
+    for _ in 0..2 {
+        let repos: BTreeSet<PathBuf> = plans.iter().map(|p| p.repo.clone()).collect();
+        let mut failed: Vec<(String, PathBuf, String)> = Vec::new();
+        for repo in repos {
+            let live: Vec<&FilePlan> = plans
+                .iter()
+                .filter(|p| p.repo == repo && p.rolled_back.is_none())
+                .collect();
+            let changed: Vec<(String, FileKind, &str)> = live
+                .iter()
+                .filter_map(|p| {
+                    let original = report.originals.get(&p.path)?;
+                    Some((p.rel.clone(), p.kind, &**original))
+                })
+                .collect();
+            let overlay = Overlay {
+                root: repo.clone(),
+                fixed: live
+                    .iter()
+                    .map(|p| (p.rel.clone(), p.fixed.as_str()))
+                    .collect(),
+            };
+            for v in check_repo(&changed, &overlay) {
+                for f in v.files {
+                    failed.push((f, repo.clone(), v.reason.clone()));
+                }
+            }
+        }
+        // A build step or compose file whose fix was rolled back still passes the token the old
+        // way: the Dockerfile it builds keeps its old form too.
+        for p in plans.iter().filter(|p| p.rolled_back.is_some()) {
+            let Some(original) = report.originals.get(&p.path) else {
+                continue;
+            };
+            for df in built_dockerfiles(p.kind, &p.rel, original) {
+                failed.push((
+                    df,
+                    p.repo.clone(),
+                    format!("{} builds it and its own fix was not applied", p.rel),
+                ));
+            }
+        }
+        failed.retain(|(rel, repo, _)| {
+            plans
+                .iter()
+                .any(|p| &p.rel == rel && &p.repo == repo && p.rolled_back.is_none())
+        });
+        if failed.is_empty() {
+            return;
+        }
+        for (rel, repo, reason) in failed {
+            if let Some(p) = plans
+                .iter_mut()
+                .find(|p| p.rel == rel && p.repo == repo && p.rolled_back.is_none())
+            {
+                p.rolled_back = Some(reason);
+                summary.applied -= p.applied;
+                summary.files -= 1;
+                summary.skipped += p.applied;
+            }
+        }
+    }
 }
 
 /// Re-scans the fixed text: why the fix must be rolled back, if it must.
@@ -300,6 +444,31 @@ mod tests {
         assert_eq!(edits, vec![edit(0, 3, "x"), edit(6, 7, "z")]);
         assert_eq!((applied, deferred), (3, 1));
         assert_eq!(apply_edits("abcdefgh", &edits).as_deref(), Some("xdefzh"));
+    }
+
+    #[test]
+    fn diff_paths_are_relative_to_the_repository_whatever_the_root() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let repo = dir.path().join("repo");
+        fs::create_dir_all(repo.join(".git")).unwrap_or_else(|e| panic!("{e}"));
+        fs::create_dir_all(repo.join("sub/x")).unwrap_or_else(|e| panic!("{e}"));
+        let file = repo.join("sub/x/Dockerfile");
+        fs::write(&file, "FROM node\n").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(diff_path(&file, Some(&repo)), "sub/x/Dockerfile");
+        assert_eq!(
+            diff_path(
+                &repo.join("sub/../sub/./x/Dockerfile"),
+                Some(&repo.join("sub"))
+            ),
+            "sub/x/Dockerfile"
+        );
+        // Outside a repository: relative to the scan root (a folder, or a named file's folder).
+        let plain = dir.path().join("plain");
+        fs::create_dir_all(plain.join("a")).unwrap_or_else(|e| panic!("{e}"));
+        let f = plain.join("a/.npmrc");
+        fs::write(&f, "x\n").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(diff_path(&f, Some(&plain)), "a/.npmrc");
+        assert_eq!(diff_path(&f, Some(&f)), ".npmrc");
     }
 
     #[test]

@@ -997,12 +997,59 @@ impl Checker<'_> {
         let instead = arg.map_or(String::new(), |a| {
             format!("; instead of --build-arg {a}=...")
         });
-        vec![
+        let host = self.registry_host();
+        let mut notes = vec![
             format!("docker build --secret id=npmrc,src=$HOME/.npmrc .   # or docker buildx build{instead}"),
             "with Compose: add `secrets: [npmrc]` under the service's `build:`, and a top-level `secrets: {npmrc: {file: ~/.npmrc}}`".to_string(),
-            "token in an environment variable instead (Dockerfile 1.10+): RUN --mount=type=secret,id=npm_token,env=NPM_TOKEN npm ci, with the committed .npmrc line //registry.npmjs.org/:_authToken=${NPM_TOKEN}, built with docker build --secret id=npm_token,env=NPM_TOKEN .".to_string(),
-            TOKEN_NOTE.to_string(),
-        ]
+            format!("token in an environment variable instead (Dockerfile 1.10+): RUN --mount=type=secret,id=npm_token,env=NPM_TOKEN npm ci, with the committed .npmrc line //{host}/:_authToken=${{NPM_TOKEN}}, built with docker build --secret id=npm_token,env=NPM_TOKEN ."),
+        ];
+        // The token line fits the job: none for another registry, publish advice for a build
+        // that publishes (a read-only token cannot).
+        if host == "registry.npmjs.org" {
+            notes.push(if self.publishes(stage) {
+                PUBLISH_NOTE.to_string()
+            } else {
+                TOKEN_NOTE.to_string()
+            });
+        }
+        notes
+    }
+
+    /// Whether a `RUN` of the stage publishes a package.
+    fn publishes(&self, stage: Option<usize>) -> bool {
+        self.runs.iter().any(|r| {
+            self.df
+                .instructions
+                .get(r.inst)
+                .is_some_and(|i| i.stage == stage)
+                && r.script.commands.iter().any(|c| {
+                    let words: Vec<&str> = c.words.iter().map(|w| w.value.as_str()).collect();
+                    matches!(
+                        words.as_slice(),
+                        [_, "publish", ..] | ["yarn", "npm", "publish", ..]
+                    ) && matches!(c.base_name(), Some("npm" | "pnpm" | "yarn" | "bun"))
+                })
+        })
+    }
+
+    /// The registry host the file writes credentials for (`//host/:_authToken`), npmjs by default.
+    fn registry_host(&self) -> String {
+        static HOST: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+            regex::Regex::new(r"//([A-Za-z0-9.-]+)[^\s:]*:_(?:authToken|auth|password)")
+                .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+        });
+        let hosts: Vec<&str> = HOST
+            .captures_iter(self.text)
+            .filter_map(|c| c.get(1).map(|m| m.as_str()))
+            .collect();
+        match hosts
+            .iter()
+            .find(|h| **h == "registry.npmjs.org")
+            .or(hosts.first())
+        {
+            Some(h) => h.to_string(),
+            None => "registry.npmjs.org".to_string(),
+        }
     }
 }
 
@@ -1034,6 +1081,8 @@ const ENV_USE: &str = "copied into an `ENV` that reaches npm auth";
 
 /// What `npm config set` writes to, for messages and matching removals.
 const USER_CONFIG: &str = "the user npm config";
+
+const PUBLISH_NOTE: &str = "this build publishes, which a read-only token cannot: publish from a CI job with trusted publishing (OIDC, no token) instead of inside the image build; failing that, a stage-only granular token (npm token create --name=docker-publish --packages-and-scopes-permission=read-write-stage-only --expires=90) and `npm stage publish` (npm >= 11.20.0), approved by a maintainer with 2FA";
 
 const TOKEN_NOTE: &str = "npm token create --name=docker-build --packages-and-scopes-permission=read-only --packages-all --expires=90   # a read-only granular token for installs";
 

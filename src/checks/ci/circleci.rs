@@ -39,7 +39,8 @@ pub fn pipeline(_ctx: &FileCtx<'_>, doc: &Document) -> Pipeline {
         let node = lookup("docker")
             .and_then(|d| d.iter_seq().next())
             .and_then(|first| first.get("image"))
-            .and_then(super::gitlab::node_from_image);
+            .and_then(super::gitlab::node_from_image)
+            .or_else(|| orb_node(body.get("executor")?));
         let mut job = Job {
             name: name.to_string(),
             key_span: key.span(),
@@ -124,4 +125,25 @@ fn read_step(system: System, step: &Node, job_env: &[EnvVar]) -> Step {
         action,
         list_item: true,
     }
+}
+
+/// The Node version of the node orb's executor (`executor: {name: node/default, tag: '16.13'}`,
+/// which runs `cimg/node:<tag>`).
+fn orb_node(executor: &Node) -> Option<super::NodeSetup> {
+    let name = executor.get("name").and_then(Node::as_str)?;
+    if !name.ends_with("node/default") {
+        return None;
+    }
+    let tag = executor.get("tag")?;
+    let value = tag.as_str()?;
+    let len = value
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(value.len());
+    if len == 0 {
+        return None;
+    }
+    Some(super::NodeSetup {
+        span: tag.as_scalar()?.to_source(0..len),
+        version: value[..len].to_string(),
+    })
 }

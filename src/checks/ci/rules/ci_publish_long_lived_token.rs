@@ -119,7 +119,7 @@ pub(super) fn publish_rules(
         if oidc.configured && publish.yarn_berry {
             trusted_publishing_misconfigured::yarn_token(ctx, job, publish, &tokens, seen);
         } else if oidc.configured {
-            oidc_token_still_set::report(ctx, job, publish, &tokens, seen);
+            oidc_token_still_set::report(ctx, job, (steps, publish_step), publish, &tokens, seen);
         } else {
             let supported = system.trusted_publishing() && job.runner.self_hosted.is_none();
             if publish.tool.contains("npm stage publish") {

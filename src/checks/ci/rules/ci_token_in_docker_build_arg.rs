@@ -15,11 +15,19 @@ pub(super) fn report(
 ) {
     for b in &sf.facts.build_args {
         reported.insert((b.token.span.start, b.token.span.end));
-        let suggestion_edits: Vec<crate::finding::Edit> = b
+        let mut suggestion_edits: Vec<crate::finding::Edit> = b
             .edits
             .iter()
             .map(|(s, r)| edit(s.clone(), r.clone()))
             .collect();
+        if let Some(e) = b
+            .edits
+            .iter()
+            .find_map(|(_, r)| r.starts_with("--secret").then_some(r))
+            .and_then(|r| step_env_edit(ctx.text, job, b, r))
+        {
+            suggestion_edits.push(e);
+        }
         let draft = Draft::at(BUILD_ARG, b.span.clone())
             .arg("name", b.name.clone())
             .arg("token", b.token.display.clone())
@@ -43,4 +51,51 @@ pub(super) fn report(
         // One report per location: a template shared by several jobs is one line to fix.
         seen.emit(ctx, draft, "");
     }
+}
+
+/// `--secret id=x,env=NAME` reads `NAME` from the build command's environment: when the build
+/// arg's value was a GitHub expression (`${{ secrets.X }}`), the step's `env:` gets
+/// `NAME: ${{ secrets.X }}`, so the secret reaches the build and its name stays in the file.
+fn step_env_edit(
+    text: &str,
+    job: &Job,
+    b: &crate::checks::ci::script::BuildArg,
+    flag: &str,
+) -> Option<crate::finding::Edit> {
+    let expr = text.get(b.token.span.clone())?;
+    if !expr.starts_with("${{") {
+        return None;
+    }
+    let name = flag.rsplit_once("env=")?.1;
+    let step = job
+        .steps
+        .iter()
+        .find(|s| s.span.start <= b.span.start && b.span.end <= s.span.end)?;
+    if step.env.iter().any(|v| v.name == name) {
+        return None;
+    }
+    let nl = newline(text);
+    if let Some(last) = step.env.last() {
+        let at = entry_lines(text, &last.entry_span)?.end;
+        let col = column(text, last.key_span.start);
+        return Some(edit(
+            at..at,
+            edits::indent_lines(&[&format!("{name}: {expr}")], col, nl),
+        ));
+    }
+    let at = whole_lines(text, &(step.span.start..step.span.end))
+        .or_else(|| entry_lines(text, &step.span))?
+        .end;
+    let col = column(text, step.span.start);
+    let at = if at > text.len() { text.len() } else { at };
+    let mut add = String::new();
+    if !text[..at].ends_with('\n') {
+        add.push_str(nl);
+    }
+    add.push_str(&edits::indent_lines(
+        &["env:", &format!("  {name}: {expr}")],
+        col,
+        nl,
+    ));
+    Some(edit(at..at, add))
 }

@@ -9,6 +9,7 @@ pub(super) const STILL_SET: &str = "oidc-token-still-set";
 pub(super) fn report(
     ctx: &mut FileCtx<'_>,
     job: &Job,
+    (steps, publish_step): (&[StepFacts], usize),
     publish: &Publish,
     tokens: &[JobToken],
     seen: &mut Seen,
@@ -22,7 +23,21 @@ pub(super) fn report(
         .arg("token", first.token.display.clone())
         .arg("tool", publish.tool.clone())
         .suggestion(tool_notes(
-            remove_tokens_suggestion(ctx, job, tokens),
+            {
+                // One run settles the job: the Node/npm OIDC needs moves with the token.
+                let mut s = remove_tokens_suggestion(ctx, job, tokens);
+                let system = System::from_kind(ctx.kind).unwrap_or(System::GithubWorkflow);
+                s.edits.extend(runtime_edits(
+                    ctx,
+                    system,
+                    job,
+                    steps,
+                    publish_step,
+                    publish,
+                ));
+                s.edits = normalize(std::mem::take(&mut s.edits));
+                s
+            },
             &publish.tool,
         ))
         .identity(who.clone());

@@ -79,6 +79,7 @@ pub(super) fn remove_tokens_suggestion(
         Applicability::Unsafe,
     );
     s.edits = token_removal_edits(ctx, job, tokens);
+    s = script_write_notes(ctx, tokens, s);
     s.note("with an OIDC token available, npm publishes with it when the exchange succeeds; Yarn uses a configured token first")
         .note("once publishing works without it, revoke the token and delete the CI secret")
         .note("if `npm ci` installs private packages, give that step a read-only granular token")
@@ -103,21 +104,14 @@ pub(super) fn trusted_publishing_rewrite(
     );
     let (mut edits, _) = oidc_edits(ctx, p, job, &job.oidc, publish_step);
     edits.extend(token_removal_edits(ctx, job, tokens));
-    let npm_upgrade = steps.iter().any(|s| s.facts.npm_upgrade);
-    let version = job
-        .node
-        .as_ref()
-        .and_then(|n| parse_node_version(&n.version).map(|v| (n, v)));
-    match version {
-        Some((n, v)) if !node_at_least_22_14(v) => edits.extend(node_edit(ctx, n)),
-        Some((_, v)) if !node_bundles_oidc_npm(v) && !npm_upgrade => {
-            edits.extend(npm_upgrade_edit(ctx, system, job, publish_step))
-        }
-        None if !npm_upgrade && !publish.yarn_berry => {
-            edits.extend(npm_upgrade_edit(ctx, system, job, publish_step))
-        }
-        _ => {}
-    }
+    edits.extend(runtime_edits(
+        ctx,
+        system,
+        job,
+        steps,
+        publish_step,
+        publish,
+    ));
     for step in &job.steps {
         if let Some(a) = &step.action {
             let major = a.version.as_deref().and_then(|v| {
@@ -136,6 +130,7 @@ pub(super) fn trusted_publishing_rewrite(
         }
     }
     s.edits = normalize(edits);
+    s = script_write_notes(ctx, tokens, s);
     if system == System::GithubAction {
         s = s.note("composite action: the calling workflow's job must grant `permissions: id-token: write`");
     }
@@ -146,6 +141,64 @@ pub(super) fn trusted_publishing_rewrite(
     s = tool_notes(s, &publish.tool);
     s.note("the package must already exist on npm (the first publish needs a token); installs of private packages still need a read-only token")
         .note("after the first OIDC publish: revoke the token, and set the package to \"Require two-factor authentication and disallow tokens\"")
+}
+
+/// The Node/npm move a job needs before npm can publish with OIDC (Node >= 22.14, npm >= 11.5.1):
+/// an older Node raised to 24, an older pinned `npm install -g npm@x` raised to 11.5.1 in place
+/// (a pin stays a pin), otherwise an upgrade step before the publish.
+pub(super) fn runtime_edits(
+    ctx: &FileCtx<'_>,
+    system: System,
+    job: &Job,
+    steps: &[StepFacts],
+    publish_step: usize,
+    publish: &Publish,
+) -> Vec<crate::finding::Edit> {
+    let npm_upgrade = steps.iter().any(|s| s.facts.npm_upgrade);
+    let version = job
+        .node
+        .as_ref()
+        .and_then(|n| parse_node_version(&n.version).map(|v| (n, v)));
+    let needs_npm = match version {
+        Some((n, v)) if !node_at_least_22_14(v) => return node_edit(ctx, n).into_iter().collect(),
+        Some((_, v)) => !node_bundles_oidc_npm(v) && !npm_upgrade,
+        None => !npm_upgrade && !publish.yarn_berry,
+    };
+    if !needs_npm {
+        return Vec::new();
+    }
+    if let Some(pin) = old_npm_pin(ctx.text, job) {
+        return vec![pin];
+    }
+    npm_upgrade_edit(ctx, system, job, publish_step)
+        .into_iter()
+        .collect()
+}
+
+/// `npm install -g npm@10.8.0` in a step of the job: the version raised to the first release
+/// trusted publishing works with.
+fn old_npm_pin(text: &str, job: &Job) -> Option<crate::finding::Edit> {
+    static PIN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"\bnpm\s+(?:install|i|add)\s+(?:-g|--global)\s+npm@(\d+(?:\.\d+){0,2})\b",
+        )
+        .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+    });
+    for script in job.steps.iter().flat_map(|s| &s.scripts) {
+        let Some(body) = text.get(script.span.clone()) else {
+            continue;
+        };
+        for c in PIN.captures_iter(body) {
+            let m = c.get(1)?;
+            let v = parse_node_version(m.as_str())?;
+            let at_least = (v.0, v.1.unwrap_or(0), v.2.unwrap_or(0)) >= (11, 5, 1);
+            if !at_least {
+                let start = script.span.start + m.start();
+                return Some(edit(start..script.span.start + m.end(), "11.5.1"));
+            }
+        }
+    }
+    None
 }
 
 /// How to register the trusted publisher on npmjs.com for this job (`npm trust ...`).
@@ -301,12 +354,14 @@ pub(super) fn oidc_edits(
             };
             let col = column(text, dash);
             let at = line_start(text, dash);
+            // Inside `"$(...)"` the substitution is parsed afresh: its single quotes keep the
+            // JSON as written, so the double quotes in it take no backslashes.
             let add = edits::indent_lines(
                 &[
                     "- run:",
                     "    name: Request an npm OIDC token for trusted publishing",
                     "    command: |",
-                    "      echo \"export NPM_ID_TOKEN=$(circleci run oidc get --claims '{\\\"aud\\\": \\\"npm:registry.npmjs.org\\\"}')\" >> \"$BASH_ENV\"",
+                    "      echo \"export NPM_ID_TOKEN=$(circleci run oidc get --claims '{\"aud\": \"npm:registry.npmjs.org\"}')\" >> \"$BASH_ENV\"",
                 ],
                 col,
                 nl,
@@ -324,6 +379,25 @@ pub(super) fn circleci_audience(text: &str, span: &Span) -> Option<crate::findin
             .unwrap_or_else(|e| unreachable!("static regex: {e}"))
     });
     let command = text.get(span.clone())?;
+    // Single-quoted claims are passed as written: `\"` there stays a backslash and a quote, which
+    // is not JSON. Rewrite the whole argument with plain quotes and the npm audience.
+    if let Some(at) = command.find("--claims '") {
+        let open = at + "--claims '".len();
+        if let Some(len) = command[open..].find('\'') {
+            let claims = command[open..open + len].replace("\\\"", "\"");
+            let fixed = match AUD.captures(&claims).and_then(|c| c.get(2)) {
+                Some(m) => format!(
+                    "{}npm:registry.npmjs.org{}",
+                    &claims[..m.start()],
+                    &claims[m.end()..]
+                ),
+                None => r#"{"aud": "npm:registry.npmjs.org"}"#.to_string(),
+            };
+            if serde_json::from_str::<serde_json::Value>(&fixed).is_ok() {
+                return Some(edit(span.start + open..span.start + open + len, fixed));
+            }
+        }
+    }
     if let Some(c) = AUD.captures(command) {
         let m = c.get(2)?;
         return Some(edit(
@@ -449,7 +523,8 @@ pub(super) fn node_edit(
     // get their `lts` tag; `node:18-alpine` becomes `node:24-alpine` (the span is the version
     // part); a setup-node/NodeTool version becomes `24` inside its quotes.
     let before = ctx.text.get(..n.span.start).unwrap_or("");
-    if before.ends_with("cimg/node:") {
+    let line = before.rsplit('\n').next().unwrap_or("");
+    if before.ends_with("cimg/node:") || line.trim_start().starts_with("tag:") {
         return Some(edit(n.span.clone(), "lts"));
     }
     Some(edit(edits::unquoted(ctx.text, &n.span), "24"))
@@ -563,6 +638,11 @@ pub(super) fn write_removal(
         .find(|s| s.span.start <= w.span.start && w.span.end <= s.span.end)?;
     let value = script.scalar.value().trim();
     let command = text.get(w.span.clone())?.trim();
+    // A script the step runs (`./scripts/publish.sh`) that writes the token itself does more
+    // than that: it stays, and the suggestion's note says what to change in it.
+    if !writes_config_itself(command) {
+        return None;
+    }
     let only_command = value == command;
     if only_command && !script.list_item && step.list_item && step.action.is_none() {
         // `- run: echo ... > .npmrc`: the step goes.
@@ -579,4 +659,47 @@ pub(super) fn write_removal(
         return None;
     }
     whole_lines(text, &w.span).map(|l| edit(l, ""))
+}
+
+/// Whether a command writes the npm config itself, rather than through a script it runs.
+pub(super) fn writes_config_itself(command: &str) -> bool {
+    let lower = command.to_ascii_lowercase();
+    [
+        ".npmrc",
+        ".yarnrc",
+        "_authtoken",
+        "npmauthtoken",
+        "_auth",
+        "_password",
+        "config set",
+    ]
+    .iter()
+    .any(|m| lower.contains(m))
+}
+
+/// A note for each script the job runs that writes the token into a config file itself: the fix
+/// keeps the call (the script also publishes), so the write must go from the script.
+pub(super) fn script_write_notes(
+    ctx: &FileCtx<'_>,
+    tokens: &[JobToken],
+    mut s: Suggestion,
+) -> Suggestion {
+    let mut seen = Vec::new();
+    for t in tokens {
+        let Origin::Write(w, _) = &t.origin else {
+            continue;
+        };
+        let Some(command) = ctx.text.get(w.span.clone()).map(str::trim) else {
+            continue;
+        };
+        if writes_config_itself(command) || seen.contains(&command) {
+            continue;
+        }
+        seen.push(command);
+        s = s.note(format!(
+            "`{command}` writes the token into {} itself: delete that line from the script too (it keeps running here)",
+            w.target
+        ));
+    }
+    s
 }
