@@ -341,6 +341,13 @@ fn add_script(out: &mut Shape, scope: &str, value: &str, env: &[String]) {
                         .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | ':'))
             })
             .unwrap_or("");
+        // `npm stage publish` is the staged form of `npm publish` (the rewrite for CI systems
+        // without trusted publishing switches one to the other): the same run, changed.
+        let sub = if name == "npm" && sub == "stage" {
+            "publish"
+        } else {
+            sub
+        };
         let raw = blanked
             .get(c.span.clone())
             .unwrap_or(&text)
