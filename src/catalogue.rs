@@ -157,7 +157,7 @@ impl TokenNames {
             return false;
         }
         let joined = words.join("_");
-        if self.names.iter().any(|n| *n == joined) {
+        if self.names.contains(&joined) {
             return true;
         }
         let has = |w: &str| words.iter().any(|x| x == w);
