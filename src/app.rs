@@ -201,7 +201,7 @@ pub fn run_scan(settings: Settings) -> u8 {
             report_errors(&report, settings.format);
             return exit_code(&report, &settings);
         }
-        fix::apply(&report, &plans, &mut summary);
+        fix::apply(&plans, &mut summary);
         for e in &summary.errors {
             eprintln!("warning: {e}");
         }

@@ -15,7 +15,8 @@ use std::path::{Component, Path, PathBuf};
 mod invariants;
 
 pub use invariants::{
-    balanced, built_dockerfiles, check_file, check_repo, scripts, Overlay, RepoView, RepoViolation,
+    balanced, built_dockerfiles, check_file, check_repo, grant_id_token, requested_permissions,
+    scripts, Overlay, RepoView, RepoViolation,
 };
 
 use crate::discover::FileKind;
@@ -42,6 +43,8 @@ impl FixMode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FilePlan {
     pub path: String,
+    /// Where to write it.
+    pub fs_path: PathBuf,
     pub kind: FileKind,
     /// The repository root the file belongs to (see [`diff_path`]) and its path below it.
     pub repo: PathBuf,
@@ -254,6 +257,7 @@ pub fn plan(
         summary.skipped += deferred + if rolled_back.is_some() { applied } else { 0 };
         plans.push(FilePlan {
             path: path.to_string(),
+            fs_path: candidate.fs_path.clone(),
             kind: candidate.kind,
             repo,
             rel,
@@ -265,15 +269,18 @@ pub fn plan(
         });
     }
     check_across_files(report, &mut plans, &mut summary);
+    plans.sort_by(|a, b| a.path.cmp(&b.path));
     (plans, summary)
 }
 
 /// Rolls back, together, the files of every cross-file invariant the planned fixes break.
-fn check_across_files(report: &Report, plans: &mut [FilePlan], summary: &mut FixSummary) {
-    // Rolling one file back can break a pair it formed with another: check again once.
-    for _ in 0..2 {
+fn check_across_files(report: &Report, plans: &mut Vec<FilePlan>, summary: &mut FixSummary) {
+    // Rolling one file back can break a pair it formed with another, and a caller's grant is a
+    // new plan: check again.
+    for _ in 0..3 {
         let repos: BTreeSet<PathBuf> = plans.iter().map(|p| p.repo.clone()).collect();
         let mut failed: Vec<(String, PathBuf, String)> = Vec::new();
+        let mut granted: Vec<FilePlan> = Vec::new();
         for repo in repos {
             let live: Vec<&FilePlan> = plans
                 .iter()
@@ -294,6 +301,10 @@ fn check_across_files(report: &Report, plans: &mut [FilePlan], summary: &mut Fix
                     .collect(),
             };
             for v in check_repo(&changed, &overlay) {
+                if let Some(added) = grant_callers(&live, &repo, &v, &overlay) {
+                    granted.extend(added);
+                    continue;
+                }
                 for f in v.files {
                     failed.push((f, repo.clone(), v.reason.clone()));
                 }
@@ -312,6 +323,12 @@ fn check_across_files(report: &Report, plans: &mut [FilePlan], summary: &mut Fix
                     format!("{} builds it and its own fix was not applied", p.rel),
                 ));
             }
+        }
+        if !granted.is_empty() {
+            summary.applied += granted.len();
+            summary.files += granted.len();
+            plans.extend(granted);
+            continue;
         }
         failed.retain(|(rel, repo, _)| {
             plans
@@ -335,6 +352,55 @@ fn check_across_files(report: &Report, plans: &mut [FilePlan], summary: &mut Fix
     }
 }
 
+/// A reusable workflow that gains `id-token: write` needs its local callers to grant it: new plans
+/// that add the grant to each caller job, when every one can take the edit (`None` otherwise, or
+/// when `v` is another kind of violation, or a caller already has a plan of its own).
+fn grant_callers(
+    live: &[&FilePlan],
+    repo: &Path,
+    v: &RepoViolation,
+    overlay: &Overlay<'_>,
+) -> Option<Vec<FilePlan>> {
+    if v.grant.is_empty() {
+        return None;
+    }
+    let called = live.iter().find(|p| Some(&p.rel) == v.files.first())?;
+    let prefix = called.path.strip_suffix(called.rel.as_str())?;
+    let requested = requested_permissions(&called.fixed);
+    let files: BTreeSet<&String> = v.grant.iter().map(|(f, _)| f).collect();
+    let mut out = Vec::new();
+    for file in files {
+        if live.iter().any(|p| &p.rel == file) {
+            return None;
+        }
+        let original = overlay.text(file)?;
+        let mut edits: Vec<Edit> = Vec::new();
+        for (_, job) in v.grant.iter().filter(|(f, _)| f == file) {
+            let (at, text) = grant_id_token(&original, job, &requested)?;
+            edits.push(Edit {
+                span: at..at,
+                replacement: text,
+            });
+        }
+        edits.sort_by_key(|e| e.span.start);
+        let fixed = apply_edits(&original, &edits)?;
+        check_file(FileKind::GithubWorkflow, &original, &fixed).ok()?;
+        out.push(FilePlan {
+            path: format!("{prefix}{file}"),
+            fs_path: repo.join(file),
+            kind: FileKind::GithubWorkflow,
+            repo: repo.to_path_buf(),
+            rel: file.clone(),
+            diff: scan::render_diff(file, &original, &edits, &[]),
+            fixed,
+            applied: 1,
+            deferred: 0,
+            rolled_back: None,
+        });
+    }
+    Some(out)
+}
+
 /// Re-scans the fixed text: why the fix must be rolled back, if it must.
 fn recheck(
     candidate: &crate::discover::Candidate,
@@ -342,8 +408,9 @@ fn recheck(
     fixed: &str,
     settings: &ScanSettings,
 ) -> Option<String> {
-    let before = scan::scan_bytes(candidate, original.as_bytes(), settings);
-    let after = scan::scan_bytes(candidate, fixed.as_bytes(), settings);
+    // With the repository as context: a reusable workflow is judged with its callers' grant.
+    let before = scan::scan_bytes_with_context(candidate, original.as_bytes(), settings);
+    let after = scan::scan_bytes_with_context(candidate, fixed.as_bytes(), settings);
     if after.errors.len() > before.errors.len() {
         let why = after
             .errors
@@ -402,7 +469,7 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
 }
 
 /// Applies the plans that were not rolled back.
-pub fn apply(report: &Report, plans: &[FilePlan], summary: &mut FixSummary) {
+pub fn apply(plans: &[FilePlan], summary: &mut FixSummary) {
     for plan in plans {
         if let Some(why) = &plan.rolled_back {
             summary
@@ -410,10 +477,7 @@ pub fn apply(report: &Report, plans: &[FilePlan], summary: &mut FixSummary) {
                 .push(format!("{}: fix not applied: {why}", plan.path));
             continue;
         }
-        let Some(candidate) = report.candidates.get(&plan.path) else {
-            continue;
-        };
-        match write_atomically(&candidate.fs_path, &plan.fixed) {
+        match write_atomically(&plan.fs_path, &plan.fixed) {
             Ok(()) => summary.files_written += 1,
             Err(e) => summary.errors.push(e),
         }

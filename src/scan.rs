@@ -496,6 +496,36 @@ pub fn scan_bytes(candidate: &Candidate, bytes: &[u8], settings: &ScanSettings) 
     scan_bytes_in(candidate, bytes, settings, None)
 }
 
+/// Checks a file's content (the text a fix would write, say) with its repository as context, as
+/// a named file is: the findings it gets in a scan, whatever other files it depends on.
+pub fn scan_bytes_with_context(
+    candidate: &Candidate,
+    bytes: &[u8],
+    settings: &ScanSettings,
+) -> FileOutcome {
+    if candidate.kind == FileKind::Other {
+        return scan_bytes(candidate, bytes, settings);
+    }
+    let Some((repo, rel)) = crate::model::repository_of(&candidate.fs_path) else {
+        return scan_bytes(candidate, bytes, settings);
+    };
+    let display = crate::model::display_root_for(&candidate.display, &rel, &repo);
+    let mut model = Model::new(repo, display, Mode::Named, settings.max_file_size);
+    model.add(rel.clone(), candidate.clone(), bytes.to_vec(), true);
+    load_context(&mut model, settings);
+    model.link();
+    match model.file(&rel) {
+        Some(file) => {
+            let link = checks::Link {
+                model: &model,
+                rel: &file.rel,
+            };
+            scan_bytes_in(&file.candidate, &file.bytes, settings, Some(link))
+        }
+        None => scan_bytes(candidate, bytes, settings),
+    }
+}
+
 /// Checks a file's content against the model of its root, when it has one.
 pub fn scan_bytes_in(
     candidate: &Candidate,

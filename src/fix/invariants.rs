@@ -212,14 +212,7 @@ fn shape(kind: FileKind, text: &str) -> Option<Shape> {
         | FileKind::Compose => {
             let docs = yaml::parse(text).ok()?;
             for doc in &docs {
-                walk(
-                    &mut out,
-                    text,
-                    &doc.root,
-                    &mut Vec::new(),
-                    &mut Vec::new(),
-                    0,
-                );
+                walk(&mut out, &doc.root, &mut Vec::new(), &mut Vec::new(), 0);
                 if kind == FileKind::GithubWorkflow {
                     out.reusable |= doc.root.get("on").is_some_and(|on| {
                         on.as_str() == Some("workflow_call")
@@ -234,14 +227,7 @@ fn shape(kind: FileKind, text: &str) -> Option<Shape> {
     }
 }
 
-fn walk(
-    out: &mut Shape,
-    text: &str,
-    node: &Node,
-    path: &mut Vec<String>,
-    env: &mut Vec<String>,
-    depth: usize,
-) {
+fn walk(out: &mut Shape, node: &Node, path: &mut Vec<String>, env: &mut Vec<String>, depth: usize) {
     if depth > 32 {
         return;
     }
@@ -297,13 +283,13 @@ fn walk(
                 }
             }
             path.push(key.to_string());
-            walk(out, text, v, path, env, depth + 1);
+            walk(out, v, path, env, depth + 1);
             path.pop();
         }
         env.truncate(pushed);
     } else {
         for child in node.iter_seq() {
-            walk(out, text, child, path, env, depth + 1);
+            walk(out, child, path, env, depth + 1);
         }
     }
 }
@@ -635,6 +621,8 @@ impl RepoView for Overlay<'_> {
 pub struct RepoViolation {
     pub reason: String,
     pub files: Vec<String>,
+    /// Caller jobs (file, job) whose missing `id-token: write` grant an edit can add instead.
+    pub grant: Vec<(String, String)>,
 }
 
 /// Cross-file invariants of the changed files (`changed`: path relative to the repository root,
@@ -666,6 +654,7 @@ pub fn check_repo(changed: &[(String, FileKind, &str)], repo: &dyn RepoView) -> 
                             .join(", ")
                     ),
                     files,
+                    grant: missing,
                 });
             }
         }
@@ -685,6 +674,7 @@ pub fn check_repo(changed: &[(String, FileKind, &str)], repo: &dyn RepoView) -> 
                             .join(", ")
                     ),
                     files: vec![rel.clone(), df.clone()],
+                    grant: Vec::new(),
                 });
             }
         }
@@ -714,6 +704,101 @@ fn mounted_ids(text: &str) -> BTreeSet<String> {
             })
         })
         .collect()
+}
+
+/// The edit that lets caller job `job` of `text` grant `id-token: write` to the reusable workflow
+/// it calls, whose permission entries (`called`, as `key: value` lines) it must grant too: one
+/// line added to a block-style job `permissions:`, or a job-level block (the workflow-level
+/// entries, the called workflow's, and `id-token: write`) before the job's `uses:`.
+pub fn grant_id_token(text: &str, job: &str, called: &[String]) -> Option<(usize, String)> {
+    let docs = yaml::parse(text).ok()?;
+    let doc = docs.first()?;
+    let body = doc.root.get("jobs")?.get(job)?;
+    let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let line_start = |at: usize| text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let column = |at: usize| at - line_start(at);
+    if let Some(entry) = body.get_entry("permissions") {
+        let last = entry.value.as_mapping()?.last()?;
+        // A flow mapping (`{ contents: read }`) takes no line.
+        if text
+            .get(entry.key.span.end..last.key.span.start)?
+            .contains('{')
+        {
+            return None;
+        }
+        let col = column(last.key.span.start);
+        let end = last.value.span.end.max(last.key.span.end);
+        let at = text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
+        let pad = " ".repeat(col);
+        let lead = if at == text.len() && !text.ends_with('\n') {
+            nl
+        } else {
+            ""
+        };
+        return Some((at, format!("{lead}{pad}id-token: write{nl}")));
+    }
+    let uses = body.get_entry("uses")?;
+    let col = column(uses.key.span.start);
+    let mut lines: Vec<String> = Vec::new();
+    let mut push = |l: String| {
+        let key = l.split(':').next().unwrap_or("").trim().to_string();
+        if key != "id-token"
+            && !lines
+                .iter()
+                .any(|x| x.split(':').next().unwrap_or("").trim() == key)
+        {
+            lines.push(l);
+        }
+    };
+    if let Some(wf) = doc.root.get("permissions") {
+        for (k, v) in wf.iter_map() {
+            push(format!(
+                "{}: {}",
+                k.as_str().unwrap_or(""),
+                v.as_str().unwrap_or("")
+            ));
+        }
+    }
+    for l in called {
+        push(l.clone());
+    }
+    if lines.is_empty() {
+        lines.push("contents: read".to_string());
+    }
+    let pad = " ".repeat(col);
+    let mut block = format!("{pad}permissions:{nl}");
+    for l in lines {
+        block.push_str(&format!("{pad}  {l}{nl}"));
+    }
+    block.push_str(&format!(
+        "{pad}  id-token: write  # the called workflow publishes to npm with OIDC{nl}"
+    ));
+    Some((line_start(uses.key.span.start), block))
+}
+
+/// The permission entries a workflow's jobs ask for (`key: value`), for its callers to grant.
+pub fn requested_permissions(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for doc in yaml::parse(text).unwrap_or_default() {
+        let jobs = doc.root.get("jobs");
+        let blocks = doc.root.get("permissions").into_iter().chain(
+            jobs.into_iter()
+                .flat_map(|j| j.iter_map().filter_map(|(_, b)| b.get("permissions"))),
+        );
+        for p in blocks {
+            for (k, v) in p.iter_map() {
+                let (k, v) = (k.as_str().unwrap_or(""), v.as_str().unwrap_or(""));
+                let line = format!("{k}: {v}");
+                match out.iter().position(|l| l.starts_with(&format!("{k}:"))) {
+                    // `write` wins over `read` when two jobs ask differently.
+                    Some(i) if v == "write" => out[i] = line,
+                    Some(_) => {}
+                    None => out.push(line),
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Local callers (`uses: ./.github/workflows/<file>`) whose job grants no `id-token: write`.
@@ -804,6 +889,7 @@ fn compose_secrets(rel: &str, text: &str, repo: &dyn RepoView) -> Vec<RepoViolat
                             "service `{svc_name}` builds with secret `{source}`, which the top-level `secrets:` does not declare"
                         ),
                         files: vec![rel.to_string()],
+                        grant: Vec::new(),
                     });
                 } else if !mounted.is_empty() && !mounted.contains(id) {
                     out.push(RepoViolation {
@@ -816,6 +902,7 @@ fn compose_secrets(rel: &str, text: &str, repo: &dyn RepoView) -> Vec<RepoViolat
                                 .join(", ")
                         ),
                         files: vec![rel.to_string(), df.clone()],
+                        grant: Vec::new(),
                     });
                 }
             }
@@ -1014,6 +1101,32 @@ mod tests {
             (".github/workflows/release.yml", caller("")),
         ]));
         assert!(check_repo(&plain, &plain_repo).is_empty());
+    }
+
+    #[test]
+    fn a_caller_job_grants_id_token_and_what_the_called_workflow_asks_for() {
+        let add = |text: &str, called: &[String]| {
+            let (at, line) = grant_id_token(text, "release", called).unwrap_or_default();
+            format!("{}{line}{}", &text[..at], &text[at..])
+        };
+        let with_block = "on: push\njobs:\n  release:\n    permissions:\n      contents: write\n    uses: ./.github/workflows/publish.yml\n";
+        assert_eq!(
+            add(with_block, &[]),
+            "on: push\njobs:\n  release:\n    permissions:\n      contents: write\n      id-token: write\n    uses: ./.github/workflows/publish.yml\n"
+        );
+        let bare = "on: push\npermissions:\n  contents: read\njobs:\n  release:\n    uses: ./.github/workflows/publish.yml\n";
+        let called = requested_permissions("on: workflow_call\njobs:\n  a:\n    permissions:\n      contents: read\n      id-token: write\n  b:\n    permissions:\n      contents: write\n      issues: write\n");
+        assert_eq!(
+            called,
+            vec!["contents: write", "id-token: write", "issues: write"]
+        );
+        assert_eq!(
+            add(bare, &called),
+            "on: push\npermissions:\n  contents: read\njobs:\n  release:\n    permissions:\n      contents: read\n      issues: write\n      id-token: write  # the called workflow publishes to npm with OIDC\n    uses: ./.github/workflows/publish.yml\n"
+        );
+        let flow =
+            "on: push\njobs:\n  release:\n    permissions: { contents: read }\n    uses: ./x.yml\n";
+        assert_eq!(grant_id_token(flow, "release", &[]), None);
     }
 
     #[test]

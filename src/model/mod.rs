@@ -13,6 +13,7 @@
 //! remote include becomes a note for that reference and the scan goes on.
 
 pub mod refs;
+pub mod release;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Component, Path, PathBuf};

@@ -6,7 +6,9 @@
 
 use std::fmt::Write as _;
 
-use super::{plural, short_commit, Audit, RepoTotals, Task, Totals};
+use rayon::prelude::*;
+
+use super::{plural, short_commit, Audit, Checklist, RepoTotals, Task, Totals};
 use crate::finding::Severity;
 
 /// Repositories with findings up to this many start unfolded.
@@ -213,6 +215,11 @@ fn task(out: &mut String, t: &Task<'_>) {
                 out.push_str("</code>");
             }
         }
+        if let Some(c) = p.item.commit.as_ref().filter(|c| !c.in_head) {
+            out.push_str(" <span class=\"rule\">in the history only, commit ");
+            esc(out, short_commit(&c.id));
+            out.push_str("</span>");
+        }
         out.push_str(" <span class=\"rule\">");
         esc(out, &p.item.rule);
         out.push_str("</span> ");
@@ -362,9 +369,82 @@ fn commit(out: &mut String, r: &super::Repo) {
     }
 }
 
+/// The checklist of repository `i`, folded under its name.
+fn repo_section(
+    audit: &Audit,
+    i: usize,
+    t: &RepoTotals,
+    list: &Checklist<'_>,
+    open: bool,
+) -> String {
+    let r = &audit.repos[i];
+    let mut out = String::with_capacity(4096);
+    let out = &mut out;
+    let _ = write!(
+        out,
+        "<details class=\"repo\" id=\"repo-{i}\"{}><summary><h3>",
+        if open { " open" } else { "" }
+    );
+    esc(out, &r.repository.name);
+    let _ = write!(
+        out,
+        "</h3> <span class=\"muted\">{}, {} to revoke, {} to move</span></summary>",
+        plural(r.findings.len(), "finding", "findings"),
+        plural(t.credentials, "credential", "credentials"),
+        plural(t.publish_jobs, "publish job", "publish jobs"),
+    );
+    if r.repository.url.is_some() || r.repository.commit.is_some() {
+        out.push_str("<p class=\"meta\">");
+        if let Some(url) = &r.repository.url {
+            out.push_str("<a href=\"");
+            esc(out, url);
+            out.push_str("\">");
+            esc(out, url);
+            out.push_str("</a> ");
+        }
+        if r.repository.commit.is_some() {
+            out.push_str("at ");
+            commit(out, r);
+        }
+        out.push_str("</p>");
+    }
+    for (action, tasks) in list {
+        let _ = write!(
+            out,
+            "<section class=\"action action-{}\"><h4>{} ({})</h4><p class=\"advice\">",
+            action.slug(),
+            action.heading(),
+            tasks.len()
+        );
+        rich(out, action.advice());
+        out.push_str("</p><ul class=\"tasks\">");
+        for t in tasks {
+            task(out, t);
+        }
+        out.push_str("</ul></section>");
+    }
+    if !r.errors.is_empty() {
+        out.push_str("<section class=\"action action-unscanned\"><h4>Files that could not be scanned</h4><ul>");
+        for e in &r.errors {
+            out.push_str("<li><code>");
+            esc(out, r.relative(&e.path));
+            if let Some(line) = e.line {
+                let _ = write!(out, ":{line}");
+            }
+            out.push_str("</code> ");
+            esc(out, &e.message);
+            out.push_str("</li>");
+        }
+        out.push_str("</ul></section>");
+    }
+    out.push_str("</details>");
+    std::mem::take(out)
+}
+
 /// The page.
 pub fn render(audit: &Audit) -> String {
-    let per_repo = audit.repo_totals();
+    let lists = audit.checklists();
+    let per_repo = audit.repo_totals(&lists);
     let totals = audit.totals(&per_repo);
     let mut out = String::with_capacity(64 * 1024 + audit.repos.len() * 2048);
     out.push_str(
@@ -408,67 +488,12 @@ pub fn render(audit: &Audit) -> String {
         out.push_str("<p>Nothing to do: no repository has a finding.</p>");
     }
     let open = order.len() <= OPEN_UP_TO;
-    for i in order {
-        let r = &audit.repos[i];
-        let _ = write!(
-            out,
-            "<details class=\"repo\" id=\"repo-{i}\"{}><summary><h3>",
-            if open { " open" } else { "" }
-        );
-        esc(&mut out, &r.repository.name);
-        let t = &per_repo[i];
-        let _ = write!(
-            out,
-            "</h3> <span class=\"muted\">{}, {} to revoke, {} to move</span></summary>",
-            plural(r.findings.len(), "finding", "findings"),
-            plural(t.credentials, "credential", "credentials"),
-            plural(t.publish_jobs, "publish job", "publish jobs"),
-        );
-        if r.repository.url.is_some() || r.repository.commit.is_some() {
-            out.push_str("<p class=\"meta\">");
-            if let Some(url) = &r.repository.url {
-                out.push_str("<a href=\"");
-                esc(&mut out, url);
-                out.push_str("\">");
-                esc(&mut out, url);
-                out.push_str("</a> ");
-            }
-            if r.repository.commit.is_some() {
-                out.push_str("at ");
-                commit(&mut out, r);
-            }
-            out.push_str("</p>");
-        }
-        for (action, tasks) in r.checklist() {
-            let _ = write!(
-                out,
-                "<section class=\"action action-{}\"><h4>{} ({})</h4><p class=\"advice\">",
-                action.slug(),
-                action.heading(),
-                tasks.len()
-            );
-            rich(&mut out, action.advice());
-            out.push_str("</p><ul class=\"tasks\">");
-            for t in &tasks {
-                task(&mut out, t);
-            }
-            out.push_str("</ul></section>");
-        }
-        if !r.errors.is_empty() {
-            out.push_str("<section class=\"action action-unscanned\"><h4>Files that could not be scanned</h4><ul>");
-            for e in &r.errors {
-                out.push_str("<li><code>");
-                esc(&mut out, r.relative(&e.path));
-                if let Some(line) = e.line {
-                    let _ = write!(out, ":{line}");
-                }
-                out.push_str("</code> ");
-                esc(&mut out, &e.message);
-                out.push_str("</li>");
-            }
-            out.push_str("</ul></section>");
-        }
-        out.push_str("</details>");
+    let sections: Vec<String> = order
+        .par_iter()
+        .map(|&i| repo_section(audit, i, &per_repo[i], &lists[i], open))
+        .collect();
+    for section in sections {
+        out.push_str(&section);
     }
     out.push_str("<script>");
     out.push_str(SCRIPT);

@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::{plural, short_commit, Action, Audit, Task};
+use super::{plural, short_commit, Action, Audit, Checklist, Repo, Task};
 use crate::finding::Severity;
 
 /// GitHub's limit for one step's job summary.
@@ -41,6 +41,17 @@ fn rich(out: &mut String, text: &str) {
         } else {
             esc(out, part);
         }
+    }
+}
+
+/// A rule id as code; anything else a report file may hold there, escaped.
+fn rule_id(out: &mut String, rule: &str) {
+    if !rule.is_empty() && rule.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        out.push('`');
+        out.push_str(rule);
+        out.push('`');
+    } else {
+        esc(out, rule);
     }
 }
 
@@ -91,9 +102,14 @@ fn task(out: &mut String, t: &Task<'_>) {
             }
             None => esc(out, &at),
         }
-        out.push_str(" `");
-        out.push_str(&p.item.rule);
-        out.push_str("` ");
+        if let Some(c) = p.item.commit.as_ref().filter(|c| !c.in_head) {
+            out.push_str(" (in the history only, commit `");
+            out.push_str(short_commit(&c.id));
+            out.push_str("`)");
+        }
+        out.push(' ');
+        rule_id(out, &p.item.rule);
+        out.push(' ');
         rich(out, &p.item.message);
         out.push('\n');
     }
@@ -113,10 +129,48 @@ fn task(out: &mut String, t: &Task<'_>) {
     }
 }
 
+/// The checklist of one repository, folded under its name.
+fn repo_block(r: &Repo, list: &Checklist<'_>) -> String {
+    let mut block = String::new();
+    for (action, tasks) in list {
+        let _ = writeln!(block, "**{}** ({})\n", action.heading(), tasks.len());
+        for t in tasks {
+            task(&mut block, t);
+        }
+        block.push('\n');
+    }
+    if !r.errors.is_empty() {
+        block.push_str("**Files that could not be scanned**\n\n");
+        for e in &r.errors {
+            block.push_str("- ");
+            esc(&mut block, r.relative(&e.path));
+            block.push_str(": ");
+            esc(&mut block, &e.message);
+            block.push('\n');
+        }
+        block.push('\n');
+    }
+    let mut wrapped = String::from("<details open><summary><b>");
+    esc_html(&mut wrapped, &r.repository.name);
+    let _ = write!(
+        wrapped,
+        "</b>: {}",
+        plural(r.findings.len(), "finding", "findings")
+    );
+    if let Some(c) = &r.repository.commit {
+        let _ = write!(wrapped, " at {}", short_commit(c));
+    }
+    wrapped.push_str("</summary>\n\n");
+    wrapped.push_str(&block);
+    wrapped.push_str("</details>\n\n");
+    wrapped
+}
+
 /// The summary, the table of repositories and the checklist, in at most `max_bytes` bytes
 /// (never less than the summary itself).
 pub fn render(audit: &Audit, max_bytes: usize) -> String {
-    let per_repo = audit.repo_totals();
+    let lists = audit.checklists();
+    let per_repo = audit.repo_totals(&lists);
     let t = audit.totals(&per_repo);
     let mut out = String::from("## npm credential audit\n\n");
     let _ = writeln!(
@@ -147,7 +201,9 @@ pub fn render(audit: &Audit, max_bytes: usize) -> String {
             "<details><summary>Findings by rule</summary>\n\n| rule | findings |\n|---|---:|\n",
         );
         for (rule, n) in &t.by_rule {
-            let _ = writeln!(out, "| `{rule}` | {n} |");
+            out.push_str("| ");
+            rule_id(&mut out, rule);
+            let _ = writeln!(out, " | {n} |");
         }
         out.push_str("\n</details>\n\n");
     }
@@ -161,7 +217,7 @@ pub fn render(audit: &Audit, max_bytes: usize) -> String {
         out.push('\n');
     }
 
-    let mut blocks: Vec<(String, &'static str)> = Vec::new();
+    let mut blocks: Vec<String> = Vec::new();
     let mut table = String::from("### Repositories\n\n| repository | findings | critical | high | medium | low | credentials | publish jobs | commit |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
     let mut order: Vec<usize> = (0..audit.repos.len()).collect();
     order.sort_by(|&a, &b| {
@@ -198,13 +254,13 @@ pub fn render(audit: &Audit, max_bytes: usize) -> String {
         }
         row.push_str(" |\n");
         if table.len() + row.len() > max_bytes / 4 {
-            blocks.push((std::mem::take(&mut table), "table"));
+            blocks.push(std::mem::take(&mut table));
             table = String::from("| repository | findings | critical | high | medium | low | credentials | publish jobs | commit |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
         }
         table.push_str(&row);
     }
     table.push('\n');
-    blocks.push((table, "table"));
+    blocks.push(table);
 
     let checklist = audit.checklist_order();
     if !checklist.is_empty() {
@@ -228,59 +284,29 @@ pub fn render(audit: &Audit, max_bytes: usize) -> String {
             heading.push('\n');
         }
         heading.push_str("\n</details>\n\n");
-        blocks.push((heading, "heading"));
+        blocks.push(heading);
     }
-    for &i in &checklist {
-        let r = &audit.repos[i];
-        let mut block = String::new();
-        for (action, tasks) in r.checklist() {
-            let _ = writeln!(block, "**{}** ({})\n", action.heading(), tasks.len());
-            for t in &tasks {
-                task(&mut block, t);
-            }
-            block.push('\n');
-        }
-        if !r.errors.is_empty() {
-            block.push_str("**Files that could not be scanned**\n\n");
-            for e in &r.errors {
-                block.push_str("- ");
-                esc(&mut block, r.relative(&e.path));
-                block.push_str(": ");
-                esc(&mut block, &e.message);
-                block.push('\n');
-            }
-            block.push('\n');
-        }
-        let mut wrapped = String::from("<details open><summary><b>");
-        esc_html(&mut wrapped, &r.repository.name);
-        let _ = write!(
-            wrapped,
-            "</b>: {}",
-            plural(r.findings.len(), "finding", "findings")
-        );
-        if let Some(c) = &r.repository.commit {
-            let _ = write!(wrapped, " at {}", short_commit(c));
-        }
-        wrapped.push_str("</summary>\n\n");
-        wrapped.push_str(&block);
-        wrapped.push_str("</details>\n\n");
-        blocks.push((wrapped, "repository"));
-    }
-
     // Room for the note on what was cut.
     let reserve = 400;
     let total_repos = checklist.len();
     let mut shown_repos = 0;
     let mut cut = false;
-    for (block, kind) in &blocks {
+    for block in &blocks {
         if out.len() + block.len() + reserve > max_bytes {
             cut = true;
             break;
         }
         out.push_str(block);
-        if *kind == "repository" {
-            shown_repos += 1;
+    }
+    // Repository blocks are built one at a time, only while they fit.
+    for &i in checklist.iter().take_while(|_| !cut) {
+        let block = repo_block(&audit.repos[i], &lists[i]);
+        if out.len() + block.len() + reserve > max_bytes {
+            cut = true;
+            break;
         }
+        out.push_str(&block);
+        shown_repos += 1;
     }
     if cut {
         let _ = writeln!(

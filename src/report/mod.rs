@@ -8,7 +8,9 @@ pub mod markdown;
 pub mod repository;
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -122,6 +124,17 @@ pub struct Item {
     pub snippet: String,
     #[serde(default)]
     pub suggestion: Option<ItemSuggestion>,
+    /// Where a history scan (`--history`) found it.
+    #[serde(default)]
+    pub commit: Option<ItemCommit>,
+}
+
+/// The commit of a finding of a history scan.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ItemCommit {
+    pub id: String,
+    #[serde(default)]
+    pub in_head: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -205,15 +218,15 @@ impl Repo {
     /// The migration checklist.
     pub fn checklist(&self) -> Checklist<'_> {
         let mut groups: BTreeMap<Action, Vec<Task<'_>>> = BTreeMap::new();
-        let mut index: BTreeMap<(Action, String), usize> = BTreeMap::new();
+        let mut index: HashMap<(Action, TaskKey<'_>), usize> = HashMap::new();
         for f in &self.findings {
             let action = Action::of_rule(&f.rule);
             let path = self.relative(&f.path);
-            let (key, title) = task_key(action, f, path);
+            let key = task_key(action, f, path);
             let tasks = groups.entry(action).or_default();
             let at = *index.entry((action, key)).or_insert_with(|| {
                 tasks.push(Task {
-                    title,
+                    title: key.title(f, path),
                     severity: f.severity,
                     places: Vec::new(),
                     diffs: Vec::new(),
@@ -223,10 +236,22 @@ impl Repo {
             });
             let task = &mut tasks[at];
             task.severity = task.severity.max(f.severity);
+            // A credential only in the history is linked at the commit that holds it.
+            let link = match &f.commit {
+                Some(c) if !c.in_head => repository::file_link(
+                    &Repository {
+                        commit: Some(c.id.clone()),
+                        ..self.repository.clone()
+                    },
+                    path,
+                    f.line,
+                ),
+                _ => repository::file_link(&self.repository, path, f.line),
+            };
             task.places.push(Place {
                 item: f,
                 path,
-                link: repository::file_link(&self.repository, path, f.line),
+                link,
             });
             if let Some(s) = &f.suggestion {
                 if !s.diff.is_empty() && !task.diffs.iter().any(|(d, _)| *d == s.diff) {
@@ -262,14 +287,6 @@ impl Repo {
             Cow::Borrowed(note)
         }
     }
-
-    /// Tasks of `action` in this repository.
-    pub fn tasks(&self, action: Action) -> usize {
-        self.checklist()
-            .into_iter()
-            .find(|(a, _)| *a == action)
-            .map_or(0, |(_, t)| t.len())
-    }
 }
 
 /// The redacted form of a token in a snippet (`npm_****...dH1k`), which tells the uses of one
@@ -287,38 +304,51 @@ fn redacted_token(snippet: &str) -> Option<&str> {
     snippet.get(start..at + 11)
 }
 
-/// The identity of the task a finding belongs to, and the task's title. A credential is one task
-/// wherever it is used; elsewhere one suggestion (one rewrite of one file) is one task.
-fn task_key(action: Action, f: &Item, path: &str) -> (String, String) {
-    if action == Action::Revoke {
-        // An `npm_` token's last four characters tell it apart (checksummed, random); a UUID or
-        // another registry's token is one task per file, so two registries never share one.
-        if let Some(token) = redacted_token(&f.snippet) {
-            let key = if token.starts_with("npm_") {
-                format!("token {token}")
-            } else {
-                format!("token {token} in {path}")
-            };
-            return (key, format!("Revoke `{token}`"));
-        }
-        return (
-            format!("at {path}:{}:{}", f.line, f.rule),
-            format!("Rotate the credential at {path}:{}", f.line),
-        );
-    }
-    match &f.suggestion {
-        Some(s) if !s.diff.is_empty() => (
-            format!("{path}\u{0}{}\u{0}{}", s.title, s.diff),
-            format!("{path}: {}", s.title),
-        ),
-        _ => (
-            format!("{path}\u{0}{}\u{0}{}", f.rule, f.line),
-            format!(
+/// The identity of the task a finding belongs to. A credential is one task wherever it is used;
+/// elsewhere one suggestion (one rewrite of one file) is one task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum TaskKey<'a> {
+    /// An `npm_` token (its redacted form), or another token in one file.
+    Token(&'a str, Option<&'a str>),
+    /// A credential that shows no redacted form (a password): one task per finding.
+    Secret(&'a str, usize, &'a str),
+    /// One rewrite (path, diff), whichever findings it settles.
+    Rewrite(&'a str, &'a str),
+    /// A finding without a diff.
+    Finding(&'a str, usize, &'a str),
+}
+
+impl TaskKey<'_> {
+    fn title(&self, f: &Item, path: &str) -> String {
+        match self {
+            TaskKey::Token(token, _) => format!("Revoke `{token}`"),
+            TaskKey::Secret(..) => format!("Rotate the credential at {path}:{}", f.line),
+            TaskKey::Rewrite(..) => format!(
+                "{path}: {}",
+                f.suggestion.as_ref().map_or(f.rule.as_str(), |s| &s.title)
+            ),
+            TaskKey::Finding(..) => format!(
                 "{path}:{}: {}",
                 f.line,
                 f.suggestion.as_ref().map_or(f.rule.as_str(), |s| &s.title)
             ),
-        ),
+        }
+    }
+}
+
+fn task_key<'a>(action: Action, f: &'a Item, path: &'a str) -> TaskKey<'a> {
+    if action == Action::Revoke {
+        // An `npm_` token's last four characters tell it apart (checksummed, random); a UUID or
+        // another registry's token is one task per file, so two registries never share one.
+        return match redacted_token(&f.snippet) {
+            Some(token) if token.starts_with("npm_") => TaskKey::Token(token, None),
+            Some(token) => TaskKey::Token(token, Some(path)),
+            None => TaskKey::Secret(path, f.line, &f.rule),
+        };
+    }
+    match &f.suggestion {
+        Some(s) if !s.diff.is_empty() => TaskKey::Rewrite(path, &s.diff),
+        _ => TaskKey::Finding(path, f.line, &f.rule),
     }
 }
 
@@ -354,15 +384,21 @@ pub struct RepoTotals {
 }
 
 impl Audit {
-    pub fn repo_totals(&self) -> Vec<RepoTotals> {
+    /// Every repository's checklist, in `repos` order (built in parallel).
+    pub fn checklists(&self) -> Vec<Checklist<'_>> {
+        self.repos.par_iter().map(Repo::checklist).collect()
+    }
+
+    pub fn repo_totals(&self, lists: &[Checklist<'_>]) -> Vec<RepoTotals> {
         self.repos
             .iter()
-            .map(|r| {
+            .zip(lists)
+            .map(|(r, list)| {
                 let mut t = RepoTotals::default();
                 for f in &r.findings {
                     t.by_severity[f.severity as usize] += 1;
                 }
-                for (action, tasks) in r.checklist() {
+                for (action, tasks) in list {
                     match action {
                         Action::Revoke => t.credentials = tasks.len(),
                         Action::TrustedPublishing => t.publish_jobs = tasks.len(),
@@ -465,6 +501,10 @@ impl Audit {
                     diff: s.diff.clone(),
                     notes: s.notes.clone(),
                 }),
+                commit: f.commit.as_ref().map(|c| ItemCommit {
+                    id: c.id.clone(),
+                    in_head: c.in_head,
+                }),
             });
         }
         for e in &report.errors {
@@ -516,7 +556,16 @@ impl Audit {
                 ..Repo::default()
             }],
         };
-        for f in doc.findings {
+        for r in &mut repos {
+            sanitize(&mut r.repository);
+        }
+        for mut f in doc.findings {
+            if f.commit
+                .as_ref()
+                .is_some_and(|c| c.id.is_empty() || !c.id.bytes().all(|b| b.is_ascii_hexdigit()))
+            {
+                f.commit = None;
+            }
             let at = owner_of(&repos, &f.path);
             repos[at].findings.push(f);
         }
@@ -558,6 +607,24 @@ impl Audit {
             }
         }
         audit
+    }
+}
+
+/// A report file is input: an address that is not plain http(s) (`javascript:`, quotes,
+/// brackets) and a commit that is not hex are dropped, so no link can carry anything else.
+fn sanitize(repo: &mut Repository) {
+    let plain_url = |u: &String| {
+        (u.starts_with("https://") || u.starts_with("http://"))
+            && u.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~:/%@+".contains(&b))
+    };
+    if !repo.url.as_ref().is_some_and(plain_url) {
+        repo.url = None;
+    }
+    let hex =
+        |c: &String| !c.is_empty() && c.len() <= 64 && c.bytes().all(|b| b.is_ascii_hexdigit());
+    if !repo.commit.as_ref().is_some_and(hex) {
+        repo.commit = None;
     }
 }
 
@@ -695,6 +762,7 @@ mod tests {
                 diff: diff.into(),
                 notes: vec!["npm token revoke <token-id>".into()],
             }),
+            commit: None,
         }
     }
 
@@ -837,6 +905,21 @@ mod tests {
         assert_eq!(counts, vec![1, 1, 1]);
         assert_eq!(audit.repos[1].errors.len(), 1);
         assert_eq!(audit.repos[2].relative("repos/api-v2/.npmrc"), ".npmrc");
+    }
+
+    #[test]
+    fn addresses_and_commits_of_inputs_are_checked() {
+        let mut audit = Audit::default();
+        let doc = r#"{"version": 1, "repository": {"name": "x", "url": "javascript:alert(1)", "commit": "abc\")"}}"#;
+        assert_eq!(audit.add_json("x", doc), Ok(()));
+        assert_eq!(audit.repos[0].repository.url, None);
+        assert_eq!(audit.repos[0].repository.commit, None);
+        let ok = r#"{"version": 1, "repository": {"name": "x", "url": "https://github.com/a/b", "commit": "0123abcd"}}"#;
+        assert_eq!(audit.add_json("y", ok), Ok(()));
+        assert_eq!(
+            audit.repos[1].repository.url.as_deref(),
+            Some("https://github.com/a/b")
+        );
     }
 
     #[test]

@@ -20,19 +20,28 @@ function fail(lines) {
 }
 
 function libc() {
-  if (process.platform !== "linux") return undefined;
   const header = process.report.getReport().header;
   return header.glibcVersionRuntime ? "glibc" : "musl";
+}
+
+function resolve(platform) {
+  try {
+    return require.resolve(`${platform.package}/package.json`);
+  } catch {
+    return undefined;
+  }
 }
 
 function binary() {
   const override = process.env.NPM_AUTH_SCAN_BINARY;
   if (override) return override;
-  const here = { os: process.platform, cpu: process.arch, libc: libc() };
-  const name = [here.os, here.cpu, here.libc].filter(Boolean).join("-");
-  const match = platforms.find(
-    (p) => p.os === here.os && p.cpu === here.cpu && (p.libc === undefined || p.libc === here.libc),
-  );
+  const fits = platforms.filter((p) => p.os === process.platform && p.cpu === process.arch);
+  const installed = fits.filter((p) => resolve(p) !== undefined);
+  // Linux has a glibc and a musl package; asking which libc this is costs a few milliseconds,
+  // so only when npm installed both or neither.
+  const here = fits.length > 1 && installed.length !== 1 ? libc() : undefined;
+  const match = installed.length === 1 ? installed[0] : fits.find((p) => p.libc === here);
+  const name = [process.platform, process.arch, match ? match.libc : here].filter(Boolean).join("-");
   if (!match) {
     fail([
       `no prebuilt binary for this platform (${name}); the platform packages are ${platforms
@@ -41,20 +50,18 @@ function binary() {
       "build it from source instead: cargo install --locked npm-auth-scan",
     ]);
   }
-  let manifest;
-  try {
-    manifest = require.resolve(`${match.package}/package.json`);
-  } catch {
+  const manifest = resolve(match);
+  if (manifest === undefined) {
     fail([
       `the platform package ${match.package} is not installed: it is the optional dependency of npm-auth-scan that carries the binary for ${name}`,
       `install it with: npm install --save-dev ${match.package}@${version}`,
       "or reinstall without --omit=optional (--no-optional), which leaves it out",
     ]);
   }
-  const installed = require(manifest).version;
-  if (installed !== version) {
+  const installedVersion = require(manifest).version;
+  if (installedVersion !== version) {
     fail([
-      `${match.package} is at ${installed} but npm-auth-scan is at ${version}; install the same version of both: npm install --save-dev npm-auth-scan@${version} ${match.package}@${version}`,
+      `${match.package} is at ${installedVersion} but npm-auth-scan is at ${version}; install the same version of both: npm install --save-dev npm-auth-scan@${version} ${match.package}@${version}`,
     ]);
   }
   return path.join(path.dirname(manifest), "bin", match.exe);

@@ -98,6 +98,8 @@ pub struct Facts {
     pub assignments: Vec<TokenUse>,
     /// Literal credentials in auth positions.
     pub literals: Vec<Span>,
+    /// The default registry a script sets for the rest of the job (`npm config set registry`).
+    pub registry: Option<String>,
     /// Tokens a task makes available to the rest of the job (Azure `npmAuthenticate` with an
     /// external service connection).
     pub provided: Vec<TokenUse>,
@@ -110,8 +112,9 @@ pub struct Scope<'a> {
     pub is_token_var: &'a dyn Fn(&str) -> bool,
     /// `scripts` of the repository's package.json, to see through `npm run release`.
     pub package_scripts: &'a std::collections::BTreeMap<String, String>,
-    /// The repository root, to read shell scripts a step runs (`./scripts/publish.sh`).
-    pub repo_root: Option<&'a std::path::Path>,
+    /// Reads a repository file by its path from the repository root (through the model, so a
+    /// script run by several steps is read once).
+    pub read: &'a dyn Fn(&str) -> Option<std::sync::Arc<str>>,
 }
 
 /// Largest repository script read to see what a step runs.
@@ -333,9 +336,6 @@ impl Analyser<'_> {
     /// `./scripts/publish.sh`, `bash scripts/release.sh`: the repository script the command
     /// runs, analysed with what the step's environment gives it.
     fn external_script(&self, command: &Command, words: &[Word], facts: &mut Facts) {
-        let Some(root) = self.scope.repo_root else {
-            return;
-        };
         if self.depth >= MAX_SCRIPT_DEPTH {
             return;
         }
@@ -357,16 +357,12 @@ impl Analyser<'_> {
             return;
         };
         let rel = path.trim_start_matches("./");
-        let full = root.join(rel);
-        let Ok(meta) = std::fs::metadata(&full) else {
+        let Some(text) = (self.scope.read)(rel) else {
             return;
         };
-        if !meta.is_file() || meta.len() > MAX_SCRIPT_BYTES {
+        if text.len() as u64 > MAX_SCRIPT_BYTES {
             return;
         }
-        let Ok(text) = std::fs::read_to_string(&full) else {
-            return;
-        };
         let parsed = shell::parse(&text);
         let inner = Analyser {
             map: Mapping::External {
@@ -604,6 +600,11 @@ impl Analyser<'_> {
                 None => return,
             },
         };
+        if key == "registry" && tool == "npm" {
+            // `npm config set registry URL`: where later publishes of the job go.
+            facts.registry = Some(value_word.value.get(value_range).unwrap_or("").to_string());
+            return;
+        }
         let is_auth = key.ends_with("_authToken")
             || key.ends_with("_auth")
             || key.ends_with("_password")
@@ -701,7 +702,12 @@ impl Analyser<'_> {
                 })
             };
             let Some(token) = token else { continue };
-            if !(self.scope.is_token_var)(&name) && !super::looks_like_npm_secret(&token.display) {
+            // A login's user name or e-mail (`NPM_AUTH_USERNAME`) is no token, whatever it reads.
+            let upper = name.to_ascii_uppercase();
+            let login_field = ["USER", "EMAIL"].iter().any(|f| upper.contains(f));
+            if !(self.scope.is_token_var)(&name)
+                && (login_field || !super::looks_like_npm_secret(&token.display))
+            {
                 continue;
             }
             if !matches!(token.source, Source::Stored(_) | Source::Literal) {

@@ -68,7 +68,6 @@ pub(super) fn inline_local_actions(
     job: &Job,
     steps: &mut [StepFacts],
     package_scripts: &std::collections::BTreeMap<String, String>,
-    repo_root: &Option<std::path::PathBuf>,
     seen: &mut Seen,
 ) -> Elsewhere {
     let mut out = Elsewhere::default();
@@ -85,7 +84,7 @@ pub(super) fn inline_local_actions(
             .iter()
             .any(|inp| tokenish_name(&inp.name) && inp.value.source.is_stored());
         for cjob in pipelines.iter().flat_map(|p| p.jobs.iter()) {
-            let cfacts = step_facts(ctx, System::GithubAction, cjob, package_scripts, repo_root);
+            let cfacts = step_facts(ctx, System::GithubAction, cjob, package_scripts);
             if job.node.is_none() && out.node.is_none() {
                 if let Some(n) = &cjob.node {
                     out.node = Some(NodeElsewhere {
@@ -143,7 +142,6 @@ pub(super) fn reusable_calls(
     ctx: &mut FileCtx<'_>,
     pipeline: &Pipeline,
     package_scripts: &std::collections::BTreeMap<String, String>,
-    repo_root: &Option<std::path::PathBuf>,
     seen: &mut Seen,
 ) {
     if pipeline.system != System::GithubWorkflow {
@@ -172,10 +170,15 @@ pub(super) fn reusable_calls(
             let callee = github::pipeline_in(Some((model, &r.to)), System::GithubWorkflow, doc);
             for cjob in &callee.jobs {
                 // A callee job whose own block lacks the grant is reported in its own file.
-                if !cjob.oidc.callers_judge {
+                let own = cjob
+                    .body
+                    .as_ref()
+                    .and_then(|b| b.get("permissions"))
+                    .or(doc.root.get("permissions"));
+                if !own.is_none_or(github::grants_id_token) {
                     continue;
                 }
-                let Some(publish) = oidc_publish(ctx, cjob, package_scripts, repo_root) else {
+                let Some(publish) = oidc_publish(ctx, cjob, package_scripts) else {
                     continue;
                 };
                 let pseudo = Job {
@@ -230,9 +233,8 @@ fn oidc_publish(
     ctx: &FileCtx<'_>,
     job: &Job,
     package_scripts: &std::collections::BTreeMap<String, String>,
-    repo_root: &Option<std::path::PathBuf>,
 ) -> Option<Publish> {
-    let steps = step_facts(ctx, System::GithubWorkflow, job, package_scripts, repo_root);
+    let steps = step_facts(ctx, System::GithubWorkflow, job, package_scripts);
     if steps
         .iter()
         .any(|s| s.facts.logins.iter().any(|l| !l.local))

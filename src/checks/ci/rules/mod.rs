@@ -144,7 +144,6 @@ pub fn run(ctx: &mut FileCtx<'_>, pipeline: &Pipeline) {
     let mut seen = Seen::default();
     let mut reported_tokens: HashSet<(usize, usize)> = HashSet::new();
     let mut inventory: Vec<(EnvVar, String)> = Vec::new();
-    let repo_root = repo_root(ctx);
     let repo_registry = repo_registry(ctx);
     let package_scripts: std::collections::BTreeMap<String, String> = manifest(ctx)
         .and_then(|m| {
@@ -155,13 +154,12 @@ pub fn run(ctx: &mut FileCtx<'_>, pipeline: &Pipeline) {
             })
         })
         .unwrap_or_default();
-    local_uses::reusable_calls(ctx, pipeline, &package_scripts, &repo_root, &mut seen);
+    local_uses::reusable_calls(ctx, pipeline, &package_scripts, &mut seen);
     for job in &pipeline.jobs {
         job_rules(
             ctx,
             pipeline,
             &package_scripts,
-            &repo_root,
             &repo_registry,
             job,
             &mut seen,
@@ -190,7 +188,6 @@ fn job_rules(
     ctx: &mut FileCtx<'_>,
     p: &Pipeline,
     package_scripts: &std::collections::BTreeMap<String, String>,
-    repo_root: &Option<std::path::PathBuf>,
     repo_registry: &Option<String>,
     job: &Job,
     seen: &mut Seen,
@@ -198,9 +195,8 @@ fn job_rules(
     inventory: &mut Vec<(EnvVar, String)>,
 ) {
     let system = p.system;
-    let mut steps = step_facts(ctx, system, job, package_scripts, repo_root);
-    let elsewhere =
-        local_uses::inline_local_actions(ctx, job, &mut steps, package_scripts, repo_root, seen);
+    let mut steps = step_facts(ctx, system, job, package_scripts);
+    let elsewhere = local_uses::inline_local_actions(ctx, job, &mut steps, package_scripts, seen);
     job_rules_with(
         ctx,
         p,
@@ -255,7 +251,6 @@ fn step_facts(
     system: System,
     job: &Job,
     package_scripts: &std::collections::BTreeMap<String, String>,
-    repo_root: &Option<std::path::PathBuf>,
 ) -> Vec<StepFacts> {
     let mut steps: Vec<StepFacts> = Vec::new();
     for step in &job.steps {
@@ -268,7 +263,7 @@ fn step_facts(
             resolve: &resolve,
             is_token_var: &is_token_var,
             package_scripts,
-            repo_root: repo_root.as_deref(),
+            read: &|name: &str| repo_text(ctx, name),
         };
         let mut facts = Facts::default();
         for s in &step.scripts {
@@ -282,13 +277,30 @@ fn step_facts(
             facts.assignments.extend(f.assignments);
             facts.literals.extend(f.literals);
             facts.provided.extend(f.provided);
+            facts.registry = f.registry.or(facts.registry);
         }
         if let Some(a) = &step.action {
             action_facts(ctx.text, a, &mut facts);
         }
+        facts
+            .publishes
+            .retain(|p| !release_tool_skips_npm(ctx, &p.tool));
         steps.push(StepFacts { facts });
     }
     steps
+}
+
+/// A release tool whose own configuration in the repository says it does not publish to npm
+/// (semantic-release without `@semantic-release/npm`, release-it with `npm.publish: false`).
+fn release_tool_skips_npm(ctx: &FileCtx<'_>, tool: &str) -> bool {
+    let read = |name: &str| repo_text(ctx, name);
+    match tool {
+        "semantic-release" => {
+            crate::model::release::semantic_release_publishes(&read) == Some(false)
+        }
+        "release-it" => crate::model::release::release_it_publishes(&read) == Some(false),
+        _ => false,
+    }
 }
 
 /// Publishes and tokens that actions, pipes, tasks and deploy providers stand for.
@@ -697,7 +709,7 @@ fn step_registry(job: &Job, at: usize, repo_registry: Option<&str>) -> Option<St
 
 /// The first `npmAuthToken:` setting of the repository's `.yarnrc.yml`, as `line N`.
 fn repo_yarnrc_token(ctx: &FileCtx<'_>) -> Option<String> {
-    let text = std::fs::read_to_string(repo_root(ctx)?.join(".yarnrc.yml")).ok()?;
+    let text = repo_text(ctx, ".yarnrc.yml")?;
     text.lines()
         .position(|l| {
             let t = l.trim_start();
@@ -717,7 +729,7 @@ fn repo_registry(ctx: &FileCtx<'_>) -> Option<String> {
     {
         return Some(format!("publishConfig:{r}"));
     }
-    let npmrc = std::fs::read_to_string(repo_root(ctx)?.join(".npmrc")).ok()?;
+    let npmrc = repo_text(ctx, ".npmrc")?;
     let scope = manifest
         .as_ref()
         .and_then(|m| m["name"].as_str())
@@ -822,6 +834,17 @@ fn tokens_for(ctx: &FileCtx<'_>, job: &Job, steps: &[StepFacts], i: usize) -> Ve
     out
 }
 
+/// A file of the CI file's repository (`package.json`, `.npmrc`, a script): from the model,
+/// which reads each at most once; straight from disk for a file checked on its own.
+pub(super) fn repo_text(ctx: &FileCtx<'_>, name: &str) -> Option<std::sync::Arc<str>> {
+    if let Some((model, rel)) = ctx.model() {
+        return model.repo_file(rel, name);
+    }
+    std::fs::read_to_string(repo_root(ctx)?.join(name))
+        .ok()
+        .map(std::sync::Arc::from)
+}
+
 /// The repository root: above `.github/` or `.circleci/`, else the CI file's folder. `None`
 /// for in-memory scans (rule examples), which have no folder on disk.
 fn repo_root(ctx: &FileCtx<'_>) -> Option<std::path::PathBuf> {
@@ -846,7 +869,7 @@ fn repo_root(ctx: &FileCtx<'_>) -> Option<std::path::PathBuf> {
 
 /// The repository's package.json.
 fn manifest(ctx: &FileCtx<'_>) -> Option<serde_json::Value> {
-    let text = std::fs::read_to_string(repo_root(ctx)?.join("package.json")).ok()?;
+    let text = repo_text(ctx, "package.json")?;
     serde_json::from_str(&text).ok()
 }
 

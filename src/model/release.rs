@@ -1,0 +1,232 @@
+//! What a release tool does, from its own configuration in the repository: whether a
+//! semantic-release or release-it run publishes to npm at all. A run that only makes GitHub
+//! releases or tags needs no npm credential and no trusted publishing.
+//!
+//! Each function takes a reader of repository files (the model's, so each file is read at most
+//! once) and answers `Some(false)` only when the configuration says so plainly; anything it
+//! cannot tell (a JavaScript config computing its plugins, an `extends` of a shared config) is
+//! `None`, and the run is treated as a publish.
+
+use std::sync::Arc;
+
+/// semantic-release's configuration files, in the order it looks for them (cosmiconfig).
+const SEMANTIC_RELEASE_FILES: &[&str] = &[
+    ".releaserc",
+    ".releaserc.json",
+    ".releaserc.yaml",
+    ".releaserc.yml",
+    ".releaserc.js",
+    ".releaserc.cjs",
+    ".releaserc.mjs",
+    "release.config.js",
+    "release.config.cjs",
+    "release.config.mjs",
+    "release.config.ts",
+];
+
+/// Does a semantic-release run publish to npm? `Some(false)` when its configuration lists
+/// `plugins` without `@semantic-release/npm`, or configures that plugin with
+/// `npmPublish: false`.
+pub fn semantic_release_publishes(read: &dyn Fn(&str) -> Option<Arc<str>>) -> Option<bool> {
+    if let Some(manifest) = read("package.json") {
+        if let Ok(json) = serde_json::from_str::<serde_json::Value>(&manifest) {
+            if let Some(release) = json.get("release") {
+                return from_value(release);
+            }
+        }
+    }
+    for name in SEMANTIC_RELEASE_FILES {
+        let Some(text) = read(name) else { continue };
+        let is_js = name.ends_with("js") || name.ends_with(".ts");
+        if is_js {
+            return from_script(&text);
+        }
+        let value: Option<serde_json::Value> = serde_json::from_str(&text).ok().or_else(|| {
+            let docs = crate::parse::yaml::parse(&text).ok()?;
+            docs.first().map(|d| yaml_to_json(&d.root))
+        });
+        return value.as_ref().and_then(from_value);
+    }
+    None
+}
+
+fn from_value(config: &serde_json::Value) -> Option<bool> {
+    if config.get("extends").is_some() {
+        return None;
+    }
+    let Some(plugins) = config.get("plugins").and_then(|p| p.as_array()) else {
+        // The default plugins include @semantic-release/npm.
+        return Some(true);
+    };
+    let mut unknown = false;
+    for plugin in plugins {
+        let (name, options) = match plugin {
+            serde_json::Value::String(s) => (s.as_str(), None),
+            serde_json::Value::Array(a) => match a.first().and_then(|n| n.as_str()) {
+                Some(n) => (n, a.get(1)),
+                None => continue,
+            },
+            _ => continue,
+        };
+        // `@semantic-release/exec` runs any command to publish (often a script around
+        // `npm publish`): what it does is not in the config.
+        if name == "@semantic-release/exec" && options.and_then(|o| o.get("publishCmd")).is_some() {
+            unknown = true;
+        }
+        if name == "@semantic-release/npm" {
+            let off = options
+                .and_then(|o| o.get("npmPublish"))
+                .and_then(|v| v.as_bool())
+                == Some(false);
+            return Some(!off);
+        }
+    }
+    (!unknown).then_some(false)
+}
+
+/// A JavaScript config, read as text: only a plain plugin list is understood.
+fn from_script(text: &str) -> Option<bool> {
+    if text.contains("@semantic-release/npm") {
+        let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        if compact.contains("npmPublish:false") || compact.contains("\"npmPublish\":false") {
+            return Some(false);
+        }
+        return Some(true);
+    }
+    if text.contains("plugins") && !text.contains("extends") && !text.contains("require(") {
+        return Some(false);
+    }
+    None
+}
+
+/// release-it: `npm.publish: false` in `.release-it.json`/`.release-it.yaml`/`.release-it.yml`
+/// or `package.json#release-it` means it does not publish to npm.
+pub fn release_it_publishes(read: &dyn Fn(&str) -> Option<Arc<str>>) -> Option<bool> {
+    let from = |v: &serde_json::Value| {
+        let npm = v.get("npm");
+        match npm {
+            Some(serde_json::Value::Bool(false)) => Some(false),
+            Some(n) => Some(n.get("publish").and_then(|p| p.as_bool()) != Some(false)),
+            None => Some(true),
+        }
+    };
+    if let Some(manifest) = read("package.json") {
+        if let Ok(json) = serde_json::from_str::<serde_json::Value>(&manifest) {
+            if let Some(c) = json.get("release-it") {
+                return from(c);
+            }
+        }
+    }
+    for name in [".release-it.json", ".release-it.yaml", ".release-it.yml"] {
+        let Some(text) = read(name) else { continue };
+        let value: Option<serde_json::Value> = serde_json::from_str(&text).ok().or_else(|| {
+            let docs = crate::parse::yaml::parse(&text).ok()?;
+            docs.first().map(|d| yaml_to_json(&d.root))
+        });
+        return value.as_ref().and_then(from);
+    }
+    None
+}
+
+fn yaml_to_json(node: &crate::parse::yaml::Node) -> serde_json::Value {
+    if node.is_mapping() {
+        let map = node
+            .iter_map()
+            .filter_map(|(k, v)| Some((k.as_str()?.to_string(), yaml_to_json(v))))
+            .collect();
+        return serde_json::Value::Object(map);
+    }
+    if node.is_sequence() {
+        return serde_json::Value::Array(node.iter_seq().map(yaml_to_json).collect());
+    }
+    if let Some(b) = node.as_bool() {
+        return serde_json::Value::Bool(b);
+    }
+    match node.as_str() {
+        Some(s) => serde_json::Value::String(s.to_string()),
+        None => serde_json::Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reader(files: &[(&str, &str)]) -> impl Fn(&str) -> Option<Arc<str>> {
+        let files: Vec<(String, String)> = files
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        move |name: &str| {
+            files
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, t)| Arc::from(t.as_str()))
+        }
+    }
+
+    type Case<'a> = (&'a [(&'a str, &'a str)], Option<bool>);
+
+    #[test]
+    fn semantic_release_configs() {
+        let cases: &[Case] = &[
+            (&[], None),
+            (&[(".releaserc.json", "{}")], Some(true)),
+            (
+                &[(".releaserc.json", r#"{"plugins": ["@semantic-release/commit-analyzer", "@semantic-release/github"]}"#)],
+                Some(false),
+            ),
+            (
+                &[(".releaserc.yml", "plugins:\n  - '@semantic-release/commit-analyzer'\n  - - '@semantic-release/npm'\n    - npmPublish: false\n")],
+                Some(false),
+            ),
+            (
+                &[(".releaserc", "plugins:\n  - '@semantic-release/npm'\n")],
+                Some(true),
+            ),
+            (
+                &[("package.json", r#"{"release": {"plugins": ["@semantic-release/github"]}}"#)],
+                Some(false),
+            ),
+            (
+                &[("release.config.js", "module.exports = { plugins: ['@semantic-release/github'] };")],
+                Some(false),
+            ),
+            (
+                &[("release.config.cjs", "module.exports = { plugins: [['@semantic-release/npm', { npmPublish: false }]] };")],
+                Some(false),
+            ),
+            (&[(".releaserc.json", r#"{"extends": "@acme/release"}"#)], None),
+            (
+                &[(".releaserc.json", r#"{"plugins": ["@semantic-release/github", ["@semantic-release/exec", {"publishCmd": "pnpm release:publish"}]]}"#)],
+                None,
+            ),
+        ];
+        for (files, want) in cases {
+            assert_eq!(
+                semantic_release_publishes(&reader(files)),
+                *want,
+                "{files:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn release_it_configs() {
+        assert_eq!(release_it_publishes(&reader(&[])), None);
+        assert_eq!(
+            release_it_publishes(&reader(&[(
+                ".release-it.json",
+                r#"{"npm": {"publish": false}}"#
+            )])),
+            Some(false)
+        );
+        assert_eq!(
+            release_it_publishes(&reader(&[(
+                "package.json",
+                r#"{"release-it": {"github": {"release": true}}}"#
+            )])),
+            Some(true)
+        );
+    }
+}
