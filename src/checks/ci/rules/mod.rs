@@ -699,11 +699,12 @@ fn step_registry(job: &Job, at: usize, repo_registry: Option<&str>) -> Option<St
     job.steps
         .iter()
         .take(at + 1)
+        .rev()
         .filter_map(|step| step.action.as_ref())
         .filter(|a| a.name == "actions/setup-node")
         .filter_map(|a| a.input("registry-url"))
         .map(|r| r.value.text.clone())
-        .next_back()
+        .next()
 }
 
 /// The first `npmAuthToken:` setting of the repository's `.yarnrc.yml`, as `line N`.
