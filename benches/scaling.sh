@@ -20,12 +20,12 @@ for tree in "$work/t10k" "$real" "$work/t100k"; do
   echo "== $(find "$tree" -type f | wc -l) files"
   hyperfine -N -i --warmup 2 --runs 10 --style basic \
     -n walk "fdfind -H -I -t f . $tree" \
-    -n scan "$bin --no-ignore --fail-on never --format json -o /dev/null $tree" \
-    -n scan-all-files "$bin --no-ignore --all-files --fail-on never --format json -o /dev/null $tree"
+    -n scan-known-kinds "$bin --no-ignore --known-kinds-only --fail-on never --format json -o /dev/null $tree" \
+    -n scan "$bin --no-ignore --fail-on never --format json -o /dev/null $tree"
 done
 echo "== threads, $(find "$real" -type f | wc -l) files"
 hyperfine -N -i --warmup 2 --runs 10 --style basic \
+  -n "scan-known-kinds -j1" "$bin -j 1 --no-ignore --known-kinds-only --fail-on never --format json -o /dev/null $real" \
+  -n "scan-known-kinds -j2" "$bin -j 2 --no-ignore --known-kinds-only --fail-on never --format json -o /dev/null $real" \
   -n "scan -j1" "$bin -j 1 --no-ignore --fail-on never --format json -o /dev/null $real" \
-  -n "scan -j2" "$bin -j 2 --no-ignore --fail-on never --format json -o /dev/null $real" \
-  -n "scan-all-files -j1" "$bin -j 1 --no-ignore --all-files --fail-on never --format json -o /dev/null $real" \
-  -n "scan-all-files -j2" "$bin -j 2 --no-ignore --all-files --fail-on never --format json -o /dev/null $real"
+  -n "scan -j2" "$bin -j 2 --no-ignore --fail-on never --format json -o /dev/null $real"

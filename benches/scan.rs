@@ -78,6 +78,19 @@ fn bench_parse_and_check(c: &mut Criterion) {
                 .len()
         })
     });
+    // A declarative pipeline with 40 stages, each with credentials, a script and a build.
+    let stage = "        stage('publish') {\n            environment { NPM_TOKEN = credentials('npm') }\n            steps {\n                withCredentials([string(credentialsId: 'npm', variable: 'TOKEN')]) {\n                    sh '''\n                        echo \"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\" > .npmrc\n                        npm publish\n                    '''\n                    sh(script: \"docker build --build-arg TOKEN=${env.TOKEN} .\")\n                }\n            }\n        }\n";
+    let jenkinsfile = format!(
+        "pipeline {{\n    agent any\n    stages {{\n{}    }}\n}}\n",
+        stage.repeat(40)
+    );
+    c.bench_function("check Jenkinsfile (40 stages)", |b| {
+        b.iter(|| {
+            scan_text("Jenkinsfile", black_box(&jenkinsfile), &settings)
+                .findings
+                .len()
+        })
+    });
 }
 
 /// A tree of `n` folders, each with a few sources and one config file of a known kind.
@@ -124,9 +137,9 @@ fn bench_scan(c: &mut Criterion) {
             ..ScanSettings::default()
         };
         let name = if all_files {
-            "tree, --all-files"
+            "tree, default (every file swept)"
         } else {
-            "tree, known kinds"
+            "tree, --known-kinds-only"
         };
         g.bench_function(name, |b| {
             b.iter(|| scan(&[Path::new(&root).to_path_buf()], Vec::new(), &settings).files_scanned)

@@ -364,6 +364,7 @@ mod tests {
         assert!(find_command("release-it", &[], &|f| f == "--no-npm").is_none());
         assert!(find_command("nx", &["release", "version"], &|_| false).is_none());
         assert!(!tool_oidc_capable("bun publish"));
+        assert!(!tool_oidc_capable("yarn publish"));
         assert!(tool_oidc_capable("npm publish"));
     }
 

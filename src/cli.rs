@@ -114,9 +114,14 @@ pub struct ScanArgs {
     /// Report only findings at or above this severity; `info` adds the token inventory [default: low]
     #[arg(long, value_name = "SEVERITY")]
     pub min_severity: Option<String>,
-    /// Also sweep every text file (not only known kinds) for literal npm tokens
-    #[arg(long)]
+    /// Sweep every text file for literal npm tokens (the default since December 2026; kept
+    /// for existing configurations)
+    #[arg(long, conflicts_with = "known_kinds_only")]
     pub all_files: bool,
+    /// Read only files of a known kind (.npmrc, Dockerfiles, CI files, ...): skips the sweep of
+    /// other files for literal npm tokens, for the fastest hooks
+    #[arg(long)]
+    pub known_kinds_only: bool,
     /// Do not respect ignore files, and walk node_modules/
     #[arg(long)]
     pub no_ignore: bool,
@@ -392,7 +397,8 @@ impl ScanArgs {
             scan: ScanSettings {
                 walk: WalkOptions {
                     no_ignore: self.no_ignore,
-                    all_files: self.all_files,
+                    // Every text file is swept for checksum-valid `npm_` tokens unless asked not to.
+                    all_files: self.all_files || !self.known_kinds_only,
                     excludes,
                     threads,
                 },

@@ -100,6 +100,31 @@ fn has_other_format_extension(lower_name: &str) -> bool {
         .is_some_and(|(_, ext)| OTHER.contains(&ext))
 }
 
+/// Backups and variants of an `.npmrc` (`.npmrc.bak`, `.npmrcOLD2`, `npmrc.backup`,
+/// `.npmrc_ci`, `.npmrc~`): npm reads none of them, but they hold the same credentials, and
+/// are read as `.npmrc`. `npmrc.js` and other source files are not.
+fn is_npmrc_backup(lower_name: &str) -> bool {
+    let Some(rest) = lower_name
+        .strip_prefix(".npmrc")
+        .or_else(|| lower_name.strip_prefix("npmrc"))
+    else {
+        return false;
+    };
+    if has_other_format_extension(lower_name) {
+        return false;
+    }
+    match rest.chars().next() {
+        Some('.' | '-' | '_' | '~') => true,
+        Some(c) if c.is_ascii_digit() => true,
+        Some(_) => [
+            "old", "bak", "backup", "orig", "save", "copy", "prev", "tmp",
+        ]
+        .iter()
+        .any(|w| rest.starts_with(w)),
+        None => false,
+    }
+}
+
 /// The kind of the file at `path` (a relative or absolute path with any separators), decided
 /// from its name and parent folders only.
 pub fn classify(path: &Path) -> Option<FileKind> {
@@ -123,7 +148,9 @@ pub fn classify(path: &Path) -> Option<FileKind> {
 
     let kind = match lower.as_str() {
         ".npmrc" | "npmrc" => FileKind::Npmrc,
-        n if n.starts_with(".npmrc-") || n.starts_with(".npmrc.") => FileKind::Npmrc,
+        n if n.starts_with(".npmrc-") || n.starts_with(".npmrc.") || is_npmrc_backup(n) => {
+            FileKind::Npmrc
+        }
         ".yarnrc" => FileKind::Yarnrc,
         ".yarnrc.yml" | ".yarnrc.yaml" => FileKind::YarnrcYml,
         "bunfig.toml" | ".bunfig.toml" => FileKind::Bunfig,
@@ -397,6 +424,15 @@ mod tests {
             ("npmrc", Some(FileKind::Npmrc)),
             (".npmrc-publish", Some(FileKind::Npmrc)),
             (".npmrc.example", Some(FileKind::Npmrc)),
+            (".npmrc.bak", Some(FileKind::Npmrc)),
+            (".npmrcOLD2", Some(FileKind::Npmrc)),
+            ("npmrc.backup", Some(FileKind::Npmrc)),
+            (".npmrc_ci", Some(FileKind::Npmrc)),
+            (".npmrc~", Some(FileKind::Npmrc)),
+            ("npmrc2", Some(FileKind::Npmrc)),
+            ("npmrc.js", None),
+            ("src/npmrc.ts", None),
+            ("npmrcfile", None),
             (".yarnrc", Some(FileKind::Yarnrc)),
             (".yarnrc.yml", Some(FileKind::YarnrcYml)),
             (".yarnrc.yaml", Some(FileKind::YarnrcYml)),

@@ -30,6 +30,9 @@ use crate::scan::{self, Report, RootSummary, ScanSettings};
 /// The rules a history scan reports: credentials only.
 pub const HISTORY_RULES: [&str; 2] = ["hardcoded-token", "basic-auth-credential"];
 
+/// Delta-base cache of each object handle (one per thread).
+const PACK_CACHE_BYTES: usize = 24 * 1024 * 1024;
+
 /// What to scan of each repository's history.
 #[derive(Debug, Clone, Default)]
 pub struct HistoryOptions {
@@ -185,8 +188,9 @@ fn scan_repository(
     settings: &ScanSettings,
 ) -> Result<RepoOutcome, String> {
     let root_display = discover::display_path(root);
-    let repo = gix::discover(root)
+    let mut repo = gix::discover(root)
         .map_err(|e| format!("--history needs a git repository: {}", one_line(&e)))?;
+    set_pack_cache(&mut repo);
     let mut out = RepoOutcome {
         provenance: provenance(&repo),
         ..RepoOutcome::default()
@@ -223,7 +227,11 @@ fn scan_repository(
     let scanned: Vec<BlobScan> = blobs
         .par_iter()
         .map_init(
-            || (sync.to_thread_local(), Vec::new()),
+            || {
+                let mut repo = sync.to_thread_local();
+                set_pack_cache(&mut repo);
+                (repo, Vec::new())
+            },
             |(repo, buf), (id, sites)| {
                 scan_blob(repo, buf, id, sites, root_index, &shown_under, settings)
             },
@@ -231,6 +239,7 @@ fn scan_repository(
         .collect();
 
     let mut unparsed = 0usize;
+    let mut missing = 0usize;
     let mut occurrences: Vec<Occurrence> = Vec::new();
     for blob in scanned {
         match blob {
@@ -239,7 +248,7 @@ fn scan_repository(
                 line: None,
                 message,
             }),
-            BlobScan::Missing => {}
+            BlobScan::Missing => missing += 1,
             BlobScan::Done {
                 id,
                 commit,
@@ -262,7 +271,6 @@ fn scan_repository(
             }
         }
     }
-    let missing = blobs.len() - out.blobs_scanned - out.errors.len();
     if missing > 0 {
         note(
             &mut out,
@@ -359,8 +367,15 @@ fn collect_commits(
     if tips.is_empty() {
         return Ok(Vec::new());
     }
+    // Commit-time order is what fills in each commit's time; with --since it also prunes.
+    let order = gix::traverse::commit::simple::CommitTimeOrder::NewestFirst;
+    let sorting = match options.since {
+        Some(seconds) => gix::revision::walk::Sorting::ByCommitTimeCutoff { order, seconds },
+        None => gix::revision::walk::Sorting::ByCommitTime(order),
+    };
     let walk = repo
         .rev_walk(tips)
+        .sorting(sorting)
         .with_hidden(hidden)
         .all()
         .map_err(|e| format!("cannot walk the history: {}", one_line(&e)))?;
@@ -392,15 +407,35 @@ fn collect_commits(
     Ok(commits)
 }
 
-fn build_excludes(options: &HistoryOptions) -> Gitignore {
-    let mut b = GitignoreBuilder::new("");
-    for g in &options.excludes {
-        let _ = b.add_line(None, g);
+/// Which paths of the history are not scanned: `--exclude` globs, and `node_modules/` unless
+/// `--no-ignore` (as in a working-tree scan).
+struct Excludes {
+    globs: Option<Gitignore>,
+    node_modules: bool,
+}
+
+impl Excludes {
+    fn excludes(&self, name: &BStr, path: &BStr, is_dir: bool) -> bool {
+        (self.node_modules && is_dir && name == "node_modules")
+            || self.globs.as_ref().is_some_and(|g| {
+                g.matched_path_or_any_parents(path.to_str_lossy().as_ref(), is_dir)
+                    .is_ignore()
+            })
     }
-    if !options.no_ignore {
-        let _ = b.add_line(None, "node_modules/");
+}
+
+fn build_excludes(options: &HistoryOptions) -> Excludes {
+    let globs = (!options.excludes.is_empty()).then(|| {
+        let mut b = GitignoreBuilder::new("");
+        for g in &options.excludes {
+            let _ = b.add_line(None, g);
+        }
+        b.build().unwrap_or_else(|_| Gitignore::empty())
+    });
+    Excludes {
+        globs,
+        node_modules: !options.no_ignore,
     }
-    b.build().unwrap_or_else(|_| Gitignore::empty())
 }
 
 /// Pass 2: every tree of every commit, each tree id decoded once; the first site of each blob.
@@ -408,7 +443,7 @@ fn collect_blobs(
     repo: &gix::Repository,
     commits: &[(ObjectId, i64)],
     prefix: &str,
-    exclude: &Gitignore,
+    exclude: &Excludes,
     root_display: &str,
     out: &mut RepoOutcome,
 ) -> (Vec<CommitMeta>, HashMap<ObjectId, BlobSites>) {
@@ -469,24 +504,35 @@ fn collect_blobs(
                     unreadable_trees += 1;
                     break;
                 };
+                let is_tree = entry.mode.is_tree();
+                // Nothing to learn from a tree already walked or a blob whose sites are known:
+                // skipped before any path is built (most entries of most trees).
+                if is_tree {
+                    if seen_trees.contains(entry.oid) {
+                        continue;
+                    }
+                } else if !entry.mode.is_blob()
+                    || blobs.get(entry.oid).is_some_and(|s| s.known.is_some())
+                {
+                    // Symbolic links hold a path, submodules a commit of another repository.
+                    continue;
+                }
                 let mut child = path.clone();
                 if !child.is_empty() {
                     child.push_byte(b'/');
                 }
                 child.push_str(entry.filename);
-                if entry.mode.is_tree() {
+                if is_tree {
                     if on_prefix_path(child.as_ref(), prefix)
-                        && !excluded(exclude, child.as_ref(), true)
+                        && !exclude.excludes(entry.filename, child.as_ref(), true)
                     {
                         stack.push((entry.oid.to_owned(), child));
                     }
                     continue;
                 }
-                // Symbolic links hold a path, submodules a commit of another repository.
-                if !entry.mode.is_blob() || !under_prefix(child.as_ref(), prefix) {
-                    continue;
-                }
-                if excluded(exclude, child.as_ref(), false) {
+                if !under_prefix(child.as_ref(), prefix)
+                    || exclude.excludes(entry.filename, child.as_ref(), false)
+                {
                     continue;
                 }
                 record_blob(&mut blobs, entry.oid.to_owned(), child, commit_index);
@@ -509,11 +555,22 @@ fn collect_blobs(
     (metas, blobs)
 }
 
+/// Deltas share bases: without a cache of recently inflated bases every object of a long delta
+/// chain inflates the whole chain again. Bounded, one per object handle.
+fn set_pack_cache(repo: &mut gix::Repository) {
+    repo.objects.set_pack_cache(|| {
+        Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
+            PACK_CACHE_BYTES,
+        ))
+    });
+}
+
 fn record_blob(blobs: &mut HashMap<ObjectId, BlobSites>, id: ObjectId, path: BString, commit: u32) {
     let path = path.to_str_lossy();
     let kind = discover::classify(Path::new(path.as_ref()));
     match blobs.get_mut(&id) {
         Some(sites) => {
+            // The caller only comes here for a blob seen before when its known site is missing.
             if sites.known.is_none() {
                 if let Some(kind) = kind {
                     sites.known = Some((
@@ -535,13 +592,6 @@ fn record_blob(blobs: &mut HashMap<ObjectId, BlobSites>, id: ObjectId, path: BSt
             blobs.insert(id, BlobSites { first: site, known });
         }
     }
-}
-
-fn excluded(exclude: &Gitignore, path: &BStr, is_dir: bool) -> bool {
-    let path = path.to_str_lossy();
-    exclude
-        .matched_path_or_any_parents(path.as_ref(), is_dir)
-        .is_ignore()
 }
 
 /// Is `dir` on the way to `prefix` or under it?

@@ -553,7 +553,7 @@ pub fn scan_bytes_in(
         ..FileOutcome::default()
     };
     // The token sweep is the only check for files of no known kind, and it needs `npm_`: most
-    // files of an `--all-files` sweep end here, without UTF-8 validation or a line index.
+    // files of the default sweep end here, without UTF-8 validation or a line index.
     if candidate.kind == FileKind::Other && memchr::memmem::find(bytes, b"npm_").is_none() {
         return outcome;
     }

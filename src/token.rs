@@ -214,6 +214,37 @@ pub fn env_refs(text: &str) -> Vec<EnvRef> {
         .collect()
 }
 
+static FOREIGN_REF: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\$\{\{?\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}?\}|%([A-Za-z_][A-Za-z0-9_]*)%|\$env:([A-Za-z_][A-Za-z0-9_]*)")
+        .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+});
+
+/// A variable reference in another tool's syntax, which neither npm nor Yarn expands:
+/// `${env.NAME}` (JavaScript / GitHub expressions), `%NAME%` (cmd.exe), `$env:NAME`
+/// (PowerShell). The package manager sends the text as the credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignRef {
+    pub name: String,
+    /// The whole reference as written.
+    pub span: Span,
+}
+
+pub fn foreign_refs(text: &str) -> Vec<ForeignRef> {
+    if !text.contains('$') && !text.contains('%') {
+        return Vec::new();
+    }
+    FOREIGN_REF
+        .captures_iter(text)
+        .filter_map(|c| {
+            let name = c.get(1).or_else(|| c.get(2)).or_else(|| c.get(3))?;
+            Some(ForeignRef {
+                name: name.as_str().to_string(),
+                span: c.get(0)?.range(),
+            })
+        })
+        .collect()
+}
+
 /// The value is nothing but one environment reference (`${NPM_TOKEN}`, `$NPM_TOKEN`).
 pub fn whole_env_ref(text: &str) -> Option<EnvRef> {
     let trimmed = text.trim();
@@ -286,6 +317,21 @@ pub fn scrub(text: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn foreign_reference_syntaxes() {
+        let names =
+            |t: &str| -> Vec<String> { foreign_refs(t).into_iter().map(|r| r.name).collect() };
+        assert_eq!(names("${env.NODE_AUTH_TOKEN}"), ["NODE_AUTH_TOKEN"]);
+        assert_eq!(names("%NPM_TOKEN%"), ["NPM_TOKEN"]);
+        assert_eq!(names("$env:NPM_TOKEN"), ["NPM_TOKEN"]);
+        assert!(names("${NPM_TOKEN}").is_empty());
+        assert!(names("100%").is_empty());
+        assert_eq!(
+            foreign_refs("x${env.A}").first().map(|r| r.span.clone()),
+            Some(1..9)
+        );
+    }
 
     #[test]
     fn checksum_vectors_from_the_facts_file() {

@@ -19,6 +19,11 @@ const EXPECTED: &[(&str, &str, &[&str])] = &[
     ),
     (
         "jenkins",
+        "eslint-config/Jenkinsfile",
+        &["ci-publish-long-lived-token"],
+    ),
+    (
+        "jenkins",
         "release/jenkinsfile.gvy",
         &["ci-token-in-docker-build-arg"],
     ),
@@ -126,7 +131,18 @@ fn bad_pipelines_raise_their_rules_in_a_full_scan_and_file_by_file() {
                     notes.contains("read-write-stage-only") && notes.contains("npm stage publish"),
                     "{notes}"
                 );
-                assert_eq!(f["suggestion"]["applicability"], "manual");
+                // The job's own `npm publish` becomes `npm stage publish` (unsafe: the
+                // stage-only token must exist first); otherwise the advice is manual.
+                match f["suggestion"]["diff"].as_str() {
+                    Some(diff) => {
+                        assert!(
+                            diff.contains("+") && diff.contains("npm stage publish"),
+                            "{diff}"
+                        );
+                        assert_eq!(f["suggestion"]["applicability"], "unsafe");
+                    }
+                    None => assert_eq!(f["suggestion"]["applicability"], "manual"),
+                }
             }
         }
     }
@@ -205,9 +221,12 @@ fn jenkins_rewrites_stay_inside_the_script_strings_and_fix_the_finding() {
         .iter()
         .any(|r| r == "ci-token-in-docker-build-arg"));
     // ...while the `.npmrc` placeholder, which needs quotes a single-quoted Groovy string cannot
-    // hold, is left to do by hand: the Jenkinsfile is unchanged.
+    // hold, is left to do by hand: the Jenkinsfile changes only by the staged publish.
     let after = std::fs::read_to_string(tmp.path().join("Jenkinsfile")).unwrap_or_default();
-    assert_eq!(before, after);
+    assert_eq!(
+        before.replace("sh 'npm publish", "sh 'npm stage publish"),
+        after
+    );
     let again = run_in(tmp.path(), &["--fix", "--unsafe-fixes", "."]);
     let gvy_again =
         std::fs::read_to_string(tmp.path().join("release/jenkinsfile.gvy")).unwrap_or_default();
@@ -302,4 +321,166 @@ fn precision_short_lived_and_unrelated_credentials_are_not_npm_tokens() {
     ));
     assert_eq!(report["findings"], serde_json::json!([]));
     assert_eq!(report["errors"], serde_json::json!([]));
+}
+
+#[test]
+fn drone_and_buildkite_rewrites_escape_the_dollar_the_system_would_substitute() {
+    for (system, file) in [
+        ("drone", ".drone.yaml"),
+        ("drone", ".drone.yml"),
+        ("buildkite", ".buildkite/pipeline.yml"),
+    ] {
+        let tmp = tree();
+        copy_tree(&dir(system, "bad"), tmp.path());
+        let run = run_in(tmp.path(), &["--fix", "--unsafe-fixes", "-f", "json", file]);
+        let report = json(&run);
+        let text = std::fs::read_to_string(tmp.path().join(file)).unwrap_or_default();
+        assert!(
+            npm_auth_scan::parse::yaml::parse(&text).is_ok(),
+            "{system}/{file}: {text}"
+        );
+        let left = rules_at(&report, file);
+        for rule in ["ci-token-written-to-npmrc", "ci-token-in-docker-build-arg"] {
+            let fixable = !(system == "buildkite" && rule == "ci-token-in-docker-build-arg");
+            assert!(
+                !fixable || !left.iter().any(|r| r == rule),
+                "{system}/{file}: {rule} left after --fix: {left:?}\n{text}"
+            );
+        }
+        // `${NPM_TOKEN}` would be substituted (with nothing) by the CI system itself.
+        assert!(!text.contains("'${"), "{system}/{file}: {text}");
+    }
+    let tmp = tree();
+    copy_tree(&dir("drone", "bad"), tmp.path());
+    run_in(tmp.path(), &["--fix", "--unsafe-fixes", "."]);
+    let npmrc = std::fs::read_to_string(tmp.path().join(".drone.yaml")).unwrap_or_default();
+    assert!(
+        npmrc.contains("npm set //registry.npmjs.org/:_authToken '$${NPM_TOKEN}'"),
+        "{npmrc}"
+    );
+    let build = std::fs::read_to_string(tmp.path().join(".drone.yml")).unwrap_or_default();
+    assert!(
+        build.contains("--build-arg NPM_AUTH_USERNAME=$${NPM_AUTH_USERNAME} --secret id=npm_auth_token,env=NPM_AUTH_TOKEN"),
+        "{build}"
+    );
+}
+
+#[test]
+fn a_scripted_pipeline_publishing_to_its_own_registry_is_no_npmjs_publish() {
+    // The shape of a public scripted pipeline (flat `stage 'x'` steps inside `withCredentials`):
+    // the registry is set in one stage and the publish in a later one goes there.
+    let tmp = tree();
+    write(
+        tmp.path(),
+        "Jenkinsfile",
+        "node {\n  withCredentials([[$class: 'SecretText', credentialsId: 'NpmAuthToken', variable: 'NPM_TOKEN']]) {\n  stage 'Setup Registry'\n  sh 'npm config set registry https://nexus.example.com/repository/npm/'\n  sh 'npm config set //nexus.example.com/repository/npm/:_authToken=$NPM_TOKEN'\n  stage 'Publish'\n  sh 'npm publish dist'\n  }\n}\n",
+    );
+    let report = json(&run_in(
+        tmp.path(),
+        &["-f", "json", "--fail-on", "never", "."],
+    ));
+    let rules = rules_of(&report);
+    assert!(
+        !rules.iter().any(|r| r == "ci-publish-long-lived-token"),
+        "{rules:?}"
+    );
+    // Writing the token's value into ~/.npmrc is still reported, whatever the registry.
+    assert!(
+        rules.iter().any(|r| r == "ci-token-written-to-npmrc"),
+        "{rules:?}"
+    );
+    // The same pipeline publishing to npmjs.org, with the write in an earlier stage: the stages
+    // share the node, so the publish uses the token written there.
+    write(
+        tmp.path(),
+        "Jenkinsfile",
+        "pipeline {\n  agent any\n  stages {\n    stage('auth') { steps { withCredentials([string(credentialsId: 'npm', variable: 'NPM_TOKEN')]) { sh 'npm config set //registry.npmjs.org/:_authToken=$NPM_TOKEN' } } }\n    stage('publish') { steps { sh 'npm publish' } }\n  }\n}\n",
+    );
+    let report = json(&run_in(
+        tmp.path(),
+        &["-f", "json", "--fail-on", "never", "."],
+    ));
+    assert!(
+        rules_of(&report)
+            .iter()
+            .any(|r| r == "ci-publish-long-lived-token"),
+        "{report}"
+    );
+}
+
+mod never_panic {
+    use npm_auth_scan::scan::{scan_text, ScanSettings};
+    use proptest::prelude::*;
+
+    /// Jenkinsfile-ish text: the words and brackets the reader looks for, in random order.
+    fn groovyish() -> impl Strategy<Value = String> {
+        let piece = prop::sample::select(vec![
+            "pipeline",
+            "stage",
+            "stages",
+            "steps",
+            "environment",
+            "withCredentials",
+            "withEnv",
+            "withNPM",
+            "sh",
+            "bat",
+            "docker",
+            ".",
+            "build",
+            "(",
+            ")",
+            "{",
+            "}",
+            "[",
+            "]",
+            ",",
+            ":",
+            "=",
+            "+",
+            "'",
+            "\"",
+            "'''",
+            "\"\"\"",
+            "${",
+            "$",
+            "\\",
+            "\n",
+            " ",
+            "//",
+            "/*",
+            "*/",
+            "@Library",
+            "credentials('npm')",
+            "string(credentialsId: 'n', variable: 'NPM_TOKEN')",
+            "'npm publish'",
+            "\"echo //registry.npmjs.org/:_authToken=${NPM_TOKEN} > .npmrc\"",
+            "'docker build --build-arg NPM_TOKEN=$NPM_TOKEN .'",
+            "script:",
+            "NPM_TOKEN",
+            "é",
+            "$/",
+            "/$",
+        ]);
+        prop::collection::vec(piece, 0..60).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn jenkins_checks_never_panic(text in groovyish()) {
+            let settings = ScanSettings::default();
+            let outcome = scan_text("Jenkinsfile", &text, &settings);
+            for f in &outcome.findings {
+                prop_assert!(f.line >= 1);
+            }
+        }
+
+        #[test]
+        fn yaml_ci_checks_never_panic(text in "(steps|pipeline|commands|env|secrets|from_secret|plugins|jobs|envVars|interpreter|- |: |\\$\\$|@secret:x@|npm publish|\n|  |NPM_TOKEN|'|\"|\\[|\\]|\\{|\\}|#v1){0,60}", which in 0usize..5) {
+            let path = [".drone.yml", ".woodpecker.yml", ".buildkite/pipeline.yml", ".onedev-buildspec.yml", ".woodpecker/x.yml"][which];
+            let settings = ScanSettings::default();
+            let _ = scan_text(path, &text, &settings);
+        }
+    }
 }

@@ -106,7 +106,7 @@ fn named_files_are_scanned_even_when_ignored_and_of_no_known_kind() {
 }
 
 #[test]
-fn all_files_sweeps_unknown_kinds_for_valid_tokens_only() {
+fn every_file_is_swept_for_valid_tokens_unless_known_kinds_only() {
     let t = tree();
     write(
         t.path(),
@@ -123,15 +123,22 @@ fn all_files_sweeps_unknown_kinds_for_valid_tokens_only() {
         "img.png",
         b"\x89PNG\x00\x00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",
     );
-    assert!(paths_of(&json(&run_in(t.path(), &["-f", "json"]))).is_empty());
-    let run = run_in(t.path(), &["-f", "json", "--all-files"]);
-    assert_eq!(paths_of(&json(&run)), vec!["src/config.js"]);
-    assert_eq!(run.code, 1);
-    assert!(
-        run.stderr.is_empty(),
-        "binary files are skipped silently: {}",
-        run.stderr
-    );
+    let fast = run_in(t.path(), &["-f", "json", "--known-kinds-only"]);
+    assert!(paths_of(&json(&fast)).is_empty());
+    assert_eq!(json(&fast)["summary"]["files_scanned"], 0);
+    // The default scan and `--all-files` (still accepted) sweep every text file.
+    for args in [&["-f", "json"][..], &["-f", "json", "--all-files"][..]] {
+        let run = run_in(t.path(), args);
+        assert_eq!(paths_of(&json(&run)), vec!["src/config.js"], "{args:?}");
+        assert_eq!(run.code, 1);
+        assert!(
+            run.stderr.is_empty(),
+            "binary files are skipped silently: {}",
+            run.stderr
+        );
+    }
+    let both = run_in(t.path(), &["--all-files", "--known-kinds-only"]);
+    assert_eq!(both.code, 2, "contradictory flags are a usage error");
 }
 
 #[test]

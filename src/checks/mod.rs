@@ -31,7 +31,8 @@ pub struct CheckOptions {
     pub ignore: Vec<String>,
     /// Extra variable names to treat as npm tokens (from the config file).
     pub token_vars: Vec<String>,
-    /// `--all-files`: also report `npm_` literals whose checksum fails, in files of no known kind.
+    /// `--all-files` given explicitly (files of no known kind are swept in every default scan;
+    /// there only checksum-valid `npm_` tokens are reported either way).
     pub all_files: bool,
 }
 

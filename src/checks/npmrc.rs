@@ -137,7 +137,16 @@ pub fn check(ctx: &mut FileCtx<'_>) {
             continue;
         }
         unscoped(ctx, entry, &registry);
-        if name == "always-auth" || (name == "email" && entry.key.registry().is_some()) {
+        // Only where the setting reads as if it did something: `always-auth=false` (npm's old
+        // default) is as much a no-op to Yarn v1 as to npm, and an empty `email=` says nothing.
+        let value = entry
+            .value
+            .as_ref()
+            .map(|v| v.text.trim().trim_matches(['"', '\'']));
+        let says_something = !matches!(value, None | Some("" | "false" | "0"));
+        if says_something
+            && (name == "always-auth" || (name == "email" && entry.key.registry().is_some()))
+        {
             let p = project.get_or_insert_with(|| ProjectContext::for_config(ctx.fs_path));
             obsolete(ctx, entry, p.yarn_v1);
         }

@@ -12,7 +12,8 @@ use crate::finding::{Applicability, Draft, Suggestion};
 use crate::parse::bunfig::url_userinfo;
 use crate::parse::npmrc::Scope;
 use crate::parse::yarnrc::{self, Entry};
-use crate::token::SecretKind;
+use crate::source::Span;
+use crate::token::{self, SecretKind};
 
 /// Yarn v1's default registry.
 const YARN_REGISTRY: &str = "registry.yarnpkg.com";
@@ -27,6 +28,13 @@ pub fn check(ctx: &mut FileCtx<'_>) {
         .unwrap_or_else(|| YARN_REGISTRY.to_owned());
     for entry in rc.entries() {
         let Some(value) = &entry.value else { continue };
+        let auth_key = matches!(
+            entry.name.to_ascii_lowercase().as_str(),
+            "_authtoken" | "_auth" | "_password"
+        );
+        if auth_key && not_expanded(ctx, entry, value, &default_host) {
+            continue;
+        }
         if value.text.contains('$') {
             continue;
         }
@@ -48,6 +56,50 @@ pub fn check(ctx: &mut FileCtx<'_>) {
             _ => {}
         }
     }
+}
+
+/// A credential placeholder in `.yarnrc`: `$NAME`, `${env.NAME}`, `%NAME%`, `$env:NAME`. Yarn 1
+/// parses `.yarnrc` without any environment replacement (yarnpkg/yarn
+/// `src/registries/yarn-registry.js` `loadConfig`), so the text itself is sent. Reported as
+/// `env-not-expanded`, with the move to `.npmrc` (which Yarn 1 reads and expands `${NAME}` in);
+/// true when reported.
+fn not_expanded(
+    ctx: &mut FileCtx<'_>,
+    entry: &Entry,
+    value: &yarnrc::Token,
+    default_host: &str,
+) -> bool {
+    let foreign = token::foreign_refs(&value.text);
+    let bare = token::env_refs(&value.text)
+        .into_iter()
+        .filter(|r| r.syntax == token::EnvSyntax::Bare)
+        .map(|r| (r.span, r.name));
+    let refs: Vec<(Span, String)> = foreign
+        .into_iter()
+        .map(|r| (r.span, r.name))
+        .chain(bare)
+        .collect();
+    let Some((span, name)) = refs.first() else {
+        return false;
+    };
+    let written = value.text.get(span.clone()).unwrap_or("").to_owned();
+    let braced = format!("${{{name}}}");
+    let line = npmrc_line(entry, default_host, &entry.name, name);
+    let s = move_to_npmrc(
+        ctx,
+        entry,
+        &line,
+        format!("Move the setting to .npmrc as {braced}"),
+    );
+    ctx.emit(
+        Draft::at("env-not-expanded", value.content.clone())
+            .message_key("yarnrc")
+            .arg("setting", entry.key.text.clone())
+            .arg("written", written)
+            .arg("braced", braced)
+            .suggestion(s),
+    );
+    true
 }
 
 /// The `.npmrc` line that replaces a credential in `.yarnrc`.

@@ -73,7 +73,10 @@ fn auth_block(ctx: &mut FileCtx<'_>, node: &Node, path: &str, host: &str) {
             has_token: node.get("npmAuthToken").is_some(),
         };
         let refs = token::env_refs(scalar.value());
-        if refs.iter().any(|r| r.syntax == EnvSyntax::Bare) {
+        let foreign = token::foreign_refs(scalar.value());
+        if !foreign.is_empty() {
+            foreign_not_expanded(ctx, &site, &foreign);
+        } else if refs.iter().any(|r| r.syntax == EnvSyntax::Bare) {
             not_expanded(ctx, &site, &refs);
         } else if let Some(r) = refs.first() {
             if !is_short_lived_var(&r.name) {
@@ -230,6 +233,40 @@ fn not_expanded(ctx: &mut FileCtx<'_>, site: &Site<'_>, refs: &[token::EnvRef]) 
     ctx.emit(
         Draft::at("env-not-expanded", site.content())
             .message_key("bare-yarn")
+            .arg("setting", site.setting.to_owned())
+            .arg("written", written)
+            .arg("braced", braced)
+            .suggestion(s),
+    );
+}
+
+/// `${env.NAME}`, `%NAME%`, `$env:NAME`: Yarn expands only `${NAME}`, so the token is never read.
+fn foreign_not_expanded(ctx: &mut FileCtx<'_>, site: &Site<'_>, refs: &[token::ForeignRef]) {
+    let Some(first) = refs.first() else { return };
+    let written = site
+        .scalar
+        .value()
+        .get(first.span.clone())
+        .unwrap_or("")
+        .to_owned();
+    let braced = format!("${{{}}}", first.name);
+    let mut s = Suggestion::new(
+        format!("Write the reference as {braced}"),
+        Applicability::Safe,
+    );
+    if site.scalar.is_exact() {
+        for r in refs {
+            s = s.edit(
+                site.scalar.to_source(r.span.clone()),
+                format!("${{{}}}", r.name),
+            );
+        }
+    } else {
+        s.applicability = Applicability::Manual;
+    }
+    ctx.emit(
+        Draft::at("env-not-expanded", site.content())
+            .message_key("foreign-yarn")
             .arg("setting", site.setting.to_owned())
             .arg("written", written)
             .arg("braced", braced)

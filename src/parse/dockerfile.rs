@@ -154,6 +154,8 @@ pub struct Instruction {
     /// `["sh", "-c", ...]`, the exec arguments joined by spaces otherwise, or the command line
     /// followed by its here-documents (so the shell analyser reads them as its own).
     pub script: Option<MappedText>,
+    /// Written as `ONBUILD <keyword> ...`: it runs when another image is built FROM this one.
+    pub onbuild: bool,
 }
 
 impl Instruction {
@@ -423,13 +425,36 @@ fn instruction(
     }
 
     let text = joined.text.clone();
-    let keyword_len = text.find(|c: char| c.is_whitespace()).unwrap_or(text.len());
-    let keyword = text.get(..keyword_len).unwrap_or("").to_ascii_uppercase();
-    let keyword_span = joined.span(0..keyword_len);
-    let args_start = text
-        .get(keyword_len..)
-        .and_then(|rest| rest.find(|c: char| !c.is_whitespace()))
-        .map_or(text.len(), |o| keyword_len + o);
+    let word_at = |at: usize| {
+        let len = text
+            .get(at..)
+            .and_then(|t| t.find(|c: char| c.is_whitespace()))
+            .map_or(text.len(), |l| at + l);
+        let next = text
+            .get(len..)
+            .and_then(|rest| rest.find(|c: char| !c.is_whitespace()))
+            .map_or(text.len(), |o| len + o);
+        (
+            text.get(at..len).unwrap_or("").to_ascii_uppercase(),
+            len,
+            next,
+        )
+    };
+    let (mut keyword, mut keyword_len, mut args_start) = word_at(0);
+    let mut keyword_span = joined.span(0..keyword_len);
+    // `ONBUILD RUN ...` runs in every image built FROM this one: it is read as the instruction it
+    // wraps (BuildKit refuses ONBUILD FROM/ONBUILD/MAINTAINER, which stay as they are).
+    let mut onbuild = false;
+    if keyword == "ONBUILD" && args_start < text.len() {
+        let (inner, inner_len, inner_args) = word_at(args_start);
+        if !matches!(inner.as_str(), "FROM" | "ONBUILD" | "MAINTAINER") {
+            keyword_span = joined.span(args_start..inner_len);
+            keyword = inner;
+            keyword_len = inner_len;
+            args_start = inner_args;
+            onbuild = true;
+        }
+    }
 
     // Here-documents: bodies follow the instruction line, in marker order.
     let mut heredocs = Vec::new();
@@ -485,6 +510,7 @@ fn instruction(
         heredocs,
         line: joined.mapped(source, keyword_len..text.len()),
         script: None,
+        onbuild,
     };
 
     let takes_flags = ["FROM", "RUN", "COPY", "ADD", "HEALTHCHECK"].contains(&keyword.as_str());
@@ -936,6 +962,35 @@ mod tests {
 
     fn script_text(inst: &Instruction) -> String {
         inst.script().map(|s| s.text.clone()).unwrap_or_default()
+    }
+
+    #[test]
+    fn onbuild_wraps_an_instruction() {
+        let src = "FROM node\nonbuild  RUN --mount=type=secret,id=npmrc npm ci\nONBUILD ARG NPM_TOKEN\nONBUILD ONBUILD RUN x\nONBUILD\n";
+        let df = parse(src);
+        let kw: Vec<(&str, bool)> = df
+            .instructions
+            .iter()
+            .map(|i| (i.keyword.as_str(), i.onbuild))
+            .collect();
+        assert_eq!(
+            kw,
+            [
+                ("FROM", false),
+                ("RUN", true),
+                ("ARG", true),
+                ("ONBUILD", false),
+                ("ONBUILD", false)
+            ]
+        );
+        let run = &df.instructions[1];
+        assert_eq!(at(src, &run.keyword_span), "RUN");
+        assert!(run.flag("mount").is_some());
+        assert_eq!(script_text(run), "npm ci");
+        let Args::Arg(args) = &df.instructions[2].args else {
+            panic!("ARG args");
+        };
+        assert_eq!(args[0].key, "NPM_TOKEN");
     }
 
     #[test]

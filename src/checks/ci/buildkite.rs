@@ -18,7 +18,7 @@ use super::{
 
 const SYSTEM: System = System::Buildkite;
 
-pub fn pipeline(doc: &Document) -> Pipeline {
+pub fn pipeline(text: &str, doc: &Document) -> Pipeline {
     let root = &doc.root;
     let global = root
         .get_entry("env")
@@ -27,7 +27,7 @@ pub fn pipeline(doc: &Document) -> Pipeline {
     let mut jobs = Vec::new();
     // A pipeline file is a mapping with `steps:`, or (older uploads) the list of steps itself.
     let steps = root.get("steps").unwrap_or(root);
-    walk(steps, &global, &mut jobs, 0);
+    walk(text, steps, &global, &mut jobs, 0);
     Pipeline {
         system: SYSTEM,
         jobs,
@@ -35,24 +35,24 @@ pub fn pipeline(doc: &Document) -> Pipeline {
     }
 }
 
-fn walk(list: &Node, global: &[EnvVar], jobs: &mut Vec<Job>, depth: usize) {
+fn walk(text: &str, list: &Node, global: &[EnvVar], jobs: &mut Vec<Job>, depth: usize) {
     if depth > 4 {
         return;
     }
     for (i, item) in list.iter_seq().enumerate() {
         if let Some(nested) = item.get("steps").filter(|_| item.get("group").is_some()) {
-            walk(nested, global, jobs, depth + 1);
+            walk(text, nested, global, jobs, depth + 1);
             continue;
         }
         if item.is_mapping() && (item.get("command").is_some() || item.get("commands").is_some())
             || item.get("plugins").is_some()
         {
-            jobs.push(job(item, i, global));
+            jobs.push(job(text, item, i, global));
         }
     }
 }
 
-fn job(item: &Node, index: usize, global: &[EnvVar]) -> Job {
+fn job(text: &str, item: &Node, index: usize, global: &[EnvVar]) -> Job {
     let name = ["label", "name", "key"]
         .iter()
         .find_map(|k| item.get(k).and_then(Node::as_str))
@@ -73,6 +73,7 @@ fn job(item: &Node, index: usize, global: &[EnvVar]) -> Job {
             scripts_of(node, &mut scripts);
         }
     }
+    super::unescape_double_dollars(text, &mut scripts);
     for plugin in plugins(item.get("plugins"), &env) {
         steps.push(Step {
             span: plugin.span.clone(),

@@ -43,7 +43,7 @@ const STEP_KEYS: &[&str] = &[
     "backend_options",
 ];
 
-pub fn pipeline(system: System, doc: &Document) -> Pipeline {
+pub fn pipeline(text: &str, system: System, doc: &Document) -> Pipeline {
     let root = &doc.root;
     let mut jobs = Vec::new();
     // Drone documents also declare secrets and signatures (`kind: secret`, `kind: signature`).
@@ -69,11 +69,11 @@ pub fn pipeline(system: System, doc: &Document) -> Pipeline {
             let Some(list) = root.get(key) else { continue };
             if list.is_sequence() {
                 for item in list.iter_seq() {
-                    steps.push(step(system, item, &global, true));
+                    steps.push(step(text, system, item, &global, true));
                 }
             } else {
                 for (_, item) in list.iter_map() {
-                    steps.push(step(system, item, &global, false));
+                    steps.push(step(text, system, item, &global, false));
                 }
             }
         }
@@ -111,7 +111,7 @@ fn steps_images(root: &Node) -> impl Iterator<Item = &Node> {
         .filter_map(|s| s.get("image"))
 }
 
-fn step(system: System, item: &Node, global: &[EnvVar], list_item: bool) -> Step {
+fn step(text: &str, system: System, item: &Node, global: &[EnvVar], list_item: bool) -> Step {
     let mut env = item
         .get_entry("environment")
         .map(|e| environment(system, &e.key, &e.value, global))
@@ -123,6 +123,7 @@ fn step(system: System, item: &Node, global: &[EnvVar], list_item: bool) -> Step
             scripts_of(node, &mut scripts);
         }
     }
+    super::unescape_double_dollars(text, &mut scripts);
     let action = item
         .get("image")
         .and_then(Node::as_str)

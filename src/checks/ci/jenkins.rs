@@ -1,12 +1,12 @@
 //! Jenkins pipelines (`Jenkinsfile`, declarative and scripted) into the normalized model, from
 //! the tokens of `parse::groovy`.
 //!
-//! Every `stage('name') { ... }` (or scripted `stage 'name'`) is a job; steps outside any stage
-//! belong to a job named `pipeline`. A step is an `sh`/`bat`/`powershell`/`pwsh` call with a
+//! The pipeline is one job: its stages run one after the other in the same workspace (usually on
+//! the same node), so a `.npmrc` written in one stage is read by the next. A step is an `sh`/`bat`/`powershell`/`pwsh` call with a
 //! string-literal script, or `docker.build(image, 'args')`, read as `docker build args`. The
-//! environment a step sees is the pipeline's and its stage's `environment { }` blocks
-//! (`NAME = credentials('id')` is a stored credential) plus the `withCredentials([...])` and
-//! `withEnv([...])` blocks around it. A script built at run time (`sh script + ' --tag'`, a
+//! environment a step sees is the pipeline's `environment { }` block (`NAME = credentials('id')`
+//! is a stored credential), its stage's, and the `withCredentials([...])` and `withEnv([...])`
+//! blocks around it. A script built at run time (`sh script + ' --tag'`, a
 //! variable) is not read, so it can raise nothing; steps defined in a shared library
 //! (`@Library`) are out of sight, which the file's note says. Jenkins is not an npm
 //! trusted-publishing provider.
@@ -36,7 +36,7 @@ pub fn check(ctx: &mut FileCtx<'_>) {
         }
     };
     let mut b = Builder::new(ctx.text, &tokens);
-    b.block(0..tokens.len(), None, &[]);
+    b.block(0..tokens.len(), &[], false);
     for span in std::mem::take(&mut b.libraries) {
         ctx.note(ParseError::new(
             "uses a Jenkins shared library: the steps it defines are not checked",
@@ -106,38 +106,32 @@ impl<'a> Builder<'a> {
         self.closing.get(open).copied().filter(|&c| c != usize::MAX)
     }
 
-    fn new_job(&mut self, name: String, key_span: Span) -> usize {
-        self.jobs.push(Job {
-            name,
-            key_span,
-            body: None,
-            env: Vec::new(),
-            steps: Vec::new(),
-            oidc: Oidc::default(),
-            runner: Runner::default(),
-            node: None,
-        });
-        self.jobs.len() - 1
-    }
-
-    /// The job a step outside any stage belongs to.
-    fn job_or_default(&mut self, job: Option<usize>) -> usize {
-        match job {
-            Some(j) => j,
-            None => match self.jobs.iter().position(|j| j.name == "pipeline") {
-                Some(j) => j,
-                None => self.new_job("pipeline".into(), 0..0),
-            },
+    /// The pipeline's job (one per file: `pipeline { }` or scripted `node { }`).
+    fn job(&mut self) -> &mut Job {
+        if self.jobs.is_empty() {
+            self.jobs.push(Job {
+                name: "pipeline".into(),
+                key_span: 0..0,
+                body: None,
+                env: Vec::new(),
+                steps: Vec::new(),
+                oidc: Oidc::default(),
+                runner: Runner::default(),
+                node: None,
+            });
         }
+        let last = self.jobs.len() - 1;
+        &mut self.jobs[last]
     }
 
     fn decoded(&self, s: &GString) -> String {
         groovy::decode(self.text, s, "").text
     }
 
-    /// Walks `range`, attributing steps to `job` with `env` (the credential and `withEnv`
-    /// bindings around them).
-    fn block(&mut self, range: Range<usize>, mut job: Option<usize>, env: &[EnvVar]) {
+    /// Walks `range`, giving its steps `env` (the stage environment and the credential and
+    /// `withEnv` bindings around them). `in_stage`: the stage's `environment { }` is already in
+    /// `env`.
+    fn block(&mut self, range: Range<usize>, env: &[EnvVar], in_stage: bool) {
         let mut i = range.start;
         while i < range.end {
             let Some(t) = self.tok(i) else { break };
@@ -168,13 +162,12 @@ impl<'a> Builder<'a> {
                     self.libraries.push(t.span.clone());
                     i += 1;
                 }
-                "stage" => i = self.stage(i, range.end, &mut job, env),
+                "stage" => i = self.stage(i, range.end, env),
                 "environment" if self.is(i + 1, '{') => {
                     let Some(end) = self.close(i + 1) else { break };
-                    let vars = self.environment(i + 2..end, job);
-                    match job {
-                        Some(j) => self.jobs[j].env.extend(vars),
-                        None => self.global.extend(vars),
+                    if !in_stage {
+                        let vars = self.environment(i + 2..end, &[]);
+                        self.global.extend(vars);
                     }
                     i = end + 1;
                 }
@@ -187,17 +180,15 @@ impl<'a> Builder<'a> {
                         "withCredentials" => inner.extend(self.bindings(i + 2..args_end)),
                         "withEnv" => inner.extend(self.with_env(i + 2..args_end, env)),
                         _ => {
-                            let j = self.job_or_default(job);
-                            job = Some(j);
                             let step = self.with_npm(i, args_end);
-                            self.jobs[j].steps.push(step);
+                            self.job().steps.push(step);
                         }
                     }
                     if self.is(args_end + 1, '{') {
                         let Some(end) = self.close(args_end + 1) else {
                             break;
                         };
-                        self.block(args_end + 2..end, job, &inner);
+                        self.block(args_end + 2..end, &inner, in_stage);
                         i = end + 1;
                     } else {
                         i = args_end + 1;
@@ -206,14 +197,12 @@ impl<'a> Builder<'a> {
                 w if SCRIPT_STEPS.contains(&w) && !method => {
                     let (script, next) = self.script_arg(i + 1);
                     if let Some(s) = script {
-                        let j = self.job_or_default(job);
-                        job = Some(j);
                         let scalar = Scalar::from_mapped(
                             style(s.delim),
                             groovy::decode(self.text, s, ""),
                             s.content.clone(),
                         );
-                        self.push_step(j, t.span.start, next, scalar, env);
+                        self.push_step(t.span.start, next, scalar, env);
                     }
                     i = next.max(i + 1);
                 }
@@ -222,15 +211,13 @@ impl<'a> Builder<'a> {
                     let Some(end) = self.close(i + 1) else { break };
                     let args = self.top_level_strings(i + 2..end);
                     if let Some(s) = args.get(1) {
-                        let j = self.job_or_default(job);
-                        job = Some(j);
                         let scalar = Scalar::from_mapped(
                             ScalarStyle::DoubleQuoted,
                             groovy::decode(self.text, s, "docker build "),
                             s.content.clone(),
                         );
                         let start = self.tok(i - 2).map_or(t.span.start, |d| d.span.start);
-                        self.push_step(j, start, end + 1, scalar, env);
+                        self.push_step(start, end + 1, scalar, env);
                     }
                     i = end + 1;
                 }
@@ -239,12 +226,12 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn push_step(&mut self, job: usize, start: usize, next: usize, scalar: Scalar, env: &[EnvVar]) {
+    fn push_step(&mut self, start: usize, next: usize, scalar: Scalar, env: &[EnvVar]) {
         let end = self
             .tok(next.saturating_sub(1))
             .map_or(start, |t| t.span.end.max(start));
         let span = scalar.to_source(0..scalar.value().len());
-        self.jobs[job].steps.push(Step {
+        self.job().steps.push(Step {
             span: start..end,
             env: env.to_vec(),
             scripts: vec![ScriptText {
@@ -257,33 +244,41 @@ impl<'a> Builder<'a> {
         });
     }
 
-    /// `stage('name') { ... }` or scripted `stage 'name'` (the rest of the block is that stage).
-    fn stage(&mut self, i: usize, end: usize, job: &mut Option<usize>, env: &[EnvVar]) -> usize {
-        if self.is(i + 1, '(') {
-            let Some(args_end) = self.close(i + 1) else {
-                return end;
-            };
-            let name = self
-                .top_level_strings(i + 2..args_end)
-                .first()
-                .map(|s| (self.decoded(s), s.content.clone()));
-            if !self.is(args_end + 1, '{') {
-                return args_end + 1;
+    /// `stage('name') { ... }`: its body, with its own `environment { }` in front of the
+    /// bindings around it. A scripted `stage 'name'` (no block) needs nothing.
+    fn stage(&mut self, i: usize, end: usize, env: &[EnvVar]) -> usize {
+        if !self.is(i + 1, '(') {
+            return i + 1;
+        }
+        let Some(args_end) = self.close(i + 1) else {
+            return end;
+        };
+        if !self.is(args_end + 1, '{') {
+            return args_end + 1;
+        }
+        let Some(body_end) = self.close(args_end + 1) else {
+            return end;
+        };
+        let mut inner = env.to_vec();
+        let mut idx = args_end + 2;
+        while idx < body_end {
+            if self.tok(idx).and_then(Token::ident) == Some("environment") && self.is(idx + 1, '{')
+            {
+                let close = self.close(idx + 1).unwrap_or(body_end);
+                let vars = self.environment(idx + 2..close, &inner);
+                inner.extend(vars);
+                idx = close + 1;
+                continue;
             }
-            let Some(body_end) = self.close(args_end + 1) else {
-                return end;
+            idx = match self.tok(idx) {
+                Some(t) if t.is('{') || t.is('(') || t.is('[') => {
+                    self.close(idx).unwrap_or(body_end) + 1
+                }
+                _ => idx + 1,
             };
-            let (name, span) = name.unwrap_or_else(|| ("stage".into(), self.toks[i].span.clone()));
-            let j = self.new_job(name, span);
-            self.block(args_end + 2..body_end, Some(j), env);
-            return body_end + 1;
         }
-        if let Some(s) = self.tok(i + 1).and_then(Token::string) {
-            let name = self.decoded(s);
-            *job = Some(self.new_job(name, s.content.clone()));
-            return i + 2;
-        }
-        i + 1
+        self.block(args_end + 2..body_end, &inner, true);
+        body_end + 1
     }
 
     /// The script string of `sh '...'`, `sh("...")`, `sh(script: '...', returnStdout: true)`,
@@ -345,7 +340,7 @@ impl<'a> Builder<'a> {
     }
 
     /// `NAME = credentials('id')`, `NAME = 'value'`, `NAME = "${env.X}"` lines.
-    fn environment(&self, range: Range<usize>, job: Option<usize>) -> Vec<EnvVar> {
+    fn environment(&self, range: Range<usize>, outer: &[EnvVar]) -> Vec<EnvVar> {
         let mut out: Vec<EnvVar> = Vec::new();
         let mut idx = range.start;
         while idx < range.end {
@@ -377,12 +372,7 @@ impl<'a> Builder<'a> {
                 Some(v) if v.string().is_some() && !self.is(value_at + 1, '+') => {
                     let s = v.string().unwrap_or_else(|| unreachable!("checked above"));
                     let text = self.decoded(s);
-                    let scopes: Vec<&[EnvVar]> = vec![
-                        &self.global,
-                        job.and_then(|j| self.jobs.get(j))
-                            .map_or(&[][..], |j| &j.env[..]),
-                        &out,
-                    ];
+                    let scopes: Vec<&[EnvVar]> = vec![&self.global, outer, &out];
                     let source = classify_value(SYSTEM, &text, &|n| resolve_in(&scopes, n));
                     (text, s.content.clone(), source, value_at)
                 }

@@ -87,6 +87,12 @@ impl System {
         }
     }
 
+    /// The system substitutes `$VAR`/`${VAR}` in the file before the shell runs (an unknown
+    /// variable becomes empty), so text meant for the shell or for npm writes `$$`.
+    pub fn substitutes_dollar(self) -> bool {
+        matches!(self, System::Drone | System::Woodpecker | System::Buildkite)
+    }
+
     /// How a credential is stored in this system, for suggestions that move a literal there.
     pub fn secret_store(self) -> &'static str {
         match self {
@@ -307,8 +313,8 @@ pub fn check(ctx: &mut FileCtx<'_>) {
             System::Travis => travis::pipeline(ctx, doc),
             System::Azure => azure::pipeline(ctx, doc),
             System::Bitbucket => bitbucket::pipeline(ctx, doc),
-            System::Drone | System::Woodpecker => drone::pipeline(system, doc),
-            System::Buildkite => buildkite::pipeline(doc),
+            System::Drone | System::Woodpecker => drone::pipeline(ctx.text, system, doc),
+            System::Buildkite => buildkite::pipeline(ctx.text, doc),
             System::OneDev => onedev::pipeline(doc),
             System::Jenkins => continue,
         };
@@ -684,6 +690,57 @@ fn scripts_of_depth(node: &Node, out: &mut Vec<ScriptText>, item: bool, depth: u
     }
     for child in node.iter_seq() {
         scripts_of_depth(child, out, true, depth + 1);
+    }
+}
+
+/// Drone, Woodpecker and Buildkite pass `$$` to the shell as `$`: each script is rewritten to the
+/// text the shell runs, each kept `$` mapped to the first of its pair in the file (so a span of
+/// `$NPM_TOKEN` covers `$$NPM_TOKEN`, and an edit replaces both).
+pub fn unescape_double_dollars(file: &str, scripts: &mut [ScriptText]) {
+    for script in scripts {
+        let value = script.scalar.value();
+        if !value.contains("$$") {
+            continue;
+        }
+        // Value offsets of the second `$` of every pair, left to right.
+        let mut drops = Vec::new();
+        let bytes = value.as_bytes();
+        let mut i = 0;
+        while i + 1 < bytes.len() {
+            if bytes[i] == b'$' && bytes[i + 1] == b'$' {
+                drops.push(i + 1);
+                i += 2;
+            } else {
+                i += 1;
+            }
+        }
+        let pieces = script.scalar.mapped().pieces();
+        let mut out = crate::source::MappedText::new();
+        let emit = |a: usize, b: usize, out: &mut crate::source::MappedText| {
+            let mut at = a;
+            for &(t, f, len) in pieces {
+                if t + len <= at || t >= b {
+                    continue;
+                }
+                if t > at {
+                    out.push_synthetic(value.get(at..t).unwrap_or(""));
+                    at = t;
+                }
+                let end = b.min(t + len);
+                out.push_source(file, f + (at - t)..f + (end - t));
+                at = end;
+            }
+            if at < b {
+                out.push_synthetic(value.get(at..b).unwrap_or(""));
+            }
+        };
+        let mut start = 0;
+        for d in drops {
+            emit(start, d, &mut out);
+            start = d + 1;
+        }
+        emit(start, value.len(), &mut out);
+        script.scalar = Scalar::from_mapped(script.scalar.style(), out, script.span.clone());
     }
 }
 

@@ -98,6 +98,8 @@ pub struct Facts {
     pub assignments: Vec<TokenUse>,
     /// Literal credentials in auth positions.
     pub literals: Vec<Span>,
+    /// The default registry a script sets for the rest of the job (`npm config set registry`).
+    pub registry: Option<String>,
     /// Tokens a task makes available to the rest of the job (Azure `npmAuthenticate` with an
     /// external service connection).
     pub provided: Vec<TokenUse>,
@@ -598,6 +600,11 @@ impl Analyser<'_> {
                 None => return,
             },
         };
+        if key == "registry" && tool == "npm" {
+            // `npm config set registry URL`: where later publishes of the job go.
+            facts.registry = Some(value_word.value.get(value_range).unwrap_or("").to_string());
+            return;
+        }
         let is_auth = key.ends_with("_authToken")
             || key.ends_with("_auth")
             || key.ends_with("_password")
@@ -695,7 +702,12 @@ impl Analyser<'_> {
                 })
             };
             let Some(token) = token else { continue };
-            if !(self.scope.is_token_var)(&name) && !super::looks_like_npm_secret(&token.display) {
+            // A login's user name or e-mail (`NPM_AUTH_USERNAME`) is no token, whatever it reads.
+            let upper = name.to_ascii_uppercase();
+            let login_field = ["USER", "EMAIL"].iter().any(|f| upper.contains(f));
+            if !(self.scope.is_token_var)(&name)
+                && (login_field || !super::looks_like_npm_secret(&token.display))
+            {
                 continue;
             }
             if !matches!(token.source, Source::Stored(_) | Source::Literal) {
@@ -859,6 +871,7 @@ impl Analyser<'_> {
         if value.is_empty() {
             return None;
         }
+        let start = range.start;
         let in_script = word.value_span(range);
         // Single-quoted `$VAR` is not expanded by the shell: it is literal text, but npm expands
         // `${VAR}` when it reads the file, which is the safe form.
@@ -866,6 +879,36 @@ impl Analyser<'_> {
             .vars
             .iter()
             .any(|v| v.span.start < in_script.end && in_script.start < v.span.end);
+        // `//host/:_authToken=$(vault read ...)`: whatever the command prints is the credential
+        // (this only runs for values in npm auth positions).
+        let substitution = value.starts_with("$(") || value.starts_with('`');
+        if substitution
+            && !word.raw.starts_with('\'')
+            && !self
+                .exprs
+                .iter()
+                .any(|e| e.range.start < in_script.end && in_script.start < e.range.end)
+        {
+            // The auth-setting pattern stops at the first space: show the whole substitution.
+            let rest = word.value.get(start..).unwrap_or(value);
+            let whole = match (value.starts_with('`'), rest.get(1..)) {
+                (true, Some(r)) => r.find('`').map(|i| &rest[..i + 2]),
+                _ => rest.find(')').map(|i| &rest[..=i]),
+            }
+            .unwrap_or(value);
+            let shown: String = whole.chars().take(40).collect();
+            let display = if shown.len() < whole.len() {
+                format!("{shown}…")
+            } else {
+                shown
+            };
+            return Some(TokenUse {
+                display: display.clone(),
+                span: self.file_span(in_script),
+                source: Source::Stored(format!("the output of {display}")),
+                placeholder: false,
+            });
+        }
         self.token_at(in_script, value, expands)
     }
 

@@ -22,11 +22,15 @@ pub(super) fn publish_rules(
     let mut superseded: Vec<Span> = Vec::new();
     // Publishes to npm.
     let mut publishes: Vec<(usize, &Publish)> = Vec::new();
+    // `npm config set registry` in an earlier step (or the same one) wins over the defaults.
+    let mut set_registry: Option<String> = None;
     for (i, sf) in steps.iter().enumerate() {
+        set_registry = sf.facts.registry.clone().or(set_registry);
         for p in &sf.facts.publishes {
             let registry = p
                 .registry
                 .clone()
+                .or(set_registry.clone())
                 .or_else(|| step_registry(job, i, repo_registry.as_deref()));
             if p.dry_run || registry.as_deref().is_some_and(|r| !is_npm_registry(r)) {
                 continue;
@@ -125,12 +129,14 @@ pub(super) fn publish_rules(
             if publish.tool.contains("npm stage publish") {
                 // Staged publishing with a stored token is the recommended shape where OIDC is
                 // not available: only ask that the token be stage-only, unless its name says so.
+                // At info, with the token inventory: that also lets the `npm stage publish`
+                // rewrite below re-scan clean.
                 if first.token.display.to_ascii_lowercase().contains("stage") {
                     return superseded;
                 }
                 let draft = Draft::at(PUBLISH, first.token.span.clone())
                     .message_key("staged")
-                    .severity(crate::finding::Severity::Low)
+                    .severity(crate::finding::Severity::Info)
                     .arg("system", system.display())
                     .arg("job", job.name.clone())
                     .arg("token", first.token.display.clone())
@@ -150,7 +156,15 @@ pub(super) fn publish_rules(
             let suggestion = if supported {
                 trusted_publishing_rewrite(ctx, p, job, steps, publish_step, publish, &tokens)
             } else {
-                granular_token_suggestion(ctx, system, job.runner.self_hosted.is_some())
+                let mut s =
+                    granular_token_suggestion(ctx, system, job.runner.self_hosted.is_some());
+                // The job's own `npm publish` commands become `npm stage publish`; applying it
+                // needs the stage-only token first, so it is unsafe.
+                s.edits = stage_publish_edits(ctx.text, &publishes);
+                if !s.edits.is_empty() {
+                    s.applicability = Applicability::Unsafe;
+                }
+                s
             };
             let draft = Draft::at(PUBLISH, first.token.span.clone())
                 .message_key(if supported {
@@ -217,4 +231,26 @@ pub(super) fn publish_rules(
         seen,
     );
     superseded
+}
+
+/// `npm publish` → `npm stage publish` in the commands written in this file (not those run
+/// through a package script or a repository script, whose text is elsewhere).
+fn stage_publish_edits(text: &str, publishes: &[(usize, &Publish)]) -> Vec<crate::finding::Edit> {
+    let mut edits: Vec<crate::finding::Edit> = publishes
+        .iter()
+        .filter(|(_, p)| p.tool == "npm publish")
+        .filter_map(|(_, p)| {
+            let command = text.get(p.span.clone())?;
+            let at = command.find("npm publish")?;
+            (command.matches("npm publish").count() == 1).then(|| {
+                edit(
+                    p.span.start + at..p.span.start + at + 11,
+                    "npm stage publish",
+                )
+            })
+        })
+        .collect();
+    edits.sort_by_key(|e| e.span.start);
+    edits.dedup_by_key(|e| e.span.start);
+    edits
 }

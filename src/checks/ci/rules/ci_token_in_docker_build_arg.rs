@@ -36,7 +36,13 @@ pub(super) fn report(
                     edits: normalize(suggestion_edits),
                     ..Suggestion::new(
                         "Pass the token as a BuildKit secret",
-                        Applicability::Unsafe,
+                        // No edit to offer (a plugin's build args, a script the step runs): the
+                        // change is the user's to make.
+                        if b.edits.is_empty() {
+                            Applicability::Manual
+                        } else {
+                            Applicability::Unsafe
+                        },
                     )
                 }
                 .note(format!(

@@ -45,12 +45,21 @@ pub(super) fn emit_writes(
 }
 
 pub(super) fn npmrc_suggestion(system: System, w: &AuthWrite) -> Suggestion {
+    // Drone, Woodpecker and Buildkite would substitute `${NPM_TOKEN}` themselves (with nothing):
+    // `$${NPM_TOKEN}` reaches the shell as `${NPM_TOKEN}`.
+    let escape = |text: &str| {
+        if system.substitutes_dollar() {
+            text.replace("${", "$${")
+        } else {
+            text.to_string()
+        }
+    };
     match &w.placeholder {
         Some((span, replacement)) => Suggestion::new(
             "Write a ${VAR} placeholder that npm expands when it reads the file",
             Applicability::Unsafe,
         )
-        .edit(span.clone(), replacement.clone())
+        .edit(span.clone(), escape(replacement))
         .note("the variable must be set in the environment of every later npm command (npm expands `${VAR}` in .npmrc; pnpm >= 11.5.3 does not in a project .npmrc, use ~/.npmrc there)"),
         None if system.is_github() => Suggestion::new(
             "Let actions/setup-node write the .npmrc and pass the token only to the step that needs it",
@@ -62,6 +71,6 @@ pub(super) fn npmrc_suggestion(system: System, w: &AuthWrite) -> Suggestion {
             "Keep the token out of files: write `//registry.npmjs.org/:_authToken=${NPM_TOKEN}` literally (single quotes)",
             Applicability::Manual,
         )
-        .note("echo '//registry.npmjs.org/:_authToken=${NPM_TOKEN}' > ~/.npmrc"),
+        .note(escape("echo '//registry.npmjs.org/:_authToken=${NPM_TOKEN}' > ~/.npmrc")),
     }
 }

@@ -277,6 +277,7 @@ fn step_facts(
             facts.assignments.extend(f.assignments);
             facts.literals.extend(f.literals);
             facts.provided.extend(f.provided);
+            facts.registry = f.registry.or(facts.registry);
         }
         if let Some(a) = &step.action {
             action_facts(ctx.text, a, &mut facts);
