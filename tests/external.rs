@@ -208,6 +208,11 @@ fn fixed_ci_and_compose_files_add_no_schema_error() {
     for name in schemas {
         let mut cmd = Command::new(&checker);
         cmd.args(["--builtin-schema", name, "-o", "json"]);
+        if name == "vendor.azure-pipelines" {
+            // The vendored Azure schema has patterns with escapes that ECMAScript's unicode mode
+            // rejects (check-jsonschema 0.39 then crashes on any file with a `task:` step).
+            cmd.args(["--regex-variant", "nonunicode"]);
+        }
         for c in changed.iter().filter(|c| schema(c.kind) == Some(name)) {
             cmd.arg(&c.before).arg(&c.after);
         }

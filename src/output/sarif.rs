@@ -199,6 +199,23 @@ fn result(finding: &Finding, report: &Report) -> Value {
     if let Some(c) = &finding.commit {
         r["properties"]["commit"] = json!(c);
     }
+    if !finding.related.is_empty() {
+        r["relatedLocations"] = finding
+            .related
+            .iter()
+            .enumerate()
+            .map(|(i, rel)| {
+                json!({
+                    "id": i + 1,
+                    "physicalLocation": {
+                        "artifactLocation": artifact_location(&rel.path),
+                        "region": {"startLine": rel.line, "startColumn": rel.column},
+                    },
+                    "message": {"text": rel.message},
+                })
+            })
+            .collect();
+    }
     r
 }
 
