@@ -82,17 +82,7 @@ pub(super) fn publish_rules(
             tokens.push(t);
         }
     }
-    let short_lived = job
-        .env
-        .iter()
-        .chain(
-            job.steps
-                .get(publish_step)
-                .map(|s| s.env.iter())
-                .into_iter()
-                .flatten(),
-        )
-        .any(|v| v.is_token(ctx) && v.value.source == Source::ShortLived)
+    let short_lived = env_token_from(ctx, job, publish_step, &Source::ShortLived)
         || publish
             .inline
             .iter()
@@ -196,17 +186,7 @@ pub(super) fn publish_rules(
         // the CI platform's own registry, not npmjs.org.
         return superseded;
     }
-    let opaque = job
-        .env
-        .iter()
-        .chain(
-            job.steps
-                .get(publish_step)
-                .map(|s| s.env.iter())
-                .into_iter()
-                .flatten(),
-        )
-        .any(|v| v.is_token(ctx) && v.value.source == Source::Other);
+    let opaque = env_token_from(ctx, job, publish_step, &Source::Other);
     if opaque {
         // A token from somewhere this file does not show (`steps.vault.outputs.token`): the job
         // has a credential, so it is not relying on OIDC.
@@ -235,6 +215,15 @@ pub(super) fn publish_rules(
 
 /// `npm publish` → `npm stage publish` in the commands written in this file (not those run
 /// through a package script or a repository script, whose text is elsewhere).
+/// Whether the job's or the publish step's environment hands an npm token from `source`.
+fn env_token_from(ctx: &FileCtx<'_>, job: &Job, publish_step: usize, source: &Source) -> bool {
+    let step_env = job.steps.get(publish_step).map(|s| s.env.iter());
+    job.env
+        .iter()
+        .chain(step_env.into_iter().flatten())
+        .any(|v| v.is_token(ctx) && v.value.source == *source)
+}
+
 fn stage_publish_edits(text: &str, publishes: &[(usize, &Publish)]) -> Vec<crate::finding::Edit> {
     let mut edits: Vec<crate::finding::Edit> = publishes
         .iter()
