@@ -494,3 +494,27 @@ fn build_arg_read_through_a_copied_npmrc() {
     );
     assert_eq!(found(&scan(dir.path(), &["."])), BTreeSet::new());
 }
+
+/// A package script running release-it is judged by release-it's own config: axios' release PR
+/// job (`npm run release`, `"npm": {"publish": false}`) publishes nothing (the good tree); with
+/// npm publishing on, the job relies on trusted publishing and cannot use it.
+#[test]
+fn release_it_config_is_read_through_a_package_script() {
+    let dir = copy_case("release-it-config", "bad");
+    let report = scan(dir.path(), &["."]);
+    let want: BTreeSet<_> = [
+        (
+            "trusted-publishing-misconfigured".to_string(),
+            ".github/workflows/pr.yml".to_string(),
+            8,
+        ),
+        (
+            "trusted-publishing-misconfigured".to_string(),
+            ".github/workflows/pr.yml".to_string(),
+            17,
+        ),
+    ]
+    .into();
+    assert_eq!(found(&report), want, "{report}");
+    named_run_agrees(dir.path(), &report, &[".github/workflows/pr.yml"]);
+}

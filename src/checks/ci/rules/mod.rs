@@ -294,13 +294,26 @@ fn step_facts(
 /// (semantic-release without `@semantic-release/npm`, release-it with `npm.publish: false`).
 fn release_tool_skips_npm(ctx: &FileCtx<'_>, tool: &str) -> bool {
     let read = |name: &str| repo_text(ctx, name);
-    match tool {
+    match underlying_tool(tool) {
         "semantic-release" => {
             crate::model::release::semantic_release_publishes(&read) == Some(false)
         }
         "release-it" => crate::model::release::release_it_publishes(&read) == Some(false),
         _ => false,
     }
+}
+
+/// The publisher a tool name stands for: `npm run release (release-it)` (a package script) and
+/// `release-it in scripts/release.sh` (a repository script) are release-it runs.
+fn underlying_tool(tool: &str) -> &str {
+    let mut t = tool.split(" in ").next().unwrap_or(tool);
+    while let Some(inner) = t
+        .strip_suffix(')')
+        .and_then(|rest| rest.split_once(" (").map(|(_, inner)| inner))
+    {
+        t = inner;
+    }
+    t
 }
 
 /// Publishes and tokens that actions, pipes, tasks and deploy providers stand for.
