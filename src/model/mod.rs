@@ -14,6 +14,7 @@
 
 pub mod refs;
 pub mod release;
+pub mod toolchain;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Component, Path, PathBuf};
@@ -247,6 +248,26 @@ impl Model {
     pub fn repo_file(&self, from: &str, name: &str) -> Option<Arc<str>> {
         let base = self.files.get(from).map(|f| f.repo_base.as_str())?;
         self.support(&join_rel(base, name))
+    }
+
+    /// A related location at byte `offset` of `name`, a support file of `from`'s repository
+    /// (the `.nvmrc` a workflow's `node-version-file` names).
+    pub fn repo_related(
+        &self,
+        from: &str,
+        name: &str,
+        offset: usize,
+        message: impl Into<String>,
+    ) -> Option<Related> {
+        let rel = normalize(&join_rel(self.repo_base(from)?, name))?;
+        let text = self.support(&rel)?;
+        let p = LineIndex::new(&text).position(&text, offset.min(text.len()));
+        Some(Related {
+            path: self.display(&rel),
+            line: p.line,
+            column: p.column,
+            message: message.into(),
+        })
     }
 
     /// The repository folder of `from`, relative to the root.

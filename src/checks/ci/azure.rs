@@ -151,6 +151,7 @@ fn job(name: &str, key_span: crate::source::Span, body: &Node, scope: &[EnvVar])
                         node = Some(NodeSetup {
                             version: v.value.text.clone(),
                             span: v.value.span.clone(),
+                            from_file: None,
                         });
                     }
                 }

@@ -1021,7 +1021,7 @@ fn auth_settings(text: &str) -> Vec<(String, Option<String>, Span)> {
 }
 
 /// `npm`, `npm@latest`, `npm@11`, `npm@^11.5.1`, `npm@11.6.0`: npm 11.5.1 or later.
-fn npm_spec_is_oidc_ready(spec: &str) -> bool {
+pub(crate) fn npm_spec_is_oidc_ready(spec: &str) -> bool {
     let Some(rest) = spec.strip_prefix("npm") else {
         return false;
     };

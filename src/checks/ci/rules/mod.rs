@@ -253,7 +253,8 @@ fn step_facts(
     package_scripts: &std::collections::BTreeMap<String, String>,
 ) -> Vec<StepFacts> {
     let mut steps: Vec<StepFacts> = Vec::new();
-    for step in &job.steps {
+    let mut exported = exported_tokens(ctx, system, job).into_iter().peekable();
+    for (i, step) in job.steps.iter().enumerate() {
         let scope_env: Vec<EnvVar> = job.env.iter().chain(step.env.iter()).cloned().collect();
         let resolve = |n: &str| resolve_in(&[&scope_env], n);
         let options = ctx.options;
@@ -281,6 +282,10 @@ fn step_facts(
         }
         if let Some(a) = &step.action {
             action_facts(ctx.text, a, &mut facts);
+            toolchain_facts(ctx, a, &mut facts);
+        }
+        while let Some((_, t)) = exported.next_if(|(at, _)| *at == i) {
+            facts.provided.push(t);
         }
         facts
             .publishes
@@ -288,6 +293,73 @@ fn step_facts(
         steps.push(StepFacts { facts });
     }
     steps
+}
+
+/// Token variables that GitHub steps fetch at run time and export to the later steps (a secret
+/// manager's `exportEnv`, `echo "NPM_TOKEN=$(...)" >> "$GITHUB_ENV"`), by step index. Stored
+/// secrets written to `$GITHUB_ENV` are found by the script analysis itself.
+fn exported_tokens(ctx: &FileCtx<'_>, system: System, job: &Job) -> Vec<(usize, TokenUse)> {
+    use crate::checks::ci::fills;
+    if !system.is_github() {
+        return Vec::new();
+    }
+    let nodes: Vec<&Node> = job
+        .body
+        .as_ref()
+        .and_then(|b| b.get("steps"))
+        .map(|s| s.iter_seq().collect())
+        .unwrap_or_default();
+    let mut acc: Vec<fills::Fill> = Vec::new();
+    let mut out = Vec::new();
+    for (i, step) in job.steps.iter().enumerate() {
+        let (id, label) = nodes
+            .get(i)
+            .map(|n| fills::step_label(n))
+            .unwrap_or((None, "run".to_string()));
+        let resolve_env = |n: &str| resolve_in(&[&job.env, &step.env], n);
+        let new = fills::step_fills(step, id.as_deref(), &label, &acc, &resolve_env);
+        for f in &new {
+            let Some(name) = f.env.as_deref().filter(|n| *n != "*") else {
+                continue;
+            };
+            if !ctx.options.is_token_var(name) {
+                continue;
+            }
+            if let Some(Source::Stored(display)) = fills::resolve(std::slice::from_ref(f), name)
+                .filter(|s| matches!(s, Source::Stored(d) if fills::split_fetched(d).is_some()))
+            {
+                out.push((
+                    i,
+                    TokenUse {
+                        display: display.clone(),
+                        span: f.span.clone(),
+                        source: Source::Stored(display),
+                        placeholder: false,
+                    },
+                ));
+            }
+        }
+        acc.extend(new);
+    }
+    out
+}
+
+/// npm versions a set-up action pins: volta-cli/action's `npm-version` input, else the
+/// repository's `package.json#volta.npm` it installs.
+fn toolchain_facts(ctx: &FileCtx<'_>, a: &Action, facts: &mut Facts) {
+    if a.name != "volta-cli/action" {
+        return;
+    }
+    let npm = a
+        .input("npm-version")
+        .map(|v| v.value.text.clone())
+        .or_else(|| {
+            let read = |name: &str| repo_text(ctx, name);
+            crate::model::toolchain::volta(&read).1
+        });
+    if npm.is_some_and(|v| script::npm_spec_is_oidc_ready(&format!("npm@{}", v.trim()))) {
+        facts.npm_upgrade = true;
+    }
 }
 
 /// A release tool whose own configuration in the repository says it does not publish to npm

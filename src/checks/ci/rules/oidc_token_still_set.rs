@@ -41,5 +41,10 @@ pub(super) fn report(
             &publish.tool,
         ))
         .identity(who.clone());
+    let draft = if ci_publish_long_lived_token::all_fetched(tokens) {
+        draft.confidence(Confidence::Medium)
+    } else {
+        draft
+    };
     seen.emit(ctx, draft, &who);
 }
