@@ -668,3 +668,37 @@ fn pnpm_11_publishes_do_not_need_a_new_npm() {
     assert_eq!(found(&report), want, "{report}");
     named_run_agrees(dir.path(), &report, &[".github/workflows/release.yml"]);
 }
+
+/// An npm token passed to another repository's action or reusable workflow whose name or
+/// inputs say it publishes is a publish with a stored token, at medium confidence, with a note
+/// that it was not read; a GitHub release action or shared CI given a read token is not.
+#[test]
+fn remote_actions_are_judged_by_what_is_passed() {
+    let dir = copy_case("remote-uses", "bad");
+    let report = scan(dir.path(), &["."]);
+    let want = rule_set(&[
+        (
+            "ci-publish-long-lived-token",
+            ".github/workflows/release.yml",
+            16,
+        ),
+        (
+            "ci-publish-long-lived-token",
+            ".github/workflows/release.yml",
+            23,
+        ),
+        (
+            "ci-publish-long-lived-token",
+            ".github/workflows/release.yml",
+            30,
+        ),
+    ]);
+    assert_eq!(found(&report), want, "{report}");
+    for f in report["findings"].as_array().into_iter().flatten() {
+        assert_eq!(f["confidence"], "medium", "{f}");
+        assert_eq!(f["suggestion"]["applicability"], "manual", "{f}");
+        let notes = f["suggestion"]["notes"].to_string();
+        assert!(notes.contains("was not read"), "{notes}");
+    }
+    named_run_agrees(dir.path(), &report, &[".github/workflows/release.yml"]);
+}

@@ -71,8 +71,11 @@ pub fn pipeline_in(link: Option<(&Model, &str)>, system: System, doc: &Document)
     let workflow_perms = root.get("permissions");
     for (key, body) in root.get("jobs").into_iter().flat_map(Node::iter_map) {
         let Some(name) = key.as_str() else { continue };
-        if body.get("uses").is_some() {
-            // A call to a reusable workflow: its steps are in the other file.
+        if let Some(uses) = body.get("uses") {
+            // A call to a reusable workflow: its steps are in the other file. One of another
+            // repository is judged by what the call passes to it, as a step using it.
+            let perms = body.get("permissions").or(workflow_perms);
+            jobs.extend(remote_call(system, key, body, uses, perms));
             continue;
         }
         let job_env: Vec<EnvVar> = body
@@ -122,6 +125,58 @@ pub fn pipeline_in(link: Option<(&Model, &str)>, system: System, doc: &Document)
         jobs,
         root: Some(root.clone()),
     }
+}
+
+/// A job calling another repository's reusable workflow, as one step using it: its `with:`
+/// and `secrets:` are the inputs.
+fn remote_call(
+    system: System,
+    key: &Node,
+    body: &Node,
+    uses: &Node,
+    perms: Option<&Node>,
+) -> Option<Job> {
+    let text = uses.as_str()?.trim();
+    if text.starts_with('.') || text.contains("${{") {
+        return None;
+    }
+    let (name, version) = match text.split_once('@') {
+        Some((n, v)) => (n, Some(v.to_string())),
+        None => (text, None),
+    };
+    let mut inputs = Vec::new();
+    for block in ["with", "secrets"] {
+        if let Some(e) = body.get_entry(block).filter(|e| e.value.is_mapping()) {
+            inputs.extend(env_block(system, &e.key, &e.value, &|_| None));
+        }
+    }
+    let action = Action {
+        name: name.to_ascii_lowercase(),
+        version,
+        span: uses.span(),
+        inputs,
+        inputs_block: None,
+    };
+    Some(Job {
+        name: key.as_str()?.to_string(),
+        key_span: key.span(),
+        body: Some(body.clone()),
+        env: Vec::new(),
+        steps: vec![Step {
+            span: body.span(),
+            env: Vec::new(),
+            scripts: Vec::new(),
+            action: Some(action),
+            list_item: false,
+        }],
+        oidc: Oidc {
+            configured: perms.is_some_and(grants_id_token),
+            signal: true,
+            ..Oidc::default()
+        },
+        runner: Runner::default(),
+        node: None,
+    })
 }
 
 /// Whether each job of this repository calling the reusable workflow at `link` grants

@@ -45,6 +45,9 @@ pub struct Publish {
     pub oidc_capable: bool,
     /// Tokens handed to this command alone (`NODE_AUTH_TOKEN=... npm publish`, `--//host/:_authToken=`).
     pub inline: Vec<TokenUse>,
+    /// An action or reusable workflow of another repository, judged by its name and what is
+    /// passed to it: what it runs was not read.
+    pub unread: bool,
 }
 
 /// A command writing an auth setting into an npm (or Yarn) config file.
@@ -576,6 +579,7 @@ impl Analyser<'_> {
             registry,
             provenance: has_flag(args, "--provenance"),
             inline,
+            unread: false,
         });
     }
 

@@ -159,6 +159,11 @@ pub(super) fn publish_rules(
             // A secret manager's (or a script's) value: a credential, lifetime unknown.
             let fetched = crate::checks::ci::fills::split_fetched(&first.token.display)
                 .filter(|_| all_fetched(&tokens));
+            let suggestion = if publish.unread {
+                remote_uses::unread_suggestion(publish, system)
+            } else {
+                suggestion
+            };
             let suggestion = match fetched {
                 Some((_, by)) => suggestion.note(format!(
                     "then stop fetching the npm token ({by}) and revoke it in the store it comes from"
@@ -178,6 +183,9 @@ pub(super) fn publish_rules(
                 .arg("tool", publish.tool.clone())
                 .suggestion(suggestion)
                 .identity(who.clone());
+            if publish.unread {
+                draft = draft.confidence(Confidence::Medium);
+            }
             if let Some((_, by)) = fetched {
                 draft = draft
                     .confidence(Confidence::Medium)

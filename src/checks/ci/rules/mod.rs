@@ -31,6 +31,7 @@ mod hardcoded_token;
 mod local_uses;
 mod npm_login_in_automation;
 mod oidc_token_still_set;
+mod remote_uses;
 mod suggest;
 mod trusted_publishing_misconfigured;
 
@@ -283,6 +284,11 @@ fn step_facts(
         if let Some(a) = &step.action {
             action_facts(ctx.text, a, &mut facts);
             toolchain_facts(ctx, a, &mut facts);
+            if system.is_github() {
+                facts
+                    .publishes
+                    .extend(remote_uses::remote_publish(ctx, step, a));
+            }
         }
         while let Some((_, t)) = exported.next_if(|(at, _)| *at == i) {
             facts.provided.push(t);
@@ -422,6 +428,7 @@ fn action_facts(text: &str, a: &Action, facts: &mut Facts) {
         yarn_berry: false,
         oidc_capable: entry.oidc_capable,
         inline,
+        unread: false,
     };
     let Some(entry) = crate::catalogue::find_action(&a.name) else {
         other_action_facts(text, a, facts);
@@ -552,6 +559,7 @@ fn other_action_facts(text: &str, a: &Action, facts: &mut Facts) {
                 yarn_berry: false,
                 oidc_capable: false,
                 inline,
+                unread: false,
             });
         }
         "plugins/docker"
@@ -858,8 +866,14 @@ fn tokens_for(ctx: &FileCtx<'_>, job: &Job, steps: &[StepFacts], i: usize) -> Ve
         .into_iter()
         .chain(job.env.iter().rev())
         .collect();
+    // What an unread action does with its other token inputs (a GitHub token, a deploy key)
+    // is unknown: only the npm ones count.
+    let unread = facts.is_some_and(|f| f.publishes.iter().any(|p| p.unread));
     if let Some(a) = step.and_then(|s| s.action.as_ref()) {
         for input in &a.inputs {
+            if unread && !remote_uses::npm_token_input(ctx, input) {
+                continue;
+            }
             if tokenish_name(&input.name) || input.name.eq_ignore_ascii_case("NPM_TOKEN") {
                 push(
                     TokenUse {
