@@ -494,3 +494,25 @@ fn build_arg_read_through_a_copied_npmrc() {
     );
     assert_eq!(found(&scan(dir.path(), &["."])), BTreeSet::new());
 }
+
+/// lerna, nx release and beachball publish where their own configuration says: without one
+/// (the bad tree) each job publishes to npmjs with a stored token; with `lerna.json`
+/// `command.publish.registry`, nx's `nx-release-publish` `registry` and beachball
+/// `publish: false` (the good tree) none does.
+#[test]
+fn release_tool_config_decides_where_it_publishes() {
+    let dir = copy_case("release-destination", "bad");
+    let report = scan(dir.path(), &["."]);
+    let want: BTreeSet<_> = [18, 29, 40]
+        .into_iter()
+        .map(|line| {
+            (
+                "ci-publish-long-lived-token".to_string(),
+                ".github/workflows/release.yml".to_string(),
+                line,
+            )
+        })
+        .collect();
+    assert_eq!(found(&report), want, "{report}");
+    named_run_agrees(dir.path(), &report, &[".github/workflows/release.yml"]);
+}

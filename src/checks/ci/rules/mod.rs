@@ -282,24 +282,27 @@ fn step_facts(
         if let Some(a) = &step.action {
             action_facts(ctx.text, a, &mut facts);
         }
-        facts
-            .publishes
-            .retain(|p| !release_tool_skips_npm(ctx, &p.tool));
+        facts.publishes.retain(|p| !release_tool_skips_npm(ctx, p));
         steps.push(StepFacts { facts });
     }
     steps
 }
 
-/// A release tool whose own configuration in the repository says it does not publish to npm
-/// (semantic-release without `@semantic-release/npm`, release-it with `npm.publish: false`).
-fn release_tool_skips_npm(ctx: &FileCtx<'_>, tool: &str) -> bool {
+/// A release tool whose own configuration in the repository says it does not publish to
+/// npmjs.org (semantic-release without `@semantic-release/npm`, release-it with
+/// `npm.publish: false`, beachball `publish: false`, lerna or beachball configured for another
+/// registry, ...). A `--registry` on the command line wins over the configuration.
+fn release_tool_skips_npm(ctx: &FileCtx<'_>, p: &Publish) -> bool {
+    use crate::model::release::{self, Destination};
     let read = |name: &str| repo_text(ctx, name);
-    match tool {
-        "semantic-release" => {
-            crate::model::release::semantic_release_publishes(&read) == Some(false)
-        }
-        "release-it" => crate::model::release::release_it_publishes(&read) == Some(false),
-        _ => false,
+    match p.tool.as_str() {
+        "semantic-release" => release::semantic_release_publishes(&read) == Some(false),
+        "release-it" => release::release_it_publishes(&read) == Some(false),
+        tool => match release::destination(tool, &read) {
+            Some(Destination::Nothing) => true,
+            Some(Destination::Registry(r)) => p.registry.is_none() && !is_npm_registry(&r),
+            None => false,
+        },
     }
 }
 
