@@ -229,7 +229,10 @@ fn beachball_script(text: &str) -> Option<Destination> {
     }
     let mut found = compact.match_indices("registry:").filter_map(|(i, m)| {
         let rest = &compact[i + m.len()..];
-        let quote = rest.chars().next().filter(|q| matches!(q, '\'' | '"' | '`'))?;
+        let quote = rest
+            .chars()
+            .next()
+            .filter(|q| matches!(q, '\'' | '"' | '`'))?;
         let end = rest[1..].find(quote)?;
         Some(rest[1..1 + end].to_string())
     });
@@ -350,26 +353,46 @@ mod tests {
             r(&[("lerna.json", lerna)], "lerna publish"),
             Some(Destination::Registry("https://npm.pkg.github.com".into()))
         );
-        assert_eq!(r(&[("lerna.json", r#"{"version": "1.0.0"}"#)], "lerna publish"), None);
+        assert_eq!(
+            r(
+                &[("lerna.json", r#"{"version": "1.0.0"}"#)],
+                "lerna publish"
+            ),
+            None
+        );
         let nx = r#"{"targetDefaults": {"nx-release-publish": {"options": {"registry": "https://nexus.example.com/repository/npm/"}}}}"#;
         assert_eq!(
             r(&[("nx.json", nx)], "nx release publish"),
-            Some(Destination::Registry("https://nexus.example.com/repository/npm/".into()))
+            Some(Destination::Registry(
+                "https://nexus.example.com/repository/npm/".into()
+            ))
         );
         let nx_dry = r#"{"targetDefaults": {"nx-release-publish": {"options": {"dryRun": true}}}}"#;
-        assert_eq!(r(&[("nx.json", nx_dry)], "nx release publish"), Some(Destination::Nothing));
+        assert_eq!(
+            r(&[("nx.json", nx_dry)], "nx release publish"),
+            Some(Destination::Nothing)
+        );
         let private = r#"{"name": "site", "private": true}"#;
         assert_eq!(
-            r(&[(".changeset/config.json", "{}"), ("package.json", private)], "changesets/action"),
+            r(
+                &[(".changeset/config.json", "{}"), ("package.json", private)],
+                "changesets/action"
+            ),
             Some(Destination::Nothing)
         );
         let monorepo = r#"{"private": true, "workspaces": ["packages/*"]}"#;
         assert_eq!(
-            r(&[(".changeset/config.json", "{}"), ("package.json", monorepo)], "changeset publish"),
+            r(
+                &[(".changeset/config.json", "{}"), ("package.json", monorepo)],
+                "changeset publish"
+            ),
             None
         );
         assert_eq!(
-            r(&[("package.json", r#"{"beachball": {"publish": false}}"#)], "beachball publish"),
+            r(
+                &[("package.json", r#"{"beachball": {"publish": false}}"#)],
+                "beachball publish"
+            ),
             Some(Destination::Nothing)
         );
         assert_eq!(
@@ -380,7 +403,13 @@ mod tests {
             Some(Destination::Registry("https://pkgs.dev.azure.com/o/_packaging/f/npm/registry/".into()))
         );
         assert_eq!(
-            r(&[("beachball.config.js", "module.exports = { groups: [{ publish: false }], publish: true };")], "beachball publish"),
+            r(
+                &[(
+                    "beachball.config.js",
+                    "module.exports = { groups: [{ publish: false }], publish: true };"
+                )],
+                "beachball publish"
+            ),
             None
         );
         assert_eq!(r(&[("lerna.json", lerna)], "npm publish"), None);

@@ -27,6 +27,7 @@ mod ci_publish_long_lived_token;
 mod ci_token_in_docker_build_arg;
 mod ci_token_written_to_npmrc;
 mod env_token_reference;
+mod gitlab_extends;
 mod hardcoded_token;
 mod local_uses;
 mod npm_login_in_automation;
@@ -155,6 +156,7 @@ pub fn run(ctx: &mut FileCtx<'_>, pipeline: &Pipeline) {
         })
         .unwrap_or_default();
     local_uses::reusable_calls(ctx, pipeline, &package_scripts, &mut seen);
+    gitlab_extends::notes(ctx, pipeline);
     for job in &pipeline.jobs {
         job_rules(
             ctx,
@@ -197,6 +199,12 @@ fn job_rules(
     let system = p.system;
     let mut steps = step_facts(ctx, system, job, package_scripts);
     let elsewhere = local_uses::inline_local_actions(ctx, job, &mut steps, package_scripts, seen);
+    // A GitLab job's templates in other files of its pipeline add steps at the end.
+    let mut extended = gitlab_extends::extend(ctx, p, job, package_scripts, seen);
+    if let Some((_, added)) = extended.as_mut() {
+        steps.append(added);
+    }
+    let job = extended.as_ref().map_or(job, |(j, _)| j);
     job_rules_with(
         ctx,
         p,
