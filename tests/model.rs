@@ -560,3 +560,30 @@ fn gitlab_extends_and_references_across_included_files() {
     assert_eq!(fixed.code, 0, "{}", fixed.stderr);
     assert_eq!(found(&scan(dir.path(), &["."])), BTreeSet::new());
 }
+
+/// Stages handed to an `extends:` template of another repository (the 1ES pipeline template)
+/// and steps handed to a local step-list template run as written in the caller: their
+/// publishes are reported there (a `CmdLine@2` script included). The good tree publishes to an
+/// Azure Artifacts feed with the build's identity.
+#[test]
+fn azure_stages_and_steps_passed_as_template_parameters() {
+    let dir = copy_case("azure-parameters", "bad");
+    let report = scan(dir.path(), &["."]);
+    let want: BTreeSet<_> = [29, 37]
+        .into_iter()
+        .map(|line| {
+            (
+                "ci-publish-long-lived-token".to_string(),
+                ".azure-pipelines/publish.yml".to_string(),
+                line,
+            )
+        })
+        .collect();
+    assert_eq!(found(&report), want, "{report}");
+    named_run_agrees(dir.path(), &report, &[".azure-pipelines/publish.yml"]);
+    named_run_agrees(
+        dir.path(),
+        &report,
+        &[".azure-pipelines/templates/with-node.yml"],
+    );
+}

@@ -96,7 +96,7 @@ fn build_job(
         job_key(root, body, k, 0).or_else(|| default.and_then(|d| d.get(k)))
     };
     let job_env: Vec<EnvVar> = job_entry(root, body, "variables", 0)
-        .map(|(k, v)| env_block(system, k, v, &|n| resolve_in(&[&global_env], n)))
+        .map(|(k, v)| env_block(system, k, v, &|n| resolve_in(&[global_env], n)))
         .unwrap_or_default();
     let env: Vec<EnvVar> = global_env.iter().chain(job_env.iter()).cloned().collect();
     let mut steps = Vec::new();

@@ -186,7 +186,8 @@ pub(super) fn extend(
                     &publish.span,
                     format!("`{}` runs here, in `{}`", publish.tool, f.name),
                 );
-                seen.related.push((f.at.span(), merged.tool.clone(), related));
+                seen.related
+                    .push((f.at.span(), merged.tool.clone(), related));
                 publishes.push(merged);
             }
         }
@@ -200,9 +201,12 @@ pub(super) fn extend(
             action: None,
             list_item: false,
         });
-        let mut facts = Facts::default();
-        facts.publishes = publishes;
-        added.push(StepFacts { facts });
+        added.push(StepFacts {
+            facts: Facts {
+                publishes,
+                ..Facts::default()
+            },
+        });
     }
     (!added.is_empty()).then_some((extended, added))
 }
@@ -230,7 +234,9 @@ pub(super) fn notes(ctx: &mut FileCtx<'_>, p: &Pipeline) {
             continue;
         }
         for parent in gitlab::extends_of(body) {
-            let Some(name) = parent.as_str() else { continue };
+            let Some(name) = parent.as_str() else {
+                continue;
+            };
             if !defined(name) {
                 out.push(ParseError::new(
                     format!("`{job}` extends `{name}`, which no file of this pipeline defines; its keys are not known"),
