@@ -27,6 +27,7 @@ mod ci_publish_long_lived_token;
 mod ci_token_in_docker_build_arg;
 mod ci_token_written_to_npmrc;
 mod env_token_reference;
+mod gitlab_extends;
 mod hardcoded_token;
 mod local_uses;
 mod npm_login_in_automation;
@@ -156,6 +157,7 @@ pub fn run(ctx: &mut FileCtx<'_>, pipeline: &Pipeline) {
         })
         .unwrap_or_default();
     local_uses::reusable_calls(ctx, pipeline, &package_scripts, &mut seen);
+    gitlab_extends::notes(ctx, pipeline);
     for job in &pipeline.jobs {
         job_rules(
             ctx,
@@ -198,6 +200,12 @@ fn job_rules(
     let system = p.system;
     let mut steps = step_facts(ctx, system, job, package_scripts);
     let elsewhere = local_uses::inline_local_actions(ctx, job, &mut steps, package_scripts, seen);
+    // A GitLab job's templates in other files of its pipeline add steps at the end.
+    let mut extended = gitlab_extends::extend(ctx, p, job, package_scripts, seen);
+    if let Some((_, added)) = extended.as_mut() {
+        steps.append(added);
+    }
+    let job = extended.as_ref().map_or(job, |(j, _)| j);
     job_rules_with(
         ctx,
         p,
@@ -293,9 +301,7 @@ fn step_facts(
         while let Some((_, t)) = exported.next_if(|(at, _)| *at == i) {
             facts.provided.push(t);
         }
-        facts
-            .publishes
-            .retain(|p| !release_tool_skips_npm(ctx, &p.tool));
+        facts.publishes.retain(|p| !release_tool_skips_npm(ctx, p));
         steps.push(StepFacts { facts });
     }
     steps
@@ -368,16 +374,21 @@ fn toolchain_facts(ctx: &FileCtx<'_>, a: &Action, facts: &mut Facts) {
     }
 }
 
-/// A release tool whose own configuration in the repository says it does not publish to npm
-/// (semantic-release without `@semantic-release/npm`, release-it with `npm.publish: false`).
-fn release_tool_skips_npm(ctx: &FileCtx<'_>, tool: &str) -> bool {
+/// A release tool whose own configuration in the repository says it does not publish to
+/// npmjs.org (semantic-release without `@semantic-release/npm`, release-it with
+/// `npm.publish: false`, beachball `publish: false`, lerna or beachball configured for another
+/// registry, ...). A `--registry` on the command line wins over the configuration.
+fn release_tool_skips_npm(ctx: &FileCtx<'_>, p: &Publish) -> bool {
+    use crate::model::release::{self, Destination};
     let read = |name: &str| repo_text(ctx, name);
-    match underlying_tool(tool) {
-        "semantic-release" => {
-            crate::model::release::semantic_release_publishes(&read) == Some(false)
-        }
-        "release-it" => crate::model::release::release_it_publishes(&read) == Some(false),
-        _ => false,
+    match underlying_tool(&p.tool) {
+        "semantic-release" => release::semantic_release_publishes(&read) == Some(false),
+        "release-it" => release::release_it_publishes(&read) == Some(false),
+        tool => match release::destination(tool, &read) {
+            Some(Destination::Nothing) => true,
+            Some(Destination::Registry(r)) => p.registry.is_none() && !is_npm_registry(&r),
+            None => false,
+        },
     }
 }
 
