@@ -519,6 +519,6 @@ fn style(delim: Delim) -> ScalarStyle {
     match delim {
         Delim::Single => ScalarStyle::SingleQuoted,
         Delim::TripleSingle | Delim::TripleDouble => ScalarStyle::Literal,
-        Delim::Double | Delim::DollarSlashy => ScalarStyle::DoubleQuoted,
+        Delim::Double | Delim::Slashy | Delim::DollarSlashy => ScalarStyle::DoubleQuoted,
     }
 }
