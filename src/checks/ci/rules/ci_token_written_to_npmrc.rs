@@ -30,7 +30,7 @@ pub(super) fn emit_writes(
                 )
                 .note("apply the suggestion of the job's publish finding: it deletes this write")
             } else {
-                npmrc_suggestion(system, w)
+                npmrc_suggestion(system, w, ctx.text.get(w.token.span.clone()))
             };
             let draft = Draft::at(NPMRC, w.span.clone())
                 .arg("target", w.target.clone())
@@ -44,7 +44,9 @@ pub(super) fn emit_writes(
     }
 }
 
-pub(super) fn npmrc_suggestion(system: System, w: &AuthWrite) -> Suggestion {
+/// `written`: the text of the token use in the file (`$NODE_AUTH_TOKEN`, `${env.NPM_TOKEN}`), to
+/// name the same variable in the rewrite.
+pub(super) fn npmrc_suggestion(system: System, w: &AuthWrite, written: Option<&str>) -> Suggestion {
     // Drone, Woodpecker and Buildkite would substitute `${NPM_TOKEN}` themselves (with nothing):
     // `$${NPM_TOKEN}` reaches the shell as `${NPM_TOKEN}`.
     let escape = |text: &str| {
@@ -67,10 +69,42 @@ pub(super) fn npmrc_suggestion(system: System, w: &AuthWrite) -> Suggestion {
         )
         .note("- uses: actions/setup-node@v6\n  with:\n    registry-url: 'https://registry.npmjs.org'\n- run: npm ci\n  env:\n    NODE_AUTH_TOKEN: ${{ secrets.NPM_READ_TOKEN }}")
         .note("for publishing, use trusted publishing (no token at all): https://docs.npmjs.com/trusted-publishers"),
+        None if system.tailored_npmrc_advice() => {
+            // Jenkins, Drone, Woodpecker, Buildkite, OneDev: the same variable, host and file.
+            let var = written
+                .and_then(variable_of)
+                .or_else(|| variable_of(&w.token.display))
+                .unwrap_or("NPM_TOKEN");
+            let host = w.host.as_deref().unwrap_or("registry.npmjs.org");
+            let target = if w.target.contains("npmrc") { w.target.as_str() } else { "~/.npmrc" };
+            let line = format!("//{host}/:_authToken=${{{var}}}");
+            let s = Suggestion::new(
+                format!("Keep the token out of files: write `{line}` literally (single quotes), for npm to expand"),
+                Applicability::Manual,
+            );
+            if system == System::Jenkins {
+                // In `'''...'''` Groovy leaves `${...}` alone; the shell's single quotes keep it
+                // literal, so only npm expands it, from the credential binding's variable.
+                s.note(format!("sh '''echo '{line}' > {target}'''"))
+                    .note("in a double-quoted Groovy string (\"...${env.NPM_TOKEN}...\") Groovy itself puts the secret into the command, which Jenkins warns about: write scripts that read a credential in single quotes and let the shell or npm expand the variable")
+            } else {
+                s.note(escape(&format!("echo '{line}' > {target}")))
+            }
+        }
         None => Suggestion::new(
             "Keep the token out of files: write `//registry.npmjs.org/:_authToken=${NPM_TOKEN}` literally (single quotes)",
             Applicability::Manual,
         )
         .note(escape("echo '//registry.npmjs.org/:_authToken=${NPM_TOKEN}' > ~/.npmrc")),
     }
+}
+
+/// `NPM_TOKEN` of `$NPM_TOKEN`, `${NPM_TOKEN}`, `$${NPM_TOKEN}`, `${env.NPM_TOKEN}`, `@secret:x@`
+/// gives none (OneDev secrets are no variables).
+fn variable_of(text: &str) -> Option<&str> {
+    let t = text.trim().trim_start_matches('$').trim_start_matches('{');
+    let t = t.strip_prefix("env.").unwrap_or(t).trim_end_matches('}');
+    (!t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !t.starts_with(|c: char| c.is_ascii_digit()))
+    .then_some(t)
 }
