@@ -75,8 +75,19 @@ pub(super) fn npmrc_suggestion(system: System, w: &AuthWrite, written: Option<&s
                 .and_then(variable_of)
                 .or_else(|| variable_of(&w.token.display))
                 .unwrap_or("NPM_TOKEN");
-            let host = w.host.as_deref().unwrap_or("registry.npmjs.org");
-            let target = if w.target.contains("npmrc") { w.target.as_str() } else { "~/.npmrc" };
+            // A host read out of a printf format (`...npmjs.org\n//...`) ends at its escape.
+            let host = w
+                .host
+                .as_deref()
+                .map(|h| h.split('\\').next().unwrap_or(h).trim_end_matches('/'))
+                .filter(|h| !h.is_empty())
+                .unwrap_or("registry.npmjs.org");
+            // `$HOME/.npmrc` would be substituted by some systems before the shell sees it.
+            let target = if w.target.contains("npmrc") && !w.target.contains('$') {
+                w.target.as_str()
+            } else {
+                "~/.npmrc"
+            };
             let line = format!("//{host}/:_authToken=${{{var}}}");
             let s = Suggestion::new(
                 format!("Keep the token out of files: write `{line}` literally (single quotes), for npm to expand"),
@@ -87,6 +98,17 @@ pub(super) fn npmrc_suggestion(system: System, w: &AuthWrite, written: Option<&s
                 // literal, so only npm expands it, from the credential binding's variable.
                 s.note(format!("sh '''echo '{line}' > {target}'''"))
                     .note("in a double-quoted Groovy string (\"...${env.NPM_TOKEN}...\") Groovy itself puts the secret into the command, which Jenkins warns about: write scripts that read a credential in single quotes and let the shell or npm expand the variable")
+            } else if system == System::OneDev {
+                // OneDev substitutes `@secret:x@` into the command itself; an environment variable
+                // of the step keeps the value out of the command and the file.
+                let secret = w
+                    .token
+                    .display
+                    .strip_prefix("@secret:")
+                    .and_then(|d| d.strip_suffix('@'))
+                    .unwrap_or("npm_token");
+                s.note(format!("echo '{line}' > {target}"))
+                    .note(format!("with the secret as a variable of the step:\nenvVars:\n- name: {var}\n  value: '@secret:{secret}@'"))
             } else {
                 s.note(escape(&format!("echo '{line}' > {target}")))
             }
