@@ -135,9 +135,17 @@ fn keep_groovy_strings(text: &str, mut s: Suggestion) -> Suggestion {
     if safe {
         return s;
     }
+    let wanted: Vec<String> = s
+        .edits
+        .iter()
+        .map(|e| format!("`{}`", e.replacement))
+        .collect();
     s.edits.clear();
     s.applicability = Applicability::Manual;
-    s.note("the automatic rewrite would change the Groovy around this script, not only the script: make the change by hand")
+    s.note(format!(
+        "the automatic rewrite would change the Groovy around this script, not only the script: make the change by hand ({}), in a `sh '''...'''` string where it needs single quotes",
+        wanted.join(", ")
+    ))
 }
 
 pub fn run(ctx: &mut FileCtx<'_>, pipeline: &Pipeline) {
