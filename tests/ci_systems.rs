@@ -271,6 +271,12 @@ fn broken_or_foreign_input_is_a_note_or_an_error_never_a_finding() {
         "c/Jenkinsfile",
         "@Library('release-lib') _\nnode {\n  withCredentials([string(credentialsId: 'npm', variable: 'NPM_TOKEN')]) {\n    publishToNpm()\n    sh \"npm publish --tag \" + tag\n  }\n}\n",
     );
+    // A step from an implicitly loaded library (no `@Library` line): the same note.
+    write(
+        tmp.path(),
+        "h/Jenkinsfile",
+        "pipeline {\n  agent any\n  stages { stage('release') { steps { withNpmConfig { sh 'npm publish' } } } }\n}\n",
+    );
     // YAML that is not a pipeline, and binary junk under a pipeline name.
     write(
         tmp.path(),
@@ -304,6 +310,10 @@ fn broken_or_foreign_input_is_a_note_or_an_error_never_a_finding() {
     let notes = report["notes"].to_string();
     assert!(
         notes.contains("c/Jenkinsfile") && notes.contains("shared library"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("h/Jenkinsfile") && notes.contains("calls `withNpmConfig`"),
         "{notes}"
     );
     assert_eq!(run.code, 2);

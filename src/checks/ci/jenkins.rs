@@ -43,6 +43,12 @@ pub fn check(ctx: &mut FileCtx<'_>) {
             Some(span),
         ));
     }
+    for (name, span) in std::mem::take(&mut b.unknown_npm_steps) {
+        ctx.note(ParseError::new(
+            format!("calls `{name}`, a step defined outside this file (a shared library or plugin): what it runs is not checked"),
+            Some(span),
+        ));
+    }
     let pipeline = b.finish();
     super::rules::run(ctx, &pipeline);
 }
@@ -56,6 +62,9 @@ struct Builder<'a> {
     /// Pipeline-level `environment { }` (seen by every stage).
     global: Vec<EnvVar>,
     libraries: Vec<Span>,
+    /// Calls of npm-named steps neither Jenkins nor this file defines (`publishToNpm()`,
+    /// `withNpmConfig { }`): out of sight, so noted.
+    unknown_npm_steps: Vec<(String, Span)>,
     /// `tools { nodejs 'node-22.14.0' }`: the NodeJS installation, when its name carries a version.
     node: Option<NodeSetup>,
 }
@@ -80,6 +89,7 @@ impl<'a> Builder<'a> {
             jobs: Vec::new(),
             global: Vec::new(),
             libraries: Vec::new(),
+            unknown_npm_steps: Vec::new(),
             node: None,
         }
     }
@@ -255,9 +265,28 @@ impl<'a> Builder<'a> {
                     }
                     i = end + 1;
                 }
+                w if (self.is(i + 1, '(') || self.is(i + 1, '{'))
+                    && w.to_ascii_lowercase().contains("npm")
+                    && !self.defined_here(w) =>
+                {
+                    if !self.unknown_npm_steps.iter().any(|(n, _)| n == w) {
+                        self.unknown_npm_steps.push((w.to_string(), t.span.clone()));
+                    }
+                    i += 1;
+                }
                 _ => i += 1,
             }
         }
+    }
+
+    /// `def name(...)` (or `void name(...)`) in this file: a local function, whose body the walk
+    /// reads where it is written.
+    fn defined_here(&self, name: &str) -> bool {
+        self.toks.windows(3).any(|w| {
+            matches!(w[0].ident(), Some("def" | "void" | "String" | "Object"))
+                && w[1].ident() == Some(name)
+                && w[2].is('(')
+        })
     }
 
     fn push_step(&mut self, start: usize, next: usize, scalar: Scalar, env: &[EnvVar]) {
