@@ -65,7 +65,26 @@ const EXPECTED: &[(&str, &str, &[&str])] = &[
         ".onedev-buildspec.yml",
         &["ci-publish-long-lived-token", "ci-token-written-to-npmrc"],
     ),
+    (
+        "onedev",
+        "nexirift/.onedev-buildspec.yml",
+        &["ci-token-written-to-npmrc"],
+    ),
 ];
+
+#[test]
+fn publishing_to_the_ci_systems_own_registry_is_no_npmjs_publish() {
+    // Nexirift publishes to OneDev's package registry with `@job_token@:@secret:access-token@`:
+    // the secret written into ~/.npmrc is reported, the publish is not.
+    let report = json(&run_in(
+        &dir("onedev", "bad"),
+        &["-f", "json", "--fail-on", "never", "nexirift/.onedev-buildspec.yml"],
+    ));
+    let rules = rules_at(&report, "nexirift/.onedev-buildspec.yml");
+    assert_eq!(rules, vec!["ci-token-written-to-npmrc".to_string()]);
+    let notes = report["findings"][0]["suggestion"]["notes"].to_string();
+    assert!(notes.contains("@job_token@:@secret:access-token@"), "{notes}");
+}
 
 const SYSTEMS: &[(&str, &str)] = &[
     ("jenkins", "Jenkins"),

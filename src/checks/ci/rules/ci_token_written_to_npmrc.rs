@@ -120,8 +120,14 @@ pub(super) fn npmrc_suggestion(system: System, w: &AuthWrite, text: &str) -> Sug
                     .strip_prefix("@secret:")
                     .and_then(|d| d.strip_suffix('@'))
                     .unwrap_or("npm_token");
+                // OneDev's own package registry takes the job token in front of the secret.
+                let job_token = if text[..w.token.span.start.min(text.len())].ends_with("@job_token@:") {
+                    "@job_token@:"
+                } else {
+                    ""
+                };
                 s.note(format!("echo '{line}' > {target}"))
-                    .note(format!("with the secret as a variable of the step:\nenvVars:\n- name: {var}\n  value: '@secret:{secret}@'"))
+                    .note(format!("with the secret as a variable of the step:\nenvVars:\n- name: {var}\n  value: '{job_token}@secret:{secret}@'"))
             } else {
                 s.note(escape(&format!("echo '{line}' > {target}")))
             }
