@@ -301,19 +301,30 @@ impl Model {
         {
             return rel[..i].trim_end_matches('/').to_string();
         }
-        if let Some(i) = rel
-            .find(".circleci/")
-            .filter(|i| *i == 0 || rel[..*i].ends_with('/'))
-        {
-            return rel[..i].trim_end_matches('/').to_string();
+        for folder in [".circleci/", ".buildkite/", ".woodpecker/"] {
+            if let Some(i) = rel
+                .find(folder)
+                .filter(|i| *i == 0 || rel[..*i].ends_with('/'))
+            {
+                return rel[..i].trim_end_matches('/').to_string();
+            }
         }
         let dir = parent_rel(rel);
         // The entry file of a CI system sits at its repository's root.
         let name = rel.rsplit('/').next().unwrap_or(rel);
         let entry = matches!(
             name,
-            ".gitlab-ci.yml" | ".gitlab-ci.yaml" | ".travis.yml" | "bitbucket-pipelines.yml"
-        ) || name.starts_with("azure-pipelines");
+            ".gitlab-ci.yml"
+                | ".gitlab-ci.yaml"
+                | ".travis.yml"
+                | "bitbucket-pipelines.yml"
+                | ".drone.yml"
+                | ".drone.yaml"
+                | ".woodpecker.yml"
+                | ".woodpecker.yaml"
+                | ".onedev-buildspec.yml"
+        ) || name.starts_with("azure-pipelines")
+            || kind == FileKind::Jenkinsfile;
         if kind.is_ci() && entry {
             return dir;
         }

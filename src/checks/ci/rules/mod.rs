@@ -137,9 +137,17 @@ fn keep_groovy_strings(text: &str, mut s: Suggestion) -> Suggestion {
     if safe {
         return s;
     }
+    let wanted: Vec<String> = s
+        .edits
+        .iter()
+        .map(|e| format!("`{}`", e.replacement))
+        .collect();
     s.edits.clear();
     s.applicability = Applicability::Manual;
-    s.note("the automatic rewrite would change the Groovy around this script, not only the script: make the change by hand")
+    s.note(format!(
+        "the automatic rewrite would change the Groovy around this script, not only the script: make the change by hand ({}), in a `sh '''...'''` string where it needs single quotes",
+        wanted.join(", ")
+    ))
 }
 
 pub fn run(ctx: &mut FileCtx<'_>, pipeline: &Pipeline) {
@@ -237,7 +245,7 @@ fn job_rules_with(
     // Build args and logins (token writes come last: a job rewrite may cover them).
     for sf in steps {
         ci_token_in_docker_build_arg::report(ctx, job, sf, seen, reported);
-        npm_login_in_automation::report(ctx, job, sf, seen);
+        npm_login_in_automation::report(ctx, system, job, sf, seen);
     }
 
     let superseded = ci_publish_long_lived_token::publish_rules(
@@ -581,8 +589,8 @@ fn other_action_facts(text: &str, a: &Action, facts: &mut Facts) {
         | "docker-compose" => plugin_build_args(a, facts),
         "jenkins:withnpm" => {
             // Jenkins `withNPM(npmrcConfig: ...)`: a managed .npmrc (with its token) for the block.
-            if let Some(c) = a.input("npmrcConfig") {
-                let display = format!("managed npmrc {}", c.value.text);
+            if let Some(c) = a.input("npmrcConfig").filter(|c| c.value.source.is_stored()) {
+                let display = display_source(&c.value.source);
                 facts.provided.push(TokenUse {
                     display: display.clone(),
                     span: c.value.span.clone(),
