@@ -22,16 +22,9 @@ pub(super) fn publish_rules(
     let mut superseded: Vec<Span> = Vec::new();
     // Publishes to npm.
     let mut publishes: Vec<(usize, &Publish)> = Vec::new();
-    // `npm config set registry` in an earlier step (or the same one) wins over the defaults.
-    let mut set_registry: Option<String> = None;
     for (i, sf) in steps.iter().enumerate() {
-        set_registry = sf.facts.registry.clone().or(set_registry);
         for p in &sf.facts.publishes {
-            let registry = p
-                .registry
-                .clone()
-                .or(set_registry.clone())
-                .or_else(|| step_registry(job, i, repo_registry.as_deref()));
+            let registry = publish_registry(ctx, job, steps, i, p, repo_registry.as_deref());
             if p.dry_run || registry.as_deref().is_some_and(|r| !is_npm_registry(r)) {
                 continue;
             }
