@@ -301,6 +301,14 @@ fn onbuild_instructions_are_checked_like_the_instruction_they_wrap() {
     let rules: Vec<&str> = bad.iter().map(|f| f.0.as_str()).collect();
     assert!(rules.contains(&"dockerfile-token-arg"), "{bad:?}");
     assert!(rules.contains(&"dockerfile-npmrc-in-layer"), "{bad:?}");
+    assert!(rules.contains(&"dockerfile-token-env"), "{bad:?}");
+    // Each says where it comes from, and that it runs in the child image's build.
+    for f in &bad {
+        assert!(
+            f.2.contains("`ONBUILD` instruction") && f.2.contains("child image"),
+            "{f:?}"
+        );
+    }
     let dir = fixtures().join("semantics/onbuild/bad");
     let named = json(&run_in(&dir, &["--format", "json", "Dockerfile"]));
     assert_eq!(rules_of(&named).len(), bad.len());

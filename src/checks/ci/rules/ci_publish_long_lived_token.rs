@@ -206,8 +206,6 @@ pub(super) fn publish_rules(
     superseded
 }
 
-/// `npm publish` → `npm stage publish` in the commands written in this file (not those run
-/// through a package script or a repository script, whose text is elsewhere).
 /// Whether the job's or the publish step's environment hands an npm token from `source`.
 fn env_token_from(ctx: &FileCtx<'_>, job: &Job, publish_step: usize, source: &Source) -> bool {
     let step_env = job.steps.get(publish_step).map(|s| s.env.iter());
@@ -217,6 +215,8 @@ fn env_token_from(ctx: &FileCtx<'_>, job: &Job, publish_step: usize, source: &So
         .any(|v| v.is_token(ctx) && v.value.source == *source)
 }
 
+/// `npm publish` → `npm stage publish` in the commands written in this file (not those run
+/// through a package script or a repository script, whose text is elsewhere).
 fn stage_publish_edits(text: &str, publishes: &[(usize, &Publish)]) -> Vec<crate::finding::Edit> {
     let mut edits: Vec<crate::finding::Edit> = publishes
         .iter()
