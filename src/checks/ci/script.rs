@@ -41,7 +41,7 @@ pub struct Publish {
     /// Yarn Berry (`yarn npm publish`): a configured `npmAuthToken` wins over OIDC.
     pub yarn_berry: bool,
     /// The tool can publish with trusted publishing at all (`rules/catalogue.toml`: not
-    /// `bun publish`, Yarn 1, `rush publish`).
+    /// `bun publish`, Yarn 1: entries whose `oidc_status` is `none`).
     pub oidc_capable: bool,
     /// Tokens handed to this command alone (`NODE_AUTH_TOKEN=... npm publish`, `--//host/:_authToken=`).
     pub inline: Vec<TokenUse>,
