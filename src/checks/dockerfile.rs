@@ -1190,7 +1190,7 @@ const ENV_USE: &str = "copied into an `ENV` that reaches npm auth";
 /// What `npm config set` writes to, for messages and matching removals.
 const USER_CONFIG: &str = "the user npm config";
 
-const PUBLISH_NOTE: &str = "this build publishes, which a read-only token cannot: publish from a CI job with trusted publishing (OIDC, no token) instead of inside the image build; failing that, a stage-only granular token (npm token create --name=docker-publish --packages-and-scopes-permission=read-write-stage-only --expires=90) and `npm stage publish` (npm >= 11.20.0), approved by a maintainer with 2FA";
+const PUBLISH_NOTE: &str = "this build publishes, which a read-only token cannot: publish from a CI job with trusted publishing (OIDC, no token) instead of inside the image build; failing that, a stage-only granular token (npm token create --name=docker-publish --packages-and-scopes-permission=read-write-stage-only --expires=90) and `npm stage publish` (npm >= 11.20.0, 2026-09-21; stage-only tokens since 2026-09-18, npm changelog), approved by a maintainer with 2FA";
 
 const TOKEN_NOTE: &str = "npm token create --name=docker-build --packages-and-scopes-permission=read-only --packages-all --expires=90   # a read-only granular token for installs";
 
