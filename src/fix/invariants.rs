@@ -93,6 +93,12 @@ struct SecretFlag {
     env: Option<String>,
     /// Whether that variable is set where the command runs.
     env_set: bool,
+    /// The file it reads (`src=`/`source=`), as written.
+    src: Option<String>,
+    /// Whether an earlier line of the same step or job writes that file.
+    src_made: bool,
+    /// The folder the command runs in, relative to the repository root (`working-directory`).
+    workdir: Option<String>,
     /// The Dockerfile the build reads, relative to the repository root.
     dockerfile: Option<String>,
 }
@@ -112,6 +118,9 @@ struct Shape {
     referenced: BTreeSet<String>,
     /// The Dockerfiles the file's container builds read, relative to the repository root.
     builds: Vec<String>,
+    /// Files the scripts write (redirections, `tee`, `cp`/`mv`/`install` targets, `touch`),
+    /// with the job they run in, in the order they run.
+    written: Vec<(String, String)>,
 }
 
 /// Why a fixed file breaks what the original did, if it does.
@@ -198,7 +207,7 @@ fn shape(kind: FileKind, text: &str) -> Option<Shape> {
             for ins in df.instructions.iter().filter(|i| i.is("RUN")) {
                 let Some(script) = ins.script() else { continue };
                 let scope = format!("stage {}", ins.stage.unwrap_or(0));
-                add_script(&mut out, &scope, &script.text, &[]);
+                add_script(&mut out, &scope, &script.text, &[], None);
             }
             Some(out)
         }
@@ -212,7 +221,14 @@ fn shape(kind: FileKind, text: &str) -> Option<Shape> {
         | FileKind::Compose => {
             let docs = yaml::parse(text).ok()?;
             for doc in &docs {
-                walk(&mut out, &doc.root, &mut Vec::new(), &mut Vec::new(), 0);
+                walk(
+                    &mut out,
+                    &doc.root,
+                    &mut Vec::new(),
+                    &mut Vec::new(),
+                    None,
+                    0,
+                );
                 if kind == FileKind::GithubWorkflow {
                     out.reusable |= doc.root.get("on").is_some_and(|on| {
                         on.as_str() == Some("workflow_call")
@@ -227,11 +243,29 @@ fn shape(kind: FileKind, text: &str) -> Option<Shape> {
     }
 }
 
-fn walk(out: &mut Shape, node: &Node, path: &mut Vec<String>, env: &mut Vec<String>, depth: usize) {
+fn walk(
+    out: &mut Shape,
+    node: &Node,
+    path: &mut Vec<String>,
+    env: &mut Vec<String>,
+    workdir: Option<&str>,
+    depth: usize,
+) {
     if depth > 32 {
         return;
     }
     if let Some(map) = node.as_mapping() {
+        // GitHub `working-directory` (step, or job `defaults.run`), CircleCI `working_directory`.
+        let workdir = ["working-directory", "working_directory"]
+            .iter()
+            .find_map(|k| node.get(k).and_then(Node::as_str))
+            .or_else(|| {
+                node.get("defaults")
+                    .and_then(|d| d.get("run"))
+                    .and_then(|r| r.get("working-directory"))
+                    .and_then(Node::as_str)
+            })
+            .or(workdir);
         let mut seen = BTreeSet::new();
         for e in map.iter().filter(|e| !e.merged) {
             if let Some(k) = e.key.as_str() {
@@ -268,7 +302,7 @@ fn walk(out: &mut Shape, node: &Node, path: &mut Vec<String>, env: &mut Vec<Stri
                 let mut scripts = Vec::new();
                 crate::checks::ci::scripts_of(v, &mut scripts);
                 for s in scripts {
-                    add_script(out, &scope, s.scalar.value(), env);
+                    add_script(out, &scope, s.scalar.value(), env, workdir);
                 }
             }
             if TOOL_KEYS.contains(&key) {
@@ -283,13 +317,13 @@ fn walk(out: &mut Shape, node: &Node, path: &mut Vec<String>, env: &mut Vec<Stri
                 }
             }
             path.push(key.to_string());
-            walk(out, v, path, env, depth + 1);
+            walk(out, v, path, env, workdir, depth + 1);
             path.pop();
         }
         env.truncate(pushed);
     } else {
         for child in node.iter_seq() {
-            walk(out, child, path, env, depth + 1);
+            walk(out, child, path, env, workdir, depth + 1);
         }
     }
 }
@@ -303,7 +337,7 @@ fn scope_of(path: &[String]) -> String {
     path[..end].join(".")
 }
 
-fn add_script(out: &mut Shape, scope: &str, value: &str, env: &[String]) {
+fn add_script(out: &mut Shape, scope: &str, value: &str, env: &[String], workdir: Option<&str>) {
     out.scripts.insert(value.to_string());
     let blanked = EXPRESSION.replace_all(value, |c: &regex::Captures<'_>| {
         "_".repeat(c.get(0).map_or(0, |m| m.len()))
@@ -372,10 +406,54 @@ fn add_script(out: &mut Shape, scope: &str, value: &str, env: &[String]) {
                 .any(|w| w.value == "build" || w.value == "buildx");
         if builds {
             out.builds.extend(dockerfile_of(args));
-            out.secrets
-                .extend(secret_flags(scope, args, env, &assigned));
+            let mut flags = secret_flags(scope, args, env, &assigned);
+            for f in &mut flags {
+                f.workdir = workdir.map(str::to_string);
+                f.src_made = f.src.as_deref().is_some_and(|src| {
+                    out.written
+                        .iter()
+                        .any(|(s, w)| s == scope && same_file(w, src))
+                });
+            }
+            out.secrets.extend(flags);
+        }
+        for target in written_files(c) {
+            out.written.push((scope.to_string(), target));
         }
     }
+}
+
+/// The files a command writes: redirection targets, and the destinations of `tee`, `touch`,
+/// `cp`, `mv`, `install`, `ln`.
+fn written_files(c: &shell::Command) -> Vec<String> {
+    let mut out: Vec<String> = c.file_writes().map(|(_, t)| t.value.clone()).collect();
+    let operands: Vec<&str> = c
+        .args()
+        .iter()
+        .map(|w| w.value.as_str())
+        .filter(|v| !v.starts_with('-'))
+        .collect();
+    match c.base_name() {
+        Some("tee" | "touch") => out.extend(operands.iter().map(|s| s.to_string())),
+        Some("cp" | "mv" | "install" | "ln") => out.extend(
+            operands
+                .last()
+                .filter(|_| operands.len() > 1)
+                .map(|s| s.to_string()),
+        ),
+        _ => {}
+    }
+    out
+}
+
+/// Whether two spellings of a path in one job name the same file (`./a` and `a`,
+/// `$RUNNER_TEMP/x` and `${RUNNER_TEMP}/x`).
+fn same_file(a: &str, b: &str) -> bool {
+    let canon = |p: &str| {
+        let p = p.replace("${", "$").replace('}', "");
+        normalize_rel(Path::new(&p))
+    };
+    canon(a) == canon(b)
 }
 
 /// The `--secret` flags of a build command, with the variable each reads and the Dockerfile.
@@ -404,7 +482,11 @@ fn secret_flags(
             let opts: BTreeMap<&str, &str> =
                 v.split(',').filter_map(|o| o.split_once('=')).collect();
             let id = opts.get("id").copied().unwrap_or("").to_string();
-            let env_var = match (opts.get("env"), opts.get("src").or(opts.get("source"))) {
+            let src = opts
+                .get("src")
+                .or(opts.get("source"))
+                .map(|s| s.to_string());
+            let env_var = match (opts.get("env"), &src) {
                 (Some(e), _) => Some(e.to_string()),
                 (None, None) if !id.is_empty() => Some(id.clone()),
                 _ => None,
@@ -418,6 +500,9 @@ fn secret_flags(
                 id,
                 env: env_var,
                 env_set,
+                src,
+                src_made: false,
+                workdir: None,
                 dockerfile: dockerfile
                     .clone()
                     .map(|d| d.trim_start_matches("./").to_string()),
@@ -581,6 +666,10 @@ pub trait RepoView {
     fn text(&self, rel: &str) -> Option<String>;
     /// Files directly in folder `rel`, relative to the repository root.
     fn list(&self, rel: &str) -> Vec<String>;
+    /// Whether `rel` exists (a file or a folder).
+    fn exists(&self, rel: &str) -> bool {
+        self.text(rel).is_some()
+    }
 }
 
 /// A [`RepoView`] over a folder on disk with some files replaced by their fixed text.
@@ -613,6 +702,10 @@ impl RepoView for Overlay<'_> {
             .unwrap_or_default();
         out.sort();
         out
+    }
+
+    fn exists(&self, rel: &str) -> bool {
+        self.fixed.contains_key(rel) || self.root.join(rel).exists()
     }
 }
 
@@ -659,6 +752,15 @@ pub fn check_repo(changed: &[(String, FileKind, &str)], repo: &dyn RepoView) -> 
             }
         }
         for s in new.secrets.iter().filter(|s| !old.secrets.contains(s)) {
+            if let Some(why) = missing_secret_file(s, repo) {
+                out.push(RepoViolation {
+                    reason: why,
+                    files: vec![rel.clone()],
+                    grant: Vec::new(),
+                });
+            }
+        }
+        for s in new.secrets.iter().filter(|s| !old.secrets.contains(s)) {
             let Some(df) = &s.dockerfile else { continue };
             let Some(text) = repo.text(df) else { continue };
             let mounted = mounted_ids(&text);
@@ -688,6 +790,31 @@ pub fn check_repo(changed: &[(String, FileKind, &str)], repo: &dyn RepoView) -> 
         }
     }
     out
+}
+
+/// Why the file a `--secret id=X,src=Z` flag reads would be missing when the build runs, if it
+/// would: `Z` must be written by an earlier line of the same job, or, as a path inside the
+/// repository (relative to the step's working directory), exist there. A path through a variable
+/// (`$HOME/.npmrc`) or outside the repository is on the runner: only an earlier line can make it.
+fn missing_secret_file(s: &SecretFlag, repo: &dyn RepoView) -> Option<String> {
+    let src = s.src.as_deref()?;
+    if s.src_made {
+        return None;
+    }
+    let on_runner = src.contains('$') || src.starts_with('~') || src.starts_with('/');
+    let rel = normalize_rel(&Path::new(s.workdir.as_deref().unwrap_or("")).join(src));
+    if !on_runner && !rel.is_empty() && !rel.starts_with("..") && repo.exists(&rel) {
+        return None;
+    }
+    let place = if on_runner {
+        "no earlier line of the job creates it"
+    } else {
+        "it is not in the repository and no earlier line of the job creates it"
+    };
+    Some(format!(
+        "`{}` reads the file `{src}`, but {place}: the build would fail or get no secret",
+        s.text
+    ))
 }
 
 /// The secret ids a Dockerfile's `RUN --mount=type=secret` instructions read.
@@ -1162,6 +1289,45 @@ mod tests {
             built_dockerfiles(WF, ".github/workflows/ci.yml", &ci_before),
             vec!["docker/app.Dockerfile".to_string()]
         );
+    }
+
+    #[test]
+    fn a_build_secret_file_must_exist_or_be_made_earlier_in_the_job() {
+        let rel = ".github/workflows/ci.yml";
+        let before = job("      - run: docker build --build-arg NPM_TOKEN=${{ secrets.T }} .\n");
+        let changed = [(rel.to_string(), WF, before.as_str())];
+        let check = |after: String, extra: &[(&'static str, &str)]| {
+            let mut files = BTreeMap::from([(rel, after)]);
+            files.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+            check_repo(&changed, &Mem(files))
+        };
+        let flag = |src: &str| format!("      - run: docker build --secret id=npmrc,src={src} .\n");
+        // In the repository, relative to where the step runs.
+        assert!(check(job(&flag("ci/npmrc")), &[("ci/npmrc", "x")]).is_empty());
+        let v = check(job(&flag("ci/npmrc")), &[]);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(
+            v[0].reason
+                .contains("reads the file `ci/npmrc`, but it is not in the repository"),
+            "{v:?}"
+        );
+        let in_sub = job("      - run: docker build --secret id=npmrc,src=npmrc .\n        working-directory: ci\n");
+        assert!(check(in_sub.clone(), &[("ci/npmrc", "x")]).is_empty());
+        assert!(!check(in_sub, &[("npmrc", "x")]).is_empty());
+        // On the runner: only an earlier line of the same job makes it.
+        let v = check(job(&flag("$RUNNER_TEMP/npmrc")), &[]);
+        assert!(
+            v[0].reason
+                .contains("no earlier line of the job creates it"),
+            "{v:?}"
+        );
+        let made = job("      - run: printf '%s\\n' \"$NPMRC\" > \"$RUNNER_TEMP/npmrc\"\n      - run: docker build --secret id=npmrc,src=${RUNNER_TEMP}/npmrc .\n");
+        assert!(check(made, &[]).is_empty());
+        let copied = job("      - run: |\n          cp ci/npmrc.template ./build.npmrc\n          docker build --secret id=npmrc,src=build.npmrc .\n");
+        assert!(check(copied, &[]).is_empty());
+        // A file made in another job is not there.
+        let elsewhere = "on: push\njobs:\n  prep:\n    runs-on: ubuntu-latest\n    steps:\n      - run: touch /tmp/npmrc\n  publish:\n    runs-on: ubuntu-latest\n    steps:\n      - run: docker build --secret id=npmrc,src=/tmp/npmrc .\n";
+        assert!(!check(elsewhere.to_string(), &[]).is_empty());
     }
 
     #[test]
