@@ -121,6 +121,8 @@ struct Shape {
     /// Files the scripts write (redirections, `tee`, `cp`/`mv`/`install` targets, `touch`),
     /// with the job they run in, in the order they run.
     written: Vec<(String, String)>,
+    /// The variables set where each `docker compose` (or `docker-compose`) command runs.
+    compose_env: Vec<BTreeSet<String>>,
 }
 
 /// Why a fixed file breaks what the original did, if it does.
@@ -400,7 +402,18 @@ fn add_script(out: &mut Shape, scope: &str, value: &str, env: &[String], workdir
                 }
             }
         }
-        let builds = matches!(name, "docker" | "podman" | "buildah" | "nerdctl")
+        let compose = name == "docker-compose"
+            || (name == "docker" && args.first().is_some_and(|w| w.value == "compose"));
+        if compose {
+            out.compose_env.push(
+                env.iter()
+                    .cloned()
+                    .chain(assigned.iter().map(|a| a.to_string()))
+                    .collect(),
+            );
+        }
+        let builds = !compose
+            && matches!(name, "docker" | "podman" | "buildah" | "nerdctl")
             && args
                 .iter()
                 .any(|w| w.value == "build" || w.value == "buildx");
@@ -781,9 +794,9 @@ pub fn check_repo(changed: &[(String, FileKind, &str)], repo: &dyn RepoView) -> 
             }
         }
         if *kind == FileKind::Compose {
-            let known = compose_secrets(rel, before, repo);
+            let known = compose_secrets(rel, before, before, repo);
             out.extend(
-                compose_secrets(rel, &after, repo)
+                compose_secrets(rel, &after, before, repo)
                     .into_iter()
                     .filter(|v| !known.iter().any(|k| k.reason == v.reason)),
             );
@@ -971,18 +984,31 @@ fn callers_without_id_token(rel: &str, repo: &dyn RepoView) -> Vec<(String, Stri
 }
 
 /// Compose `build.secrets`: declared at top level, and mounted under that id by the Dockerfile.
-fn compose_secrets(rel: &str, text: &str, repo: &dyn RepoView) -> Vec<RepoViolation> {
+/// `original` is the file before the fix: the variables it read are the ones whoever runs compose
+/// already provides.
+fn compose_secrets(
+    rel: &str,
+    text: &str,
+    original: &str,
+    repo: &dyn RepoView,
+) -> Vec<RepoViolation> {
     let mut out = Vec::new();
     let Ok(docs) = yaml::parse(text) else {
         return out;
     };
     let dir = Path::new(rel).parent().unwrap_or(Path::new(""));
+    let provided = ComposeEnv::of(rel, original, repo);
     for doc in &docs {
-        let declared: BTreeSet<&str> = doc
+        let declarations: BTreeMap<&str, &Node> = doc
             .root
             .get("secrets")
-            .map(|s| s.iter_map().filter_map(|(k, _)| k.as_str()).collect())
+            .map(|s| {
+                s.iter_map()
+                    .filter_map(|(k, v)| Some((k.as_str()?, v)))
+                    .collect()
+            })
             .unwrap_or_default();
+        let declared: BTreeSet<&str> = declarations.keys().copied().collect();
         let Some(services) = doc.root.get("services") else {
             continue;
         };
@@ -1018,6 +1044,15 @@ fn compose_secrets(rel: &str, text: &str, repo: &dyn RepoView) -> Vec<RepoViolat
                         files: vec![rel.to_string()],
                         grant: Vec::new(),
                     });
+                } else if let Some(why) = declarations
+                    .get(source)
+                    .and_then(|d| provided.unset(source, d, svc_name))
+                {
+                    out.push(RepoViolation {
+                        reason: why,
+                        files: vec![rel.to_string()],
+                        grant: Vec::new(),
+                    });
                 } else if !mounted.is_empty() && !mounted.contains(id) {
                     out.push(RepoViolation {
                         reason: format!(
@@ -1036,6 +1071,149 @@ fn compose_secrets(rel: &str, text: &str, repo: &dyn RepoView) -> Vec<RepoViolat
         }
     }
     out
+}
+
+/// What provides the values of a compose file's secrets where compose runs.
+struct ComposeEnv<'a> {
+    /// The compose file's folder, relative to the repository root.
+    dir: PathBuf,
+    /// Variables the original file interpolated or passed through by name (`- NPM_TOKEN`).
+    read: BTreeSet<String>,
+    /// Services whose original build args passed a literal (no variable): a token written into the
+    /// file, which the fix takes out; the variable that replaces it is the user's to export.
+    literal: BTreeSet<String>,
+    /// Variables the `.env` beside the file defines (compose resolves `environment:` secrets from
+    /// it too, docker/compose 2ca7b96e).
+    dotenv: BTreeSet<String>,
+    /// Variables set where a CI job runs `docker compose` (or `docker-compose`).
+    ci: BTreeSet<String>,
+    repo: &'a dyn RepoView,
+}
+
+/// CI files at fixed places (GitHub workflows are listed from their folder).
+const CI_FILES: &[(&str, FileKind)] = &[
+    (".gitlab-ci.yml", FileKind::GitlabCi),
+    (".circleci/config.yml", FileKind::CircleCi),
+    (".travis.yml", FileKind::Travis),
+    ("azure-pipelines.yml", FileKind::AzurePipelines),
+    ("bitbucket-pipelines.yml", FileKind::BitbucketPipelines),
+];
+
+impl<'a> ComposeEnv<'a> {
+    fn of(rel: &str, original: &str, repo: &'a dyn RepoView) -> Self {
+        let dir = Path::new(rel)
+            .parent()
+            .unwrap_or(Path::new(""))
+            .to_path_buf();
+        let mut read: BTreeSet<String> = crate::token::env_refs(original)
+            .into_iter()
+            .map(|r| r.name.to_string())
+            .collect();
+        let mut literal = BTreeSet::new();
+        for doc in yaml::parse(original).unwrap_or_default() {
+            for (name, svc) in doc
+                .root
+                .get("services")
+                .into_iter()
+                .flat_map(Node::iter_map)
+            {
+                let build_args = svc.get("build").and_then(|b| b.get("args"));
+                let env = svc.get("environment");
+                for block in build_args.into_iter().chain(env) {
+                    // `- NAME` and `NAME:` with no value pass the variable of that name through.
+                    read.extend(
+                        block
+                            .iter_seq()
+                            .filter_map(Node::as_str)
+                            .filter(|s| !s.contains('='))
+                            .map(|s| s.trim().to_string()),
+                    );
+                    read.extend(
+                        block
+                            .iter_map()
+                            .filter(|(_, v)| v.is_null())
+                            .filter_map(|(k, _)| k.as_str().map(str::to_string)),
+                    );
+                }
+                let values: Vec<&str> = build_args
+                    .into_iter()
+                    .flat_map(|a| {
+                        a.iter_seq()
+                            .filter_map(Node::as_str)
+                            .filter_map(|s| s.split_once('=').map(|(_, v)| v))
+                            .chain(a.iter_map().filter_map(|(_, v)| v.as_str()))
+                    })
+                    .collect();
+                if !values.is_empty() && values.iter().all(|v| !v.contains('$')) {
+                    literal.extend(name.as_str().map(str::to_string));
+                }
+            }
+        }
+        let dotenv = repo
+            .text(&normalize_rel(&dir.join(".env")))
+            .map(|t| {
+                t.lines()
+                    .filter_map(|l| {
+                        let l = l.trim();
+                        let l = l.strip_prefix("export ").unwrap_or(l);
+                        let (k, _) = l.split_once('=')?;
+                        (!k.starts_with('#')).then(|| k.trim().to_string())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut ci = BTreeSet::new();
+        let workflows = repo.list(".github/workflows").into_iter().filter_map(|f| {
+            (f.ends_with(".yml") || f.ends_with(".yaml")).then_some((f, FileKind::GithubWorkflow))
+        });
+        let fixed = CI_FILES.iter().map(|(f, k)| (f.to_string(), *k));
+        for (file, kind) in workflows.chain(fixed) {
+            let Some(shape) = repo.text(&file).and_then(|t| shape(kind, &t)) else {
+                continue;
+            };
+            if shape.compose_env.is_empty() {
+                continue;
+            }
+            for env in &shape.compose_env {
+                ci.extend(env.iter().cloned());
+            }
+            // Outside GitHub, a project variable the file reads is in every job's environment.
+            if kind != FileKind::GithubWorkflow {
+                ci.extend(shape.referenced.iter().cloned());
+            }
+        }
+        ComposeEnv {
+            dir,
+            read,
+            literal,
+            dotenv,
+            ci,
+            repo,
+        }
+    }
+
+    /// Why the value of top-level secret `name` (declared as `decl`) would be missing when
+    /// service `service` builds, if it would.
+    fn unset(&self, name: &str, decl: &Node, service: &str) -> Option<String> {
+        if let Some(var) = decl.get("environment").and_then(Node::as_str) {
+            let set = self.read.contains(var)
+                || self.dotenv.contains(var)
+                || self.ci.contains(var)
+                || self.literal.contains(service);
+            return (!set).then(|| format!(
+                "secret `{name}` reads the variable `{var}`, which nothing provides where compose runs (the file did not read it before, `.env` does not set it, no CI job running compose sets it): the build would get an empty secret"
+            ));
+        }
+        let file = decl.get("file").and_then(Node::as_str)?;
+        // `~/.npmrc` and absolute paths are on the machine that runs compose.
+        if file.starts_with('~') || file.starts_with('/') || file.contains('$') {
+            return None;
+        }
+        let rel = normalize_rel(&self.dir.join(file));
+        (rel.starts_with("..") || !self.repo.exists(&rel)).then(|| {
+            format!("secret `{name}` reads the file `{file}`, which is not in the repository: the build would fail")
+        })
+    }
 }
 
 /// `a/./b/../c` as `a/c`, `/`-separated.
@@ -1328,6 +1506,55 @@ mod tests {
         // A file made in another job is not there.
         let elsewhere = "on: push\njobs:\n  prep:\n    runs-on: ubuntu-latest\n    steps:\n      - run: touch /tmp/npmrc\n  publish:\n    runs-on: ubuntu-latest\n    steps:\n      - run: docker build --secret id=npmrc,src=/tmp/npmrc .\n";
         assert!(!check(elsewhere.to_string(), &[]).is_empty());
+    }
+
+    #[test]
+    fn a_compose_build_secret_reads_a_source_that_is_set() {
+        let df = "FROM node\nRUN --mount=type=secret,id=npm_token,env=NPM_TOKEN npm ci\n";
+        let after = |decl: &str| {
+            format!("services:\n  api:\n    build:\n      context: .\n      secrets:\n        - npm_token\nsecrets:\n  npm_token:\n{decl}")
+        };
+        let run = |before: &str, decl: &str, extra: &[(&'static str, &str)]| {
+            let changed = [("compose.yaml".to_string(), FileKind::Compose, before)];
+            let mut files = BTreeMap::from([
+                ("compose.yaml", after(decl)),
+                ("Dockerfile", df.to_string()),
+            ]);
+            files.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+            check_repo(&changed, &Mem(files))
+        };
+        let env = "    environment: NPM_TOKEN\n";
+        // The original interpolated the variable, or passed it through by name.
+        let interpolated = "services:\n  api:\n    build:\n      context: .\n      args:\n        NPM_TOKEN: ${NPM_TOKEN}\n";
+        assert!(run(interpolated, env, &[]).is_empty());
+        let by_name =
+            "services:\n  api:\n    build:\n      context: .\n      args:\n        - NPM_TOKEN\n";
+        assert!(run(by_name, env, &[]).is_empty());
+        // Read under another name before: nothing sets NPM_TOKEN ...
+        let other = "services:\n  api:\n    build:\n      context: .\n      args:\n        NPM_TOKEN: ${GH_PACKAGES}\n";
+        let v = run(other, env, &[]);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(
+            v[0].reason
+                .contains("reads the variable `NPM_TOKEN`, which nothing provides"),
+            "{v:?}"
+        );
+        // ... unless `.env` beside the file or a CI job running compose sets it.
+        assert!(run(other, env, &[(".env", "# local\nNPM_TOKEN=x\n")]).is_empty());
+        let ci = "on: push\njobs:\n  up:\n    runs-on: ubuntu-latest\n    steps:\n      - run: docker compose build\n        env:\n          NPM_TOKEN: ${{ secrets.T }}\n";
+        assert!(run(other, env, &[(".github/workflows/ci.yml", ci)]).is_empty());
+        let gitlab = "build:\n  script:\n    - docker compose build --build-arg X=$NPM_TOKEN\n";
+        assert!(run(other, env, &[(".gitlab-ci.yml", gitlab)]).is_empty());
+        let unrelated = ci.replace("docker compose build", "npm test");
+        assert!(!run(other, env, &[(".github/workflows/ci.yml", &unrelated)]).is_empty());
+        // A literal token taken out of the file: the variable is the user's to export.
+        let literal = "services:\n  api:\n    build:\n      context: .\n      args:\n        - NPM_TOKEN=npm_literal\n";
+        assert!(run(literal, env, &[]).is_empty());
+        // `file:` inside the repository must exist; on the compose machine it is not checked.
+        let file = "    file: ./ci/npmrc\n";
+        assert!(!run(interpolated, file, &[]).is_empty());
+        assert!(run(interpolated, file, &[("ci/npmrc", "x")]).is_empty());
+        assert!(run(interpolated, "    file: ~/.npmrc\n", &[]).is_empty());
     }
 
     #[test]
