@@ -123,6 +123,16 @@ struct Shape {
     written: Vec<(String, String)>,
     /// The variables set where each `docker compose` (or `docker-compose`) command runs.
     compose_env: Vec<BTreeSet<String>>,
+    /// What each container build passes: the Dockerfile, `--build-arg` names, secret ids.
+    build_inputs: Vec<BuildInputs>,
+}
+
+/// What one container build (a CI command or a compose service) hands the Dockerfile it reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct BuildInputs {
+    dockerfile: String,
+    args: BTreeSet<String>,
+    secrets: BTreeSet<String>,
 }
 
 /// Why a fixed file breaks what the original did, if it does.
@@ -419,6 +429,16 @@ fn add_script(out: &mut Shape, scope: &str, value: &str, env: &[String], workdir
                 .any(|w| w.value == "build" || w.value == "buildx");
         if builds {
             out.builds.extend(dockerfile_of(args));
+            if let Some(dockerfile) = dockerfile_of(args) {
+                out.build_inputs.push(BuildInputs {
+                    dockerfile,
+                    args: build_arg_names(args),
+                    secrets: secret_flags(scope, args, env, &assigned)
+                        .into_iter()
+                        .map(|f| f.id)
+                        .collect(),
+                });
+            }
             let mut flags = secret_flags(scope, args, env, &assigned);
             for f in &mut flags {
                 f.workdir = workdir.map(str::to_string);
@@ -434,6 +454,182 @@ fn add_script(out: &mut Shape, scope: &str, value: &str, env: &[String], workdir
             out.written.push((scope.to_string(), target));
         }
     }
+}
+
+fn listed(ids: &BTreeSet<String>) -> String {
+    ids.iter()
+        .map(|m| format!("`{m}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What to do by hand when a build passes secret `passed` and the Dockerfile mounts others.
+fn mismatch_advice(passed: &str, mounted: &BTreeSet<String>) -> String {
+    if mounted.contains("npmrc") {
+        format!(
+            " (a whole .npmrc file): nothing would reach that mount, so neither file is rewritten; by hand, either pass the file (`docker build --secret id=npmrc,src=<an .npmrc that is there when the build runs>`; compose: `secrets: {{npmrc: {{file: ...}}}}`), or keep `{passed}` and mount it in the Dockerfile as a variable (`RUN --mount=type=secret,id={passed},env=NPM_TOKEN npm ci`, with a committed `.npmrc` line `//registry.npmjs.org/:_authToken=${{NPM_TOKEN}}`)"
+        )
+    } else {
+        format!(": nothing would reach that mount, so neither file is rewritten; make the ids agree by hand (pass {} or mount `{passed}`)", listed(mounted))
+    }
+}
+
+/// The names a build command passes with `--build-arg NAME[=value]`.
+fn build_arg_names(args: &[shell::Word]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for (i, w) in args.iter().enumerate() {
+        let value = if w.value == "--build-arg" {
+            args.get(i + 1).map(|n| n.value.as_str())
+        } else {
+            w.value.strip_prefix("--build-arg=")
+        };
+        if let Some(v) = value {
+            out.insert(v.split('=').next().unwrap_or(v).to_string());
+        }
+    }
+    out
+}
+
+/// The builds of every compose service of `text` (at `rel`): the Dockerfile, build args and build
+/// secret ids.
+fn compose_builds(rel: &str, text: &str) -> Vec<BuildInputs> {
+    let dir = Path::new(rel).parent().unwrap_or(Path::new(""));
+    let mut out = Vec::new();
+    for doc in yaml::parse(text).unwrap_or_default() {
+        for (_, svc) in doc
+            .root
+            .get("services")
+            .into_iter()
+            .flat_map(Node::iter_map)
+        {
+            let Some(build) = svc.get("build") else {
+                continue;
+            };
+            let context = build
+                .as_str()
+                .or_else(|| build.get("context").and_then(Node::as_str))
+                .unwrap_or(".");
+            let file = build
+                .get("dockerfile")
+                .and_then(Node::as_str)
+                .unwrap_or("Dockerfile");
+            let mut args = BTreeSet::new();
+            if let Some(a) = build.get("args") {
+                args.extend(
+                    a.iter_seq()
+                        .filter_map(Node::as_str)
+                        .map(|s| s.split('=').next().unwrap_or(s).trim().to_string()),
+                );
+                args.extend(
+                    a.iter_map()
+                        .filter_map(|(k, _)| k.as_str().map(str::to_string)),
+                );
+            }
+            let secrets = build
+                .get("secrets")
+                .into_iter()
+                .flat_map(Node::iter_seq)
+                .filter_map(|s| {
+                    s.as_str()
+                        .or_else(|| s.get("target").and_then(Node::as_str))
+                        .or_else(|| s.get("source").and_then(Node::as_str))
+                        .map(str::to_string)
+                })
+                .collect();
+            out.push(BuildInputs {
+                dockerfile: normalize_rel(&dir.join(context).join(file)),
+                args,
+                secrets,
+            });
+        }
+    }
+    out
+}
+
+/// The `ARG` names a Dockerfile declares.
+fn declared_args(text: &str) -> BTreeSet<String> {
+    dockerfile::parse(text)
+        .instructions
+        .iter()
+        .filter_map(|i| match &i.args {
+            dockerfile::Args::Arg(pairs) => Some(pairs.iter().map(|kv| kv.key.clone())),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+/// Compose files where a repository usually keeps them: at the root and in `dir` and its parents.
+fn compose_files_near(dir: &Path, repo: &dyn RepoView) -> Vec<String> {
+    const NAMES: &[&str] = &[
+        "compose.yaml",
+        "compose.yml",
+        "docker-compose.yml",
+        "docker-compose.yaml",
+    ];
+    let mut out: Vec<String> = Vec::new();
+    for d in dir.ancestors() {
+        for n in NAMES {
+            let rel = normalize_rel(&d.join(n));
+            if !out.contains(&rel) && repo.exists(&rel) {
+                out.push(rel);
+            }
+        }
+    }
+    out
+}
+
+/// Why a rewritten Dockerfile would break a build in the repository that the run does not change
+/// with it, if one would: the build still passes, as `--build-arg`, an `ARG` the fix removed,
+/// and no secret the Dockerfile now mounts (a named-file run, or the builder's fix rolled back).
+fn dockerfile_builders(rel: &str, before: &str, after: &str, repo: &dyn RepoView) -> Vec<String> {
+    let removed: BTreeSet<String> = declared_args(before)
+        .difference(&declared_args(after))
+        .cloned()
+        .collect();
+    if removed.is_empty() {
+        return Vec::new();
+    }
+    let mounted = mounted_ids(after);
+    let workflows = repo
+        .list(".github/workflows")
+        .into_iter()
+        .filter(|f| f.ends_with(".yml") || f.ends_with(".yaml"))
+        .map(|f| (f, FileKind::GithubWorkflow));
+    let ci = CI_FILES.iter().map(|(f, k)| (f.to_string(), *k));
+    let compose = compose_files_near(Path::new(rel).parent().unwrap_or(Path::new("")), repo)
+        .into_iter()
+        .map(|f| (f, FileKind::Compose));
+    let mut out = Vec::new();
+    for (file, kind) in workflows.chain(ci).chain(compose) {
+        let Some(text) = repo.text(&file) else {
+            continue;
+        };
+        let builds = if kind == FileKind::Compose {
+            compose_builds(&file, &text)
+        } else {
+            shape(kind, &text)
+                .map(|s| s.build_inputs)
+                .unwrap_or_default()
+        };
+        for b in builds.iter().filter(|b| b.dockerfile == rel) {
+            let Some(arg) = b.args.intersection(&removed).next() else {
+                continue;
+            };
+            if b.secrets.iter().any(|id| mounted.contains(id)) {
+                continue;
+            }
+            out.push(format!(
+                "{file} builds it with build arg `{arg}` and passes no secret it would mount ({}): that file must change in the same run (fix the whole repository, or by hand)",
+                mounted
+                    .iter()
+                    .map(|m| format!("`{m}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    out
 }
 
 /// The files a command writes: redirection targets, and the destinations of `tee`, `touch`,
@@ -780,15 +976,52 @@ pub fn check_repo(changed: &[(String, FileKind, &str)], repo: &dyn RepoView) -> 
             if !mounted.is_empty() && !mounted.contains(&s.id) {
                 out.push(RepoViolation {
                     reason: format!(
-                        "the build passes secret `{}` but {df} mounts {}",
+                        "the build passes secret `{}` but {df} mounts {}{}",
                         s.id,
-                        mounted
-                            .iter()
-                            .map(|m| format!("`{m}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        listed(&mounted),
+                        mismatch_advice(&s.id, &mounted)
                     ),
                     files: vec![rel.clone(), df.clone()],
+                    grant: Vec::new(),
+                });
+                continue;
+            }
+            // The Dockerfile kept its `ARG` (a named-file run, or its own fix rolled back): the
+            // build arg the fix removed is what it still reads.
+            let passed_before: BTreeSet<&String> = old
+                .build_inputs
+                .iter()
+                .filter(|b| &b.dockerfile == df)
+                .flat_map(|b| b.args.iter())
+                .collect();
+            let passed_after: BTreeSet<&String> = new
+                .build_inputs
+                .iter()
+                .filter(|b| &b.dockerfile == df)
+                .flat_map(|b| b.args.iter())
+                .collect();
+            let declared = declared_args(&text);
+            if let Some(arg) = passed_before
+                .difference(&passed_after)
+                .find(|a| declared.contains(a.as_str()))
+            {
+                if !mounted.contains(&s.id) {
+                    out.push(RepoViolation {
+                        reason: format!(
+                            "the build no longer passes `--build-arg {arg}`, which {df} still reads (`ARG {arg}`), and {df} mounts no secret `{}`: its own fix must be in the same run (fix the whole repository)",
+                            s.id
+                        ),
+                        files: vec![rel.clone()],
+                        grant: Vec::new(),
+                    });
+                }
+            }
+        }
+        if *kind == FileKind::Dockerfile {
+            for why in dockerfile_builders(rel, before, &after, repo) {
+                out.push(RepoViolation {
+                    reason: why,
+                    files: vec![rel.clone()],
                     grant: Vec::new(),
                 });
             }
@@ -998,6 +1231,13 @@ fn compose_secrets(
     };
     let dir = Path::new(rel).parent().unwrap_or(Path::new(""));
     let provided = ComposeEnv::of(rel, original, repo);
+    let args_of = |builds: Vec<BuildInputs>, df: &str| -> BTreeSet<String> {
+        builds
+            .into_iter()
+            .filter(|b| b.dockerfile == df)
+            .flat_map(|b| b.args)
+            .collect()
+    };
     for doc in &docs {
         let declarations: BTreeMap<&str, &Node> = doc
             .root
@@ -1028,7 +1268,14 @@ fn compose_secrets(
                 .and_then(Node::as_str)
                 .unwrap_or("Dockerfile");
             let df = normalize_rel(&dir.join(context).join(file));
-            let mounted = repo.text(&df).map(|t| mounted_ids(&t)).unwrap_or_default();
+            let df_text = repo.text(&df);
+            let mounted = df_text.as_deref().map(mounted_ids).unwrap_or_default();
+            let df_args = df_text.as_deref().map(declared_args).unwrap_or_default();
+            let before = args_of(compose_builds(rel, original), &df);
+            let now = args_of(compose_builds(rel, text), &df);
+            let still_read = before
+                .difference(&now)
+                .find(|a| df_args.contains(a.as_str()));
             for s in secrets.iter_seq() {
                 let source = s
                     .as_str()
@@ -1056,14 +1303,19 @@ fn compose_secrets(
                 } else if !mounted.is_empty() && !mounted.contains(id) {
                     out.push(RepoViolation {
                         reason: format!(
-                            "service `{svc_name}` passes build secret `{id}` but {df} mounts {}",
-                            mounted
-                                .iter()
-                                .map(|m| format!("`{m}`"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                            "service `{svc_name}` passes build secret `{id}` but {df} mounts {}{}",
+                            listed(&mounted),
+                            mismatch_advice(id, &mounted)
                         ),
                         files: vec![rel.to_string(), df.clone()],
+                        grant: Vec::new(),
+                    });
+                } else if let Some(arg) = still_read.filter(|_| !mounted.contains(id)) {
+                    out.push(RepoViolation {
+                        reason: format!(
+                            "service `{svc_name}` no longer passes build arg `{arg}`, which {df} still reads (`ARG {arg}`), and {df} mounts no secret `{id}`: its own fix must be in the same run (fix the whole repository)"
+                        ),
+                        files: vec![rel.to_string()],
                         grant: Vec::new(),
                     });
                 }
