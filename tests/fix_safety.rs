@@ -447,3 +447,35 @@ fn a_dockerfile_for_another_registry_gets_no_npmjs_token_line() {
         "{notes:#?}"
     );
 }
+
+#[test]
+fn per_finding_json_diffs_name_the_file_by_its_path_and_apply_from_an_absolute_root() {
+    let t = case("docker-secret-env");
+    let repo = t.path();
+    assert!(git(repo, &["init", "-q"]).status.success());
+    let abs = repo.to_string_lossy().into_owned();
+    for root in [".", abs.as_str()] {
+        let report = json(&run_in(repo, &["-f", "json", "--fail-on", "never", root]));
+        let findings = report["findings"].as_array().cloned().unwrap_or_default();
+        assert!(!findings.is_empty(), "{report}");
+        for f in findings {
+            let path = f["path"].as_str().unwrap_or_default();
+            let diff = f["suggestion"]["diff"].as_str().unwrap_or_default();
+            assert!(!diff.contains("a//"), "{root}: {diff}");
+            if root == "." {
+                // A relative root: the header is the finding's `path`.
+                assert!(diff.starts_with(&format!("--- a/{path}\n")), "{diff}");
+            }
+            // Each finding's diff applies alone from the repository root.
+            let patch = repo.join("one.patch");
+            std::fs::write(&patch, diff).unwrap_or_else(|e| panic!("{e}"));
+            let check = git(repo, &["apply", "--check", "one.patch"]);
+            assert!(
+                check.status.success(),
+                "{root}: {}\n{diff}",
+                String::from_utf8_lossy(&check.stderr)
+            );
+            let _ = std::fs::remove_file(&patch);
+        }
+    }
+}
