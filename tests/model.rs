@@ -702,3 +702,96 @@ fn remote_actions_are_judged_by_what_is_passed() {
     }
     named_run_agrees(dir.path(), &report, &[".github/workflows/release.yml"]);
 }
+
+/// lerna, nx release and beachball publish where their own configuration says: without one
+/// (the bad tree) each job publishes to npmjs with a stored token; with `lerna.json`
+/// `command.publish.registry`, nx's `nx-release-publish` `registry` and beachball
+/// `publish: false` (the good tree) none does.
+#[test]
+fn release_tool_config_decides_where_it_publishes() {
+    let dir = copy_case("release-destination", "bad");
+    let report = scan(dir.path(), &["."]);
+    let want: BTreeSet<_> = [18, 29, 40]
+        .into_iter()
+        .map(|line| {
+            (
+                "ci-publish-long-lived-token".to_string(),
+                ".github/workflows/release.yml".to_string(),
+                line,
+            )
+        })
+        .collect();
+    assert_eq!(found(&report), want, "{report}");
+    named_run_agrees(dir.path(), &report, &[".github/workflows/release.yml"]);
+}
+
+/// A job extending (or `!reference`-ing) a hidden template of a file included through a
+/// wildcard publishes what the template runs, with the job's own token: reported on the job,
+/// with the template's `npm publish` as related. A missing target, an unknown `!reference` and
+/// an `extends:` loop are notes. The good tree mints the ID token in the job or in another
+/// template of the included file.
+#[test]
+fn gitlab_extends_and_references_across_included_files() {
+    let dir = copy_case("gitlab-extends", "bad");
+    let report = scan(dir.path(), &["."]);
+    let want: BTreeSet<_> = [15, 22]
+        .into_iter()
+        .map(|line| {
+            (
+                "ci-publish-long-lived-token".to_string(),
+                ".gitlab-ci.yml".to_string(),
+                line,
+            )
+        })
+        .collect();
+    assert_eq!(found(&report), want, "{report}");
+    let f = finding(&report, "ci-publish-long-lived-token", ".gitlab-ci.yml", 15);
+    assert_eq!(f["related"][0]["path"], "ci/templates.yml");
+    assert_eq!(f["related"][0]["line"], 6);
+    let notes = notes(&report);
+    for want in [
+        ".gitlab-ci.yml:28: `pages` extends `.docs`, which no file of this pipeline defines",
+        ".gitlab-ci.yml:30: `!reference [.site, script]` names `.site`",
+        ".gitlab-ci.yml:33: `.loop-a` extends `.loop-b`, which extends `.loop-a` again",
+    ] {
+        assert!(
+            notes.iter().any(|n| n.starts_with(want)),
+            "{want}\n{notes:?}"
+        );
+    }
+    named_run_agrees(dir.path(), &report, &[".gitlab-ci.yml"]);
+    named_run_agrees(dir.path(), &report, &["ci/templates.yml"]);
+    let fixed = run_in(
+        dir.path(),
+        &["--fix", "--unsafe-fixes", "--fail-on", "never", "."],
+    );
+    assert_eq!(fixed.code, 0, "{}", fixed.stderr);
+    assert_eq!(found(&scan(dir.path(), &["."])), BTreeSet::new());
+}
+
+/// Stages handed to an `extends:` template of another repository (the 1ES pipeline template)
+/// and steps handed to a local step-list template run as written in the caller: their
+/// publishes are reported there (a `CmdLine@2` script included). The good tree publishes to an
+/// Azure Artifacts feed with the build's identity.
+#[test]
+fn azure_stages_and_steps_passed_as_template_parameters() {
+    let dir = copy_case("azure-parameters", "bad");
+    let report = scan(dir.path(), &["."]);
+    let want: BTreeSet<_> = [29, 37]
+        .into_iter()
+        .map(|line| {
+            (
+                "ci-publish-long-lived-token".to_string(),
+                ".azure-pipelines/publish.yml".to_string(),
+                line,
+            )
+        })
+        .collect();
+    assert_eq!(found(&report), want, "{report}");
+    named_run_agrees(dir.path(), &report, &[".azure-pipelines/publish.yml"]);
+    named_run_agrees(
+        dir.path(),
+        &report,
+        &[".azure-pipelines/templates/with-node.yml"],
+    );
+}

@@ -114,6 +114,14 @@ impl System {
         )
     }
 
+    /// Systems whose .npmrc advice names the variable, host and file the job itself uses.
+    pub fn tailored_npmrc_advice(self) -> bool {
+        matches!(
+            self,
+            System::Jenkins | System::Drone | System::Woodpecker | System::Buildkite | System::OneDev
+        )
+    }
+
     pub(crate) fn is_github(self) -> bool {
         matches!(self, System::GithubWorkflow | System::GithubAction)
     }
@@ -318,7 +326,7 @@ pub fn check(ctx: &mut FileCtx<'_>) {
             System::Travis => travis::pipeline(ctx, doc),
             System::Azure => azure::pipeline(ctx, doc),
             System::Bitbucket => bitbucket::pipeline(ctx, doc),
-            System::Drone | System::Woodpecker => drone::pipeline(ctx.text, system, doc),
+            System::Drone | System::Woodpecker => drone::pipeline(ctx.text, system, doc, ctx.path),
             System::Buildkite => buildkite::pipeline(ctx.text, doc),
             System::OneDev => onedev::pipeline(doc),
             System::Jenkins => continue,

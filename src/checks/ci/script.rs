@@ -918,11 +918,19 @@ impl Analyser<'_> {
 
     /// Classifies the value found at `span` of the script.
     fn token_at(&self, span: Span, value: &str, expands: bool) -> Option<TokenUse> {
-        if let Some(e) = self
+        // A value made of several expressions (OneDev `@job_token@:@secret:access-token@`) is as
+        // long-lived as its stored part.
+        let overlapping: Vec<&Expr> = self
             .exprs
             .iter()
-            .find(|e| e.range.start < span.end.max(span.start + 1) && span.start < e.range.end)
-        {
+            .filter(|e| e.range.start < span.end.max(span.start + 1) && span.start < e.range.end)
+            .collect();
+        let chosen = overlapping
+            .iter()
+            .find(|e| e.source.is_stored())
+            .or(overlapping.first())
+            .copied();
+        if let Some(e) = chosen {
             let mut source = e.source.clone();
             if let (Source::Other, Some(name)) = (&source, &e.env_name) {
                 // Outside GitHub (Jenkins `${env.NPM_TOKEN}`), a token variable the file does not

@@ -27,6 +27,7 @@ mod ci_publish_long_lived_token;
 mod ci_token_in_docker_build_arg;
 mod ci_token_written_to_npmrc;
 mod env_token_reference;
+mod gitlab_extends;
 mod hardcoded_token;
 mod local_uses;
 mod npm_login_in_automation;
@@ -136,9 +137,17 @@ fn keep_groovy_strings(text: &str, mut s: Suggestion) -> Suggestion {
     if safe {
         return s;
     }
+    let wanted: Vec<String> = s
+        .edits
+        .iter()
+        .map(|e| format!("`{}`", e.replacement))
+        .collect();
     s.edits.clear();
     s.applicability = Applicability::Manual;
-    s.note("the automatic rewrite would change the Groovy around this script, not only the script: make the change by hand")
+    s.note(format!(
+        "the automatic rewrite would change the Groovy around this script, not only the script: make the change by hand ({}), in a `sh '''...'''` string where it needs single quotes",
+        wanted.join(", ")
+    ))
 }
 
 pub fn run(ctx: &mut FileCtx<'_>, pipeline: &Pipeline) {
@@ -156,6 +165,7 @@ pub fn run(ctx: &mut FileCtx<'_>, pipeline: &Pipeline) {
         })
         .unwrap_or_default();
     local_uses::reusable_calls(ctx, pipeline, &package_scripts, &mut seen);
+    gitlab_extends::notes(ctx, pipeline);
     for job in &pipeline.jobs {
         job_rules(
             ctx,
@@ -198,6 +208,12 @@ fn job_rules(
     let system = p.system;
     let mut steps = step_facts(ctx, system, job, package_scripts);
     let elsewhere = local_uses::inline_local_actions(ctx, job, &mut steps, package_scripts, seen);
+    // A GitLab job's templates in other files of its pipeline add steps at the end.
+    let mut extended = gitlab_extends::extend(ctx, p, job, package_scripts, seen);
+    if let Some((_, added)) = extended.as_mut() {
+        steps.append(added);
+    }
+    let job = extended.as_ref().map_or(job, |(j, _)| j);
     job_rules_with(
         ctx,
         p,
@@ -229,7 +245,7 @@ fn job_rules_with(
     // Build args and logins (token writes come last: a job rewrite may cover them).
     for sf in steps {
         ci_token_in_docker_build_arg::report(ctx, job, sf, seen, reported);
-        npm_login_in_automation::report(ctx, job, sf, seen);
+        npm_login_in_automation::report(ctx, system, job, sf, seen);
     }
 
     let superseded = ci_publish_long_lived_token::publish_rules(
@@ -293,9 +309,7 @@ fn step_facts(
         while let Some((_, t)) = exported.next_if(|(at, _)| *at == i) {
             facts.provided.push(t);
         }
-        facts
-            .publishes
-            .retain(|p| !release_tool_skips_npm(ctx, &p.tool));
+        facts.publishes.retain(|p| !release_tool_skips_npm(ctx, p));
         steps.push(StepFacts { facts });
     }
     steps
@@ -368,16 +382,21 @@ fn toolchain_facts(ctx: &FileCtx<'_>, a: &Action, facts: &mut Facts) {
     }
 }
 
-/// A release tool whose own configuration in the repository says it does not publish to npm
-/// (semantic-release without `@semantic-release/npm`, release-it with `npm.publish: false`).
-fn release_tool_skips_npm(ctx: &FileCtx<'_>, tool: &str) -> bool {
+/// A release tool whose own configuration in the repository says it does not publish to
+/// npmjs.org (semantic-release without `@semantic-release/npm`, release-it with
+/// `npm.publish: false`, beachball `publish: false`, lerna or beachball configured for another
+/// registry, ...). A `--registry` on the command line wins over the configuration.
+fn release_tool_skips_npm(ctx: &FileCtx<'_>, p: &Publish) -> bool {
+    use crate::model::release::{self, Destination};
     let read = |name: &str| repo_text(ctx, name);
-    match underlying_tool(tool) {
-        "semantic-release" => {
-            crate::model::release::semantic_release_publishes(&read) == Some(false)
-        }
-        "release-it" => crate::model::release::release_it_publishes(&read) == Some(false),
-        _ => false,
+    match underlying_tool(&p.tool) {
+        "semantic-release" => release::semantic_release_publishes(&read) == Some(false),
+        "release-it" => release::release_it_publishes(&read) == Some(false),
+        tool => match release::destination(tool, &read) {
+            Some(Destination::Nothing) => true,
+            Some(Destination::Registry(r)) => p.registry.is_none() && !is_npm_registry(&r),
+            None => false,
+        },
     }
 }
 
@@ -570,8 +589,8 @@ fn other_action_facts(text: &str, a: &Action, facts: &mut Facts) {
         | "docker-compose" => plugin_build_args(a, facts),
         "jenkins:withnpm" => {
             // Jenkins `withNPM(npmrcConfig: ...)`: a managed .npmrc (with its token) for the block.
-            if let Some(c) = a.input("npmrcConfig") {
-                let display = format!("managed npmrc {}", c.value.text);
+            if let Some(c) = a.input("npmrcConfig").filter(|c| c.value.source.is_stored()) {
+                let display = display_source(&c.value.source);
                 facts.provided.push(TokenUse {
                     display: display.clone(),
                     span: c.value.span.clone(),
