@@ -936,7 +936,8 @@ fn tokens_for(ctx: &FileCtx<'_>, job: &Job, steps: &[StepFacts], i: usize) -> Ve
             push(t.clone(), Origin::Other, &mut out);
         }
     }
-    for sf in steps {
+    // Tokens exported to the rest of the job by this step or an earlier one.
+    for sf in steps.iter().take(i + 1) {
         for t in &sf.facts.provided {
             push(t.clone(), Origin::Other, &mut out);
         }
