@@ -589,7 +589,10 @@ fn other_action_facts(text: &str, a: &Action, facts: &mut Facts) {
         | "docker-compose" => plugin_build_args(a, facts),
         "jenkins:withnpm" => {
             // Jenkins `withNPM(npmrcConfig: ...)`: a managed .npmrc (with its token) for the block.
-            if let Some(c) = a.input("npmrcConfig").filter(|c| c.value.source.is_stored()) {
+            if let Some(c) = a
+                .input("npmrcConfig")
+                .filter(|c| c.value.source.is_stored())
+            {
                 let display = display_source(&c.value.source);
                 facts.provided.push(TokenUse {
                     display: display.clone(),
@@ -1012,7 +1015,8 @@ fn tokens_for(ctx: &FileCtx<'_>, job: &Job, steps: &[StepFacts], i: usize) -> Ve
             push(t.clone(), Origin::Other, &mut out);
         }
     }
-    for sf in steps {
+    // Tokens exported to the rest of the job by this step or an earlier one.
+    for sf in steps.iter().take(i + 1) {
         for t in &sf.facts.provided {
             push(t.clone(), Origin::Other, &mut out);
         }
