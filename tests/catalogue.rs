@@ -225,7 +225,7 @@ fn a_reusable_workflow_publishing_where_its_npmrc_says_is_not_an_oidc_publish() 
     ] {
         let t = tree();
         write(t.path(), ".github/workflows/release.yml", caller);
-        write(t.path(), ".github/workflows/publish.yml", &called(line));
+        write(t.path(), ".github/workflows/publish.yml", called(line));
         for target in [".", ".github/workflows/release.yml"] {
             let rules = rules_of(&json(&run_in(t.path(), &["--format", "json", target])));
             assert_eq!(
