@@ -190,6 +190,7 @@ fn the_npmrc_a_job_has_written_so_far_decides_where_each_publish_goes() {
         ".",
         ".github/workflows/release.yml",
         "gitlab/.gitlab-ci.yml",
+        "gitlab-api/.gitlab-ci.yml",
     ] {
         let report = json(&run_in(&dir, &["--format", "json", target]));
         let found = findings(&report);
