@@ -335,6 +335,12 @@ fn broken_or_foreign_input_is_a_note_or_an_error_never_a_finding() {
         notes.contains("h/Jenkinsfile") && notes.contains("calls `withNpmConfig`"),
         "{notes}"
     );
+    // YAML that is no pipeline is a note; a Drone `kind: secret` document is not one.
+    assert!(
+        notes.contains("e/.onedev-buildspec.yml") && notes.contains("not a OneDev pipeline"),
+        "{notes}"
+    );
+    assert!(!notes.contains("d/.drone.yml"), "{notes}");
     assert_eq!(run.code, 2);
 }
 
