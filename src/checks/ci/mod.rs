@@ -117,7 +117,11 @@ impl System {
     pub fn tailored_npmrc_advice(self) -> bool {
         matches!(
             self,
-            System::Jenkins | System::Drone | System::Woodpecker | System::Buildkite | System::OneDev
+            System::Jenkins
+                | System::Drone
+                | System::Woodpecker
+                | System::Buildkite
+                | System::OneDev
         )
     }
 
@@ -347,7 +351,10 @@ fn not_a_pipeline(system: System, root: &Node) -> Option<&'static str> {
     let has = |keys: &[&str]| keys.iter().any(|k| root.get(k).is_some());
     match system {
         System::Drone => {
-            let kind = root.get("kind").and_then(Node::as_str).unwrap_or("pipeline");
+            let kind = root
+                .get("kind")
+                .and_then(Node::as_str)
+                .unwrap_or("pipeline");
             (kind == "pipeline" && !has(&["steps", "pipeline"])).then_some("`steps:`")
         }
         System::Woodpecker => (!has(&["steps", "pipeline"])).then_some("`steps:`"),
