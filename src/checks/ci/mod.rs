@@ -15,6 +15,7 @@ mod buildkite;
 mod circleci;
 mod drone;
 mod edits;
+pub(crate) mod fills;
 pub(crate) mod github;
 mod gitlab;
 mod jenkins;
@@ -125,7 +126,7 @@ impl System {
         )
     }
 
-    fn is_github(self) -> bool {
+    pub(crate) fn is_github(self) -> bool {
         matches!(self, System::GithubWorkflow | System::GithubAction)
     }
 }
@@ -272,8 +273,12 @@ pub struct Runner {
 #[derive(Debug, Clone)]
 pub struct NodeSetup {
     pub version: String,
-    /// The span of the version text itself (inside quotes, after `node:` in an image name).
+    /// The span of the version text itself (inside quotes, after `node:` in an image name), or
+    /// of the setting naming the file that holds it (`node-version-file: .nvmrc`).
     pub span: Span,
+    /// The repository file the version is read from (`.nvmrc`, `package.json#volta`): the
+    /// version is changed there, not at `span`.
+    pub from_file: Option<crate::finding::Related>,
 }
 
 /// One job: its steps and everything they see.
@@ -373,6 +378,12 @@ static GH_EXPR: LazyLock<Regex> = LazyLock::new(|| {
 
 static GH_SECRET: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"\b(secrets|inputs|vars|env)\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_-]*)|\[\s*['"]([^'"]+)['"]\s*\])"#)
+        .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+});
+
+/// `steps.<id>.outputs.<name>` in a GitHub expression.
+static GH_STEP_OUTPUT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"\bsteps\s*\.\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\.\s*outputs\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_-]*)|\[\s*['"]([^'"]+)['"]\s*\])"#)
         .unwrap_or_else(|e| unreachable!("static regex: {e}"))
 });
 
@@ -579,6 +590,15 @@ fn github_expr_source(inner: &str) -> (Source, Option<String>) {
     if inner.contains("github.token") {
         short = true;
     }
+    if env_name.is_none() {
+        // Resolved against what earlier steps output (a secret manager's, a `$GITHUB_OUTPUT`
+        // write), under the key `steps.<id>.outputs.<name>`.
+        env_name = GH_STEP_OUTPUT.captures(inner).map(|c| {
+            let id = c.get(1).map(|m| m.as_str()).unwrap_or("");
+            let name = c.get(2).or(c.get(3)).map(|m| m.as_str()).unwrap_or("");
+            format!("steps.{id}.outputs.{name}")
+        });
+    }
     match (stored, short) {
         (Some(s), _) => (Source::Stored(s), None),
         (None, true) => (Source::ShortLived, None),
@@ -638,6 +658,10 @@ pub fn is_placeholder(value: &str) -> bool {
     let v = value.trim().trim_matches(|c| c == '"' || c == '\'');
     let lower = v.to_ascii_lowercase();
     if v.len() < 8 || v.contains(['<', '>', ' ']) {
+        return true;
+    }
+    // A secret reference a secret manager resolves (1Password's `op://vault/item/field`).
+    if lower.starts_with("op://") {
         return true;
     }
     let first = v.chars().next().unwrap_or('x');
