@@ -276,7 +276,7 @@ fn old_npm_note(system: System, job: &Job) -> Option<String> {
         return None;
     }
     let how = if system == System::Jenkins {
-        ", or give the NodeJS installation of `tools { nodejs ... }` a current npm"
+        ", or give the NodeJS tool installation (`tools { nodejs ... }`, `nodejs(...)`) a current npm"
     } else {
         ""
     };
