@@ -357,6 +357,12 @@ impl Analyser<'_> {
             return;
         }
         let Some(first) = words.first() else { return };
+        if bin_name(&first.value) == "make" {
+            if let Some((rel, recipe)) = self.make_recipe(&words[1..]) {
+                self.external_text(command, &rel, &recipe, facts);
+            }
+            return;
+        }
         let path = if first.value.ends_with(".sh") {
             Some(first.value.as_str())
         } else if matches!(
@@ -377,10 +383,51 @@ impl Analyser<'_> {
         let Some(text) = (self.scope.read)(rel) else {
             return;
         };
+        self.external_text(command, rel, &text, facts);
+    }
+
+    /// `make drone-publish`: the recipe of that target in the repository's Makefile, as the
+    /// shell would run it (make's `$$` is the shell's `$`). A `-C dir`/`-f file` run, a target
+    /// made of variables or a Makefile without that rule is not read.
+    fn make_recipe(&self, args: &[Word]) -> Option<(String, String)> {
+        if args
+            .iter()
+            .any(|w| w.value.starts_with('-') || w.value.contains('$'))
+        {
+            return None;
+        }
+        let target = args.iter().find(|w| !w.value.contains('='))?.value.clone();
+        let (rel, text) = ["Makefile", "makefile", "GNUmakefile"]
+            .iter()
+            .find_map(|name| (self.scope.read)(name).map(|t| (name.to_string(), t)))?;
+        let mut recipe = String::new();
+        let mut inside = false;
+        for line in text.lines() {
+            if let Some(body) = line.strip_prefix('\t') {
+                if inside {
+                    let body = body.trim_start_matches(['@', '-', '+']);
+                    recipe.push_str(&body.replace("$$", "$"));
+                    recipe.push('\n');
+                }
+                continue;
+            }
+            if line.trim().is_empty() || line.trim_start().starts_with('#') {
+                continue;
+            }
+            // `target: prerequisites` (not `VAR := value`).
+            inside = line.split_once(':').is_some_and(|(names, rest)| {
+                !rest.starts_with('=') && names.split_whitespace().any(|n| n == target)
+            });
+        }
+        (!recipe.is_empty()).then_some((rel, recipe))
+    }
+
+    /// What a repository script (or Makefile recipe) `rel` does, reported at `command`.
+    fn external_text(&self, command: &Command, rel: &str, text: &str, facts: &mut Facts) {
         if text.len() as u64 > MAX_SCRIPT_BYTES {
             return;
         }
-        let parsed = shell::parse(&text);
+        let parsed = shell::parse(text);
         let inner = Analyser {
             map: Mapping::External {
                 call: self.file_span(command.span.clone()),

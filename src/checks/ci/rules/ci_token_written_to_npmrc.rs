@@ -32,7 +32,11 @@ pub(super) fn emit_writes(
             } else {
                 npmrc_suggestion(system, w, ctx.text)
             };
-            let draft = Draft::at(NPMRC, w.span.clone())
+            let mut draft = Draft::at(NPMRC, w.span.clone());
+            if system.tailored_npmrc_advice() {
+                draft = draft.message_key("system").arg("system", system.display());
+            }
+            let draft = draft
                 .arg("target", w.target.clone())
                 .arg("token", w.token.display.clone())
                 .arg("job", job.name.clone())

@@ -244,7 +244,7 @@ fn job_rules_with(
 
     // Build args and logins (token writes come last: a job rewrite may cover them).
     for sf in steps {
-        ci_token_in_docker_build_arg::report(ctx, job, sf, seen, reported);
+        ci_token_in_docker_build_arg::report(ctx, system, job, sf, seen, reported);
         npm_login_in_automation::report(ctx, system, job, sf, seen);
     }
 
