@@ -494,3 +494,332 @@ fn build_arg_read_through_a_copied_npmrc() {
     );
     assert_eq!(found(&scan(dir.path(), &["."])), BTreeSet::new());
 }
+
+/// A package script running release-it is judged by release-it's own config: axios' release PR
+/// job (`npm run release`, `"npm": {"publish": false}`) publishes nothing (the good tree); with
+/// npm publishing on, the job relies on trusted publishing and cannot use it.
+#[test]
+fn release_it_config_is_read_through_a_package_script() {
+    let dir = copy_case("release-it-config", "bad");
+    let report = scan(dir.path(), &["."]);
+    let want: BTreeSet<_> = [
+        (
+            "trusted-publishing-misconfigured".to_string(),
+            ".github/workflows/pr.yml".to_string(),
+            8,
+        ),
+        (
+            "trusted-publishing-misconfigured".to_string(),
+            ".github/workflows/pr.yml".to_string(),
+            17,
+        ),
+    ]
+    .into();
+    assert_eq!(found(&report), want, "{report}");
+    named_run_agrees(dir.path(), &report, &[".github/workflows/pr.yml"]);
+}
+
+fn rule_set(items: &[(&str, &str, u64)]) -> BTreeSet<(String, String, u64)> {
+    items
+        .iter()
+        .map(|(r, p, l)| (r.to_string(), p.to_string(), *l))
+        .collect()
+}
+
+/// `${{ inputs.x }}` in a reusable workflow is the value its callers in the repository pass,
+/// else the input's default: `registry-url` defaulting to npmjs makes the publishes count, and
+/// Node 20 from a default is judged, with the default as the related location.
+#[test]
+fn workflow_call_input_defaults_are_resolved() {
+    let dir = copy_case("github-workflow-call-inputs", "bad");
+    let report = scan(dir.path(), &["."]);
+    let want = rule_set(&[
+        (
+            "ci-publish-long-lived-token",
+            ".github/workflows/publish-token.yml",
+            23,
+        ),
+        (
+            "trusted-publishing-misconfigured",
+            ".github/workflows/publish.yml",
+            18,
+        ),
+    ]);
+    assert_eq!(found(&report), want, "{report}");
+    let f = finding(
+        &report,
+        "trusted-publishing-misconfigured",
+        ".github/workflows/publish.yml",
+        18,
+    );
+    assert_eq!(f["related"][0]["line"], 7, "{f}");
+    // The version is not rewritten at the `${{ inputs.node-version }}` use.
+    assert_eq!(f["suggestion"]["diff"], serde_json::Value::Null, "{f}");
+    named_run_agrees(dir.path(), &report, &[".github/workflows/publish.yml"]);
+    named_run_agrees(
+        dir.path(),
+        &report,
+        &[".github/workflows/publish-token.yml"],
+    );
+    named_run_agrees(dir.path(), &report, &[".github/workflows/release.yml"]);
+}
+
+/// An npm token a secret manager or a script fetches for later steps is a credential of
+/// unknown lifetime: reported at medium confidence, naming what filled it.
+#[test]
+fn tokens_filled_by_earlier_steps_are_reported() {
+    let dir = copy_case("github-fetched-token", "bad");
+    let report = scan(dir.path(), &["."]);
+    let want = rule_set(&[
+        (
+            "ci-publish-long-lived-token",
+            ".github/workflows/release.yml",
+            34,
+        ),
+        (
+            "ci-publish-long-lived-token",
+            ".github/workflows/release.yml",
+            47,
+        ),
+        (
+            "ci-publish-long-lived-token",
+            ".github/workflows/release.yml",
+            64,
+        ),
+    ]);
+    assert_eq!(found(&report), want, "{report}");
+    for (line, source) in [
+        (34, "hashicorp/vault-action (step `vault`)"),
+        (47, "a `$GITHUB_ENV` write in step `Fetch the npm token`"),
+        (64, "1password/load-secrets-action (step `op`)"),
+    ] {
+        let f = finding(
+            &report,
+            "ci-publish-long-lived-token",
+            ".github/workflows/release.yml",
+            line,
+        );
+        assert_eq!(f["confidence"], "medium", "{f}");
+        let message = f["message"].as_str().unwrap_or("");
+        assert!(message.contains(source), "{message}");
+    }
+    named_run_agrees(dir.path(), &report, &[".github/workflows/release.yml"]);
+}
+
+/// `node-version-file`, Volta and mise read the Node version from repository files; the finding
+/// names the file as related, and Volta's npm pin counts as an npm upgrade (the good tree).
+#[test]
+fn node_versions_in_repository_files_are_read() {
+    let dir = copy_case("node-version-file", "bad");
+    let report = scan(dir.path(), &["."]);
+    let want = rule_set(&[
+        (
+            "trusted-publishing-misconfigured",
+            ".github/workflows/release.yml",
+            17,
+        ),
+        (
+            "trusted-publishing-misconfigured",
+            ".github/workflows/release.yml",
+            23,
+        ),
+        (
+            "trusted-publishing-misconfigured",
+            ".github/workflows/release.yml",
+            29,
+        ),
+    ]);
+    assert_eq!(found(&report), want, "{report}");
+    for (line, path, related_line) in [
+        (17, ".nvmrc", 1),
+        (23, "package.json", 5),
+        (29, "mise.toml", 2),
+    ] {
+        let f = finding(
+            &report,
+            "trusted-publishing-misconfigured",
+            ".github/workflows/release.yml",
+            line,
+        );
+        assert_eq!(f["related"][0]["path"], path, "{f}");
+        assert_eq!(f["related"][0]["line"], related_line, "{f}");
+    }
+    named_run_agrees(dir.path(), &report, &[".github/workflows/release.yml"]);
+}
+
+/// pnpm 11 publishes with its own OIDC exchange: the npm bundled with Node 22 does not matter
+/// (the good tree); pnpm 10 runs the npm CLI, which must be 11.5.1 or later.
+#[test]
+fn pnpm_11_publishes_do_not_need_a_new_npm() {
+    let dir = copy_case("pnpm-native-oidc", "bad");
+    let report = scan(dir.path(), &["."]);
+    let want = rule_set(&[
+        (
+            "trusted-publishing-misconfigured",
+            ".github/workflows/release.yml",
+            17,
+        ),
+        (
+            "trusted-publishing-misconfigured",
+            ".github/workflows/release.yml",
+            30,
+        ),
+    ]);
+    assert_eq!(found(&report), want, "{report}");
+    named_run_agrees(dir.path(), &report, &[".github/workflows/release.yml"]);
+}
+
+/// An npm token passed to another repository's action or reusable workflow whose name or
+/// inputs say it publishes is a publish with a stored token, at medium confidence, with a note
+/// that it was not read; a GitHub release action or shared CI given a read token is not.
+#[test]
+fn remote_actions_are_judged_by_what_is_passed() {
+    let dir = copy_case("remote-uses", "bad");
+    let report = scan(dir.path(), &["."]);
+    let want = rule_set(&[
+        (
+            "ci-publish-long-lived-token",
+            ".github/workflows/release.yml",
+            16,
+        ),
+        (
+            "ci-publish-long-lived-token",
+            ".github/workflows/release.yml",
+            23,
+        ),
+        (
+            "ci-publish-long-lived-token",
+            ".github/workflows/release.yml",
+            30,
+        ),
+    ]);
+    assert_eq!(found(&report), want, "{report}");
+    for f in report["findings"].as_array().into_iter().flatten() {
+        assert_eq!(f["confidence"], "medium", "{f}");
+        assert_eq!(f["suggestion"]["applicability"], "manual", "{f}");
+        let notes = f["suggestion"]["notes"].to_string();
+        assert!(notes.contains("was not read"), "{notes}");
+    }
+    named_run_agrees(dir.path(), &report, &[".github/workflows/release.yml"]);
+}
+
+/// lerna, nx release and beachball publish where their own configuration says: without one
+/// (the bad tree) each job publishes to npmjs with a stored token; with `lerna.json`
+/// `command.publish.registry`, nx's `nx-release-publish` `registry` and beachball
+/// `publish: false` (the good tree) none does.
+#[test]
+fn release_tool_config_decides_where_it_publishes() {
+    let dir = copy_case("release-destination", "bad");
+    let report = scan(dir.path(), &["."]);
+    let want: BTreeSet<_> = [18, 29, 40]
+        .into_iter()
+        .map(|line| {
+            (
+                "ci-publish-long-lived-token".to_string(),
+                ".github/workflows/release.yml".to_string(),
+                line,
+            )
+        })
+        .collect();
+    assert_eq!(found(&report), want, "{report}");
+    named_run_agrees(dir.path(), &report, &[".github/workflows/release.yml"]);
+}
+
+/// A job extending (or `!reference`-ing) a hidden template of a file included through a
+/// wildcard publishes what the template runs, with the job's own token: reported on the job,
+/// with the template's `npm publish` as related. A missing target, an unknown `!reference` and
+/// an `extends:` loop are notes. The good tree mints the ID token in the job or in another
+/// template of the included file.
+#[test]
+fn gitlab_extends_and_references_across_included_files() {
+    let dir = copy_case("gitlab-extends", "bad");
+    let report = scan(dir.path(), &["."]);
+    let want: BTreeSet<_> = [15, 22]
+        .into_iter()
+        .map(|line| {
+            (
+                "ci-publish-long-lived-token".to_string(),
+                ".gitlab-ci.yml".to_string(),
+                line,
+            )
+        })
+        .collect();
+    assert_eq!(found(&report), want, "{report}");
+    let f = finding(&report, "ci-publish-long-lived-token", ".gitlab-ci.yml", 15);
+    assert_eq!(f["related"][0]["path"], "ci/templates.yml");
+    assert_eq!(f["related"][0]["line"], 6);
+    let notes = notes(&report);
+    for want in [
+        ".gitlab-ci.yml:28: `pages` extends `.docs`, which no file of this pipeline defines",
+        ".gitlab-ci.yml:30: `!reference [.site, script]` names `.site`",
+        ".gitlab-ci.yml:33: `.loop-a` extends `.loop-b`, which extends `.loop-a` again",
+    ] {
+        assert!(
+            notes.iter().any(|n| n.starts_with(want)),
+            "{want}\n{notes:?}"
+        );
+    }
+    named_run_agrees(dir.path(), &report, &[".gitlab-ci.yml"]);
+    named_run_agrees(dir.path(), &report, &["ci/templates.yml"]);
+    let fixed = run_in(
+        dir.path(),
+        &["--fix", "--unsafe-fixes", "--fail-on", "never", "."],
+    );
+    assert_eq!(fixed.code, 0, "{}", fixed.stderr);
+    assert_eq!(found(&scan(dir.path(), &["."])), BTreeSet::new());
+}
+
+/// Stages handed to an `extends:` template of another repository (the 1ES pipeline template)
+/// and steps handed to a local step-list template run as written in the caller: their
+/// publishes are reported there (a `CmdLine@2` script included). The good tree publishes to an
+/// Azure Artifacts feed with the build's identity.
+#[test]
+fn azure_stages_and_steps_passed_as_template_parameters() {
+    let dir = copy_case("azure-parameters", "bad");
+    let report = scan(dir.path(), &["."]);
+    let want: BTreeSet<_> = [29, 37]
+        .into_iter()
+        .map(|line| {
+            (
+                "ci-publish-long-lived-token".to_string(),
+                ".azure-pipelines/publish.yml".to_string(),
+                line,
+            )
+        })
+        .collect();
+    assert_eq!(found(&report), want, "{report}");
+    named_run_agrees(dir.path(), &report, &[".azure-pipelines/publish.yml"]);
+    named_run_agrees(
+        dir.path(),
+        &report,
+        &[".azure-pipelines/templates/with-node.yml"],
+    );
+}
+
+/// A local composite action's `${{ inputs.x }}` is the value the calling step passes, else the
+/// input's default.
+#[test]
+fn composite_action_inputs_are_the_callers() {
+    let action = "name: setup\ndescription: Node and npm\ninputs:\n  node-version:\n    default: '20'\nruns:\n  using: composite\n  steps:\n    - uses: actions/setup-node@v6\n      with:\n        node-version: ${{ inputs.node-version }}\n";
+    let workflow = |with: &str| {
+        format!("on: push\npermissions:\n  id-token: write\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v6\n      - uses: ./.github/actions/setup\n{with}      - run: npm publish --access public\n")
+    };
+    for (with, want) in [
+        ("", vec![9]),
+        ("        with:\n          node-version: 24\n", vec![]),
+    ] {
+        let dir = tree();
+        write(dir.path(), ".github/actions/setup/action.yml", action);
+        write(dir.path(), ".github/workflows/release.yml", workflow(with));
+        let report = scan(dir.path(), &["."]);
+        let lines: Vec<u64> = found(&report)
+            .into_iter()
+            .filter(|(r, p, _)| {
+                r == "trusted-publishing-misconfigured" && p == ".github/workflows/release.yml"
+            })
+            .map(|(_, _, l)| l)
+            .collect();
+        assert_eq!(lines, want, "{report}");
+        named_run_agrees(dir.path(), &report, &[".github/workflows/release.yml"]);
+    }
+}

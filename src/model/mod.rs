@@ -14,6 +14,7 @@
 
 pub mod refs;
 pub mod release;
+pub mod toolchain;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Component, Path, PathBuf};
@@ -249,6 +250,26 @@ impl Model {
         self.support(&join_rel(base, name))
     }
 
+    /// A related location at byte `offset` of `name`, a support file of `from`'s repository
+    /// (the `.nvmrc` a workflow's `node-version-file` names).
+    pub fn repo_related(
+        &self,
+        from: &str,
+        name: &str,
+        offset: usize,
+        message: impl Into<String>,
+    ) -> Option<Related> {
+        let rel = normalize(&join_rel(self.repo_base(from)?, name))?;
+        let text = self.support(&rel)?;
+        let p = LineIndex::new(&text).position(&text, offset.min(text.len()));
+        Some(Related {
+            path: self.display(&rel),
+            line: p.line,
+            column: p.column,
+            message: message.into(),
+        })
+    }
+
     /// The repository folder of `from`, relative to the root.
     pub fn repo_base(&self, from: &str) -> Option<&str> {
         self.files.get(from).map(|f| f.repo_base.as_str())
@@ -280,19 +301,30 @@ impl Model {
         {
             return rel[..i].trim_end_matches('/').to_string();
         }
-        if let Some(i) = rel
-            .find(".circleci/")
-            .filter(|i| *i == 0 || rel[..*i].ends_with('/'))
-        {
-            return rel[..i].trim_end_matches('/').to_string();
+        for folder in [".circleci/", ".buildkite/", ".woodpecker/"] {
+            if let Some(i) = rel
+                .find(folder)
+                .filter(|i| *i == 0 || rel[..*i].ends_with('/'))
+            {
+                return rel[..i].trim_end_matches('/').to_string();
+            }
         }
         let dir = parent_rel(rel);
         // The entry file of a CI system sits at its repository's root.
         let name = rel.rsplit('/').next().unwrap_or(rel);
         let entry = matches!(
             name,
-            ".gitlab-ci.yml" | ".gitlab-ci.yaml" | ".travis.yml" | "bitbucket-pipelines.yml"
-        ) || name.starts_with("azure-pipelines");
+            ".gitlab-ci.yml"
+                | ".gitlab-ci.yaml"
+                | ".travis.yml"
+                | "bitbucket-pipelines.yml"
+                | ".drone.yml"
+                | ".drone.yaml"
+                | ".woodpecker.yml"
+                | ".woodpecker.yaml"
+                | ".onedev-buildspec.yml"
+        ) || name.starts_with("azure-pipelines")
+            || kind == FileKind::Jenkinsfile;
         if kind.is_ci() && entry {
             return dir;
         }
@@ -342,9 +374,15 @@ impl Model {
                     }
                     Target::Local { path, base } => (path.clone(), base.clone()),
                 };
-                let resolved = self.resolve(&from, raw.kind, &path.0, &path.1);
-                let to = match resolved {
-                    Ok(to) => to,
+                let wildcard = raw.kind == RefKind::GitlabInclude && path.0.contains('*');
+                let resolved = if wildcard {
+                    self.expand_wildcard(&from, &path.0)
+                } else {
+                    self.resolve(&from, raw.kind, &path.0, &path.1)
+                        .map(|to| vec![to])
+                };
+                let tos = match resolved {
+                    Ok(tos) => tos,
                     Err(why) => {
                         if reported && !raw.implicit {
                             self.note(
@@ -356,72 +394,78 @@ impl Model {
                         continue;
                     }
                 };
-                if to == from {
-                    if reported {
-                        self.note(
-                            &from,
-                            &raw.span,
-                            format!(
-                                "{} {} refers to this file itself; not followed",
-                                raw.kind.describe(),
-                                path.0
-                            ),
-                        );
+                for to in tos {
+                    if to == from && wildcard {
+                        // `**/*.yml` matches the including file too; GitLab reads it once.
+                        continue;
                     }
-                    continue;
-                }
-                let from_base = self
-                    .files
-                    .get(&from)
-                    .map(|r| r.repo_base.clone())
-                    .unwrap_or_default();
-                if let Some(f) = self.files.get_mut(&to) {
-                    // A named file of no known kind (`ci/publish.yml`) is what its reference says.
-                    if f.candidate.kind == FileKind::Other {
-                        f.candidate.kind = raw.kind.implied_kind();
-                        f.by_reference = Some(raw.kind);
-                        f.repo_base = from_base;
-                        queue.push(to.clone());
-                    }
-                } else {
-                    if added >= MAX_REFERENCED_FILES {
-                        if !warned_limit && reported {
-                            warned_limit = true;
+                    if to == from {
+                        if reported {
                             self.note(
                                 &from,
                                 &raw.span,
-                                format!("more than {MAX_REFERENCED_FILES} files reached by reference: the rest are not followed"),
+                                format!(
+                                    "{} {} refers to this file itself; not followed",
+                                    raw.kind.describe(),
+                                    path.0
+                                ),
                             );
                         }
                         continue;
                     }
-                    match self.read_referenced(&from, &to, raw.kind) {
-                        Ok(()) => {
-                            added += 1;
+                    let from_base = self
+                        .files
+                        .get(&from)
+                        .map(|r| r.repo_base.clone())
+                        .unwrap_or_default();
+                    if let Some(f) = self.files.get_mut(&to) {
+                        // A named file of no known kind (`ci/publish.yml`) is what its reference says.
+                        if f.candidate.kind == FileKind::Other {
+                            f.candidate.kind = raw.kind.implied_kind();
+                            f.by_reference = Some(raw.kind);
+                            f.repo_base = from_base;
                             queue.push(to.clone());
                         }
-                        Err(why) => {
-                            if reported && !raw.implicit {
+                    } else {
+                        if added >= MAX_REFERENCED_FILES {
+                            if !warned_limit && reported {
+                                warned_limit = true;
                                 self.note(
-                                    &from,
-                                    &raw.span,
-                                    format!(
-                                        "{} {}: {why}; not followed",
-                                        raw.kind.describe(),
-                                        path.0
-                                    ),
-                                );
+                                &from,
+                                &raw.span,
+                                format!("more than {MAX_REFERENCED_FILES} files reached by reference: the rest are not followed"),
+                            );
                             }
                             continue;
                         }
+                        match self.read_referenced(&from, &to, raw.kind) {
+                            Ok(()) => {
+                                added += 1;
+                                queue.push(to.clone());
+                            }
+                            Err(why) => {
+                                if reported && !raw.implicit {
+                                    self.note(
+                                        &from,
+                                        &raw.span,
+                                        format!(
+                                            "{} {}: {why}; not followed",
+                                            raw.kind.describe(),
+                                            path.0
+                                        ),
+                                    );
+                                }
+                                continue;
+                            }
+                        }
                     }
+                    self.refs.push(Reference {
+                        from: from.clone(),
+                        span: raw.span.clone(),
+                        to,
+                        kind: raw.kind,
+                    });
                 }
-                self.refs.push(Reference {
-                    from: from.clone(),
-                    span: raw.span.clone(),
-                    to,
-                    kind: raw.kind,
-                });
             }
         }
         self.refs
@@ -519,6 +563,69 @@ impl Model {
             }
             _ => Ok(rel),
         }
+    }
+
+    /// The files a wildcard `include: local:` names (`ci/*.yml`, `**/*.gitlab-ci.yml`), as
+    /// GitLab matches them: from the repository folder, `*` within one folder, `**` across
+    /// folders; only YAML files, sorted. Symbolic links, `.git/` and `node_modules/` are not
+    /// entered.
+    fn expand_wildcard(&self, from: &str, pattern: &str) -> Result<Vec<String>, String> {
+        const MAX_VISITED: usize = 20_000;
+        let pattern = pattern.trim().trim_start_matches('/');
+        if normalize(pattern).is_none() || pattern.split('/').any(|p| p == "..") {
+            return Err("outside the scan root".into());
+        }
+        let glob = globset::GlobBuilder::new(pattern)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| format!("not a valid wildcard ({e})"))?
+            .compile_matcher();
+        let base = self
+            .files
+            .get(from)
+            .map(|f| f.repo_base.clone())
+            .unwrap_or_default();
+        // Walk from the part of the pattern before its first wildcard.
+        let literal: Vec<&str> = pattern
+            .split('/')
+            .take_while(|p| !p.contains(['*', '?', '[', '{']))
+            .collect();
+        let start = join_rel(&base, &literal.join("/"));
+        let mut out = Vec::new();
+        let mut stack = vec![start];
+        let mut visited = 0usize;
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(self.root.join(&dir)) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                visited += 1;
+                if visited > MAX_VISITED {
+                    return Err(format!("more than {MAX_VISITED} paths under the wildcard"));
+                }
+                let Ok(ft) = entry.file_type() else { continue };
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let rel = join_rel(&dir, &name);
+                if ft.is_dir() {
+                    if name != ".git" && name != "node_modules" {
+                        stack.push(rel);
+                    }
+                } else if ft.is_file() && is_yaml_name(&rel) {
+                    let in_repo = rel
+                        .strip_prefix(&base)
+                        .map(|r| r.trim_start_matches('/'))
+                        .unwrap_or(&rel);
+                    if glob.is_match(in_repo) {
+                        out.push(rel);
+                    }
+                }
+            }
+        }
+        if out.is_empty() {
+            return Err("matches no file".into());
+        }
+        out.sort();
+        Ok(out)
     }
 
     fn read_referenced(&mut self, from: &str, to: &str, kind: RefKind) -> Result<(), String> {

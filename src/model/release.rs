@@ -1,6 +1,7 @@
 //! What a release tool does, from its own configuration in the repository: whether a
-//! semantic-release or release-it run publishes to npm at all. A run that only makes GitHub
-//! releases or tags needs no npm credential and no trusted publishing.
+//! semantic-release or release-it run publishes to npm at all, and where lerna, nx release,
+//! changesets and beachball publish. A run that only makes GitHub releases or tags, or that
+//! publishes to another registry, needs no npmjs credential and no trusted publishing.
 //!
 //! Each function takes a reader of repository files (the model's, so each file is read at most
 //! once) and answers `Some(false)` only when the configuration says so plainly; anything it
@@ -128,6 +129,120 @@ pub fn release_it_publishes(read: &dyn Fn(&str) -> Option<Arc<str>>) -> Option<b
     None
 }
 
+/// Where a release tool's own configuration sends its publishes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// It publishes nothing (beachball `publish: false`, nx `dryRun: true`, changesets in a
+    /// single private package).
+    Nothing,
+    /// It publishes to this registry (lerna `command.publish.registry`, beachball `registry`,
+    /// nx's `nx-release-publish` target `registry`).
+    Registry(String),
+}
+
+/// What the configuration of `tool` (as the catalogue names it: `lerna publish`,
+/// `nx release publish`, `changeset publish`, `changesets/action`, `beachball publish`) says
+/// about where it publishes; `None` when it says nothing plain (npm's own configuration then
+/// decides, as for `npm publish`).
+pub fn destination(tool: &str, read: &dyn Fn(&str) -> Option<Arc<str>>) -> Option<Destination> {
+    match tool {
+        "lerna publish" => lerna(read),
+        "nx release publish" => nx(read),
+        "changeset publish" | "changesets/action" => changesets(read),
+        "beachball publish" => beachball(read),
+        _ => None,
+    }
+}
+
+fn json_of(read: &dyn Fn(&str) -> Option<Arc<str>>, name: &str) -> Option<serde_json::Value> {
+    serde_json::from_str(&read(name)?).ok()
+}
+
+fn registry_of(v: Option<&serde_json::Value>) -> Option<Destination> {
+    let r = v?.as_str()?.trim();
+    (!r.is_empty()).then(|| Destination::Registry(r.to_string()))
+}
+
+/// `lerna.json` (lerna and lerna-lite): `command.publish.registry`, as `--registry` would.
+fn lerna(read: &dyn Fn(&str) -> Option<Arc<str>>) -> Option<Destination> {
+    let config = json_of(read, "lerna.json")?;
+    registry_of(config.pointer("/command/publish/registry"))
+}
+
+/// `nx.json`: the options of the `nx-release-publish` target (every project's, through
+/// `targetDefaults`): `dryRun: true` publishes nothing, `registry` picks the registry.
+fn nx(read: &dyn Fn(&str) -> Option<Arc<str>>) -> Option<Destination> {
+    let config = json_of(read, "nx.json")?;
+    let options = config.pointer("/targetDefaults/nx-release-publish/options")?;
+    if options.get("dryRun").and_then(|d| d.as_bool()) == Some(true) {
+        return Some(Destination::Nothing);
+    }
+    registry_of(options.get("registry"))
+}
+
+/// changesets publishes the packages of the workspace that are not `private` (its
+/// `privatePackages` setting only decides whether private ones are versioned and tagged): a
+/// repository that is one private package, with no workspaces, publishes nothing.
+fn changesets(read: &dyn Fn(&str) -> Option<Arc<str>>) -> Option<Destination> {
+    read(".changeset/config.json")?;
+    let manifest = json_of(read, "package.json")?;
+    let private = manifest.get("private").and_then(|p| p.as_bool()) == Some(true);
+    let workspaces = manifest.get("workspaces").is_some()
+        || read("pnpm-workspace.yaml").is_some()
+        || read("lerna.json").is_some();
+    (private && !workspaces).then_some(Destination::Nothing)
+}
+
+/// beachball's configuration (`package.json#beachball`, `.beachballrc`, `.beachballrc.json`,
+/// `beachball.config.js`/`.cjs`): `publish: false` publishes nothing, `registry` picks the
+/// registry (default registry.npmjs.org).
+fn beachball(read: &dyn Fn(&str) -> Option<Arc<str>>) -> Option<Destination> {
+    let from = |v: &serde_json::Value| -> Option<Destination> {
+        if v.get("publish").and_then(|p| p.as_bool()) == Some(false) {
+            return Some(Destination::Nothing);
+        }
+        registry_of(v.get("registry"))
+    };
+    if let Some(manifest) = json_of(read, "package.json") {
+        if let Some(c) = manifest.get("beachball") {
+            return from(c);
+        }
+    }
+    for name in [".beachballrc", ".beachballrc.json"] {
+        if let Some(v) = json_of(read, name) {
+            return from(&v);
+        }
+    }
+    for name in ["beachball.config.js", "beachball.config.cjs"] {
+        let Some(text) = read(name) else { continue };
+        return beachball_script(&text);
+    }
+    None
+}
+
+/// A JavaScript beachball config, read as text: a literal `publish: false` or `registry: '...'`
+/// at any depth is taken only when the file sets it once (a per-group value is not the run's).
+fn beachball_script(text: &str) -> Option<Destination> {
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    if compact.matches("publish:false").count() == 1 && !compact.contains("publish:true") {
+        return Some(Destination::Nothing);
+    }
+    let mut found = compact.match_indices("registry:").filter_map(|(i, m)| {
+        let rest = &compact[i + m.len()..];
+        let quote = rest
+            .chars()
+            .next()
+            .filter(|q| matches!(q, '\'' | '"' | '`'))?;
+        let end = rest[1..].find(quote)?;
+        Some(rest[1..1 + end].to_string())
+    });
+    let first = found.next()?;
+    found
+        .next()
+        .is_none()
+        .then_some(Destination::Registry(first))
+}
+
 fn yaml_to_json(node: &crate::parse::yaml::Node) -> serde_json::Value {
     if node.is_mapping() {
         let map = node
@@ -228,5 +343,75 @@ mod tests {
             )])),
             Some(true)
         );
+    }
+
+    #[test]
+    fn release_tool_destinations() {
+        let r = |files: &[(&str, &str)], tool: &str| destination(tool, &reader(files));
+        let lerna = r#"{"version": "independent", "command": {"publish": {"registry": "https://npm.pkg.github.com"}}}"#;
+        assert_eq!(
+            r(&[("lerna.json", lerna)], "lerna publish"),
+            Some(Destination::Registry("https://npm.pkg.github.com".into()))
+        );
+        assert_eq!(
+            r(
+                &[("lerna.json", r#"{"version": "1.0.0"}"#)],
+                "lerna publish"
+            ),
+            None
+        );
+        let nx = r#"{"targetDefaults": {"nx-release-publish": {"options": {"registry": "https://nexus.example.com/repository/npm/"}}}}"#;
+        assert_eq!(
+            r(&[("nx.json", nx)], "nx release publish"),
+            Some(Destination::Registry(
+                "https://nexus.example.com/repository/npm/".into()
+            ))
+        );
+        let nx_dry = r#"{"targetDefaults": {"nx-release-publish": {"options": {"dryRun": true}}}}"#;
+        assert_eq!(
+            r(&[("nx.json", nx_dry)], "nx release publish"),
+            Some(Destination::Nothing)
+        );
+        let private = r#"{"name": "site", "private": true}"#;
+        assert_eq!(
+            r(
+                &[(".changeset/config.json", "{}"), ("package.json", private)],
+                "changesets/action"
+            ),
+            Some(Destination::Nothing)
+        );
+        let monorepo = r#"{"private": true, "workspaces": ["packages/*"]}"#;
+        assert_eq!(
+            r(
+                &[(".changeset/config.json", "{}"), ("package.json", monorepo)],
+                "changeset publish"
+            ),
+            None
+        );
+        assert_eq!(
+            r(
+                &[("package.json", r#"{"beachball": {"publish": false}}"#)],
+                "beachball publish"
+            ),
+            Some(Destination::Nothing)
+        );
+        assert_eq!(
+            r(
+                &[("beachball.config.js", "module.exports = {\n  registry: 'https://pkgs.dev.azure.com/o/_packaging/f/npm/registry/',\n};\n")],
+                "beachball publish"
+            ),
+            Some(Destination::Registry("https://pkgs.dev.azure.com/o/_packaging/f/npm/registry/".into()))
+        );
+        assert_eq!(
+            r(
+                &[(
+                    "beachball.config.js",
+                    "module.exports = { groups: [{ publish: false }], publish: true };"
+                )],
+                "beachball publish"
+            ),
+            None
+        );
+        assert_eq!(r(&[("lerna.json", lerna)], "npm publish"), None);
     }
 }

@@ -37,6 +37,34 @@ pub fn pipeline(_ctx: &FileCtx<'_>, doc: &Document) -> Pipeline {
         let scope: Vec<EnvVar> = global.iter().chain(stage_vars.iter()).cloned().collect();
         job_list(stage.get("jobs"), &scope, &mut jobs);
     }
+    // `extends: template:` with the pipeline's stages, jobs or steps handed to the template as
+    // a `stageList`/`jobList`/`stepList` parameter: they run as written here.
+    for (key, value) in root
+        .get_path(&["extends", "parameters"])
+        .into_iter()
+        .flat_map(Node::iter_map)
+    {
+        let items: Vec<&Node> = value.iter_seq().collect();
+        if items.iter().any(|i| i.get("stage").is_some()) {
+            for stage in items {
+                let stage_vars = variables(
+                    stage.get_entry("variables").map(|e| (&e.key, &e.value)),
+                    &global,
+                );
+                let scope: Vec<EnvVar> = global.iter().chain(stage_vars.iter()).cloned().collect();
+                job_list(stage.get("jobs"), &scope, &mut jobs);
+            }
+        } else if items
+            .iter()
+            .any(|i| i.get("job").is_some() || i.get("deployment").is_some())
+        {
+            job_list(Some(value), &global, &mut jobs);
+        } else if items.iter().any(|i| is_step(i)) {
+            let name = key.as_str().unwrap_or("steps");
+            let span = key.span().start..key.span().start;
+            jobs.push(job_with(name, span, value, vec![value], &global));
+        }
+    }
     Pipeline {
         system: System::Azure,
         jobs,
@@ -44,8 +72,39 @@ pub fn pipeline(_ctx: &FileCtx<'_>, doc: &Document) -> Pipeline {
     }
 }
 
+/// A step, followed by the steps it hands to its template (`- template: x.yml` with a
+/// `stepList` parameter): the template runs them where it inserts `${{ parameters.x }}`.
+fn with_passed_steps(step: &Node) -> Vec<&Node> {
+    let mut out = vec![step];
+    if step.get("template").is_some() {
+        for (_, v) in step.get("parameters").into_iter().flat_map(Node::iter_map) {
+            if v.iter_seq().any(is_step) {
+                out.extend(v.iter_seq());
+            }
+        }
+    }
+    out
+}
+
+/// Jobs, with those a `- template: x.yml` item hands to its template as a `jobList` parameter.
 fn job_list(list: Option<&Node>, scope: &[EnvVar], jobs: &mut Vec<Job>) {
-    for j in list.into_iter().flat_map(Node::iter_seq) {
+    let items = list.into_iter().flat_map(Node::iter_seq).flat_map(|j| {
+        let mut out = vec![j];
+        if j.get("template").is_some() {
+            for (_, v) in j.get("parameters").into_iter().flat_map(Node::iter_map) {
+                if v.iter_seq()
+                    .any(|i| i.get("job").is_some() || i.get("deployment").is_some())
+                {
+                    out.extend(v.iter_seq());
+                }
+            }
+        }
+        out
+    });
+    for j in items {
+        if j.get("template").is_some() && j.get("job").is_none() && j.get("deployment").is_none() {
+            continue;
+        }
         let name = j
             .get("job")
             .or(j.get("deployment"))
@@ -88,12 +147,15 @@ fn variables(entry: Option<(&Node, &Node)>, outer: &[EnvVar]) -> Vec<EnvVar> {
     out
 }
 
+/// A step of a step list: a script, a task, or a step template.
+fn is_step(item: &Node) -> bool {
+    SCRIPT_KEYS
+        .iter()
+        .chain(["task", "template", "checkout", "download", "publish"].iter())
+        .any(|k| item.get(k).is_some())
+}
+
 fn job(name: &str, key_span: crate::source::Span, body: &Node, scope: &[EnvVar]) -> Job {
-    let own = variables(
-        body.get_entry("variables").map(|e| (&e.key, &e.value)),
-        scope,
-    );
-    let env: Vec<EnvVar> = scope.iter().chain(own.iter()).cloned().collect();
     let mut steps_nodes: Vec<&Node> = body.get("steps").into_iter().collect();
     if let Some(strategy) = body.get("strategy") {
         for (_, phase) in strategy.iter_map() {
@@ -104,10 +166,26 @@ fn job(name: &str, key_span: crate::source::Span, body: &Node, scope: &[EnvVar])
             }
         }
     }
+    job_with(name, key_span, body, steps_nodes, scope)
+}
+
+/// A job of `body` (its variables and pool) running the steps of `steps_nodes`.
+fn job_with(
+    name: &str,
+    key_span: crate::source::Span,
+    body: &Node,
+    steps_nodes: Vec<&Node>,
+    scope: &[EnvVar],
+) -> Job {
+    let own = variables(
+        body.get_entry("variables").map(|e| (&e.key, &e.value)),
+        scope,
+    );
+    let env: Vec<EnvVar> = scope.iter().chain(own.iter()).cloned().collect();
     let mut steps = Vec::new();
     let mut node = None;
     for list in steps_nodes {
-        for s in list.iter_seq() {
+        for s in list.iter_seq().flat_map(with_passed_steps) {
             let step_env: Vec<EnvVar> = s
                 .get_entry("env")
                 .map(|e| env_block(System::Azure, &e.key, &e.value, &|n| resolve_in(&[&env], n)))
@@ -115,6 +193,20 @@ fn job(name: &str, key_span: crate::source::Span, body: &Node, scope: &[EnvVar])
             let mut scripts = Vec::new();
             for k in SCRIPT_KEYS {
                 if let Some(n) = s.get(k) {
+                    scripts_of(n, &mut scripts);
+                }
+            }
+            // The script tasks run `inputs.script`: `CmdLine@2` always, `Bash@3` and
+            // `PowerShell@2` with `targetType: inline` (their default runs `filePath`).
+            let task = s.get("task").and_then(Node::as_str).unwrap_or("");
+            let task = task.split('@').next().unwrap_or("").to_ascii_lowercase();
+            if matches!(task.as_str(), "cmdline" | "bash" | "powershell") {
+                let inputs = s.get("inputs");
+                let inline = inputs
+                    .and_then(|i| i.get("targetType"))
+                    .and_then(Node::as_str)
+                    .map_or(task == "cmdline", |t| t.eq_ignore_ascii_case("inline"));
+                if let (Some(n), true) = (inputs.and_then(|i| i.get("script")), inline) {
                     scripts_of(n, &mut scripts);
                 }
             }
@@ -151,6 +243,7 @@ fn job(name: &str, key_span: crate::source::Span, body: &Node, scope: &[EnvVar])
                         node = Some(NodeSetup {
                             version: v.value.text.clone(),
                             span: v.value.span.clone(),
+                            from_file: None,
                         });
                     }
                 }

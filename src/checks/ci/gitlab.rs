@@ -28,7 +28,7 @@ const GLOBAL_KEYS: &[&str] = &[
 ];
 
 /// Keys whose value is a script.
-const SCRIPT_KEYS: &[&str] = &["before_script", "script", "after_script"];
+pub const SCRIPT_KEYS: &[&str] = &["before_script", "script", "after_script"];
 
 pub fn pipeline(_ctx: &FileCtx<'_>, doc: &Document) -> Pipeline {
     let root = &doc.root;
@@ -37,7 +37,6 @@ pub fn pipeline(_ctx: &FileCtx<'_>, doc: &Document) -> Pipeline {
         .get_entry("variables")
         .map(|e| env_block(system, &e.key, &e.value, &|_| None))
         .unwrap_or_default();
-    let default = root.get("default");
     let mut jobs = Vec::new();
     let used = used_templates(root);
     for (key, body) in root.iter_map() {
@@ -51,91 +50,155 @@ pub fn pipeline(_ctx: &FileCtx<'_>, doc: &Document) -> Pipeline {
         if template && used.iter().any(|u| u == name) {
             continue;
         }
-        let lookup = |k: &str| -> Option<&Node> {
-            job_key(root, body, k, 0).or_else(|| default.and_then(|d| d.get(k)))
-        };
-        let job_env: Vec<EnvVar> = job_entry(root, body, "variables", 0)
-            .map(|(k, v)| env_block(system, k, v, &|n| resolve_in(&[&global_env], n)))
-            .unwrap_or_default();
-        let env: Vec<EnvVar> = global_env.iter().chain(job_env.iter()).cloned().collect();
-        let mut steps = Vec::new();
-        for sk in SCRIPT_KEYS {
-            let node = lookup(sk).or_else(|| root.get(sk));
-            if let Some(node) = node {
-                let mut scripts = Vec::new();
-                collect_scripts(root, node, &mut scripts, 0);
-                if !scripts.is_empty() {
-                    steps.push(Step {
-                        span: node.span(),
-                        env: Vec::new(),
-                        scripts,
-                        action: None,
-                        list_item: false,
-                    });
-                }
-            }
-        }
-        let mut oidc = Oidc {
-            // The including job may add `id_tokens:`, tags or an image.
-            inherited: template,
-            ..Oidc::default()
-        };
-        if let Some(ids) = lookup("id_tokens") {
-            oidc.signal = true;
-            let npm = ids.iter_map().any(|(k, v)| {
-                k.as_str() == Some("NPM_ID_TOKEN")
-                    && v.get("aud")
-                        .map(|a| {
-                            a.as_str()
-                                .map(|s| s == "npm:registry.npmjs.org")
-                                .unwrap_or(false)
-                                || a.iter_seq()
-                                    .any(|x| x.as_str() == Some("npm:registry.npmjs.org"))
-                        })
-                        .unwrap_or(false)
-            });
-            oidc.configured = npm;
-            if !npm {
-                oidc.wrong_audience = Some(ids.span());
-            }
-        }
-        let mut runner = Runner::default();
-        if let Some(tags) = lookup("tags") {
-            // GitLab.com's shared runners are tagged `saas-...`; any other tag selects a
-            // project or group runner, which trusted publishing does not support.
-            if let Some(t) = tags
-                .iter_seq()
-                .find(|t| t.as_str().is_some_and(|s| !s.starts_with("saas-")))
-            {
-                runner.self_hosted = Some(t.span());
-                runner.self_hosted_guess = true;
-            }
-        }
-        let node = lookup("image")
-            .or_else(|| root.get("image"))
-            .and_then(|i| {
-                if i.is_mapping() {
-                    i.get("name")
-                } else {
-                    Some(i)
-                }
-            })
-            .and_then(node_from_image);
-        jobs.push(Job {
-            name: name.to_string(),
-            key_span: key.span(),
-            body: Some(body.clone()),
-            env,
-            steps,
-            oidc,
-            runner,
-            node,
-        });
+        jobs.push(build_job(root, &global_env, name, key, body, template));
     }
     Pipeline {
         system,
         jobs,
         root: Some(root.clone()),
+    }
+}
+
+/// The hidden job `name` of another file of the pipeline (a template `extends:` or
+/// `!reference` names from here), with that file's global `variables:` and `default:`.
+pub fn template_job(root: &Node, name: &str) -> Option<Job> {
+    let entry = root.get_entry(name)?;
+    if !entry.value.is_mapping() {
+        return None;
+    }
+    let global_env: Vec<EnvVar> = root
+        .get_entry("variables")
+        .map(|e| env_block(System::Gitlab, &e.key, &e.value, &|_| None))
+        .unwrap_or_default();
+    Some(build_job(
+        root,
+        &global_env,
+        name,
+        &entry.key,
+        &entry.value,
+        name.starts_with('.'),
+    ))
+}
+
+/// One job of `root`: its keys through `extends:` and `default:`, its scripts, `id_tokens:`,
+/// runner tags and image.
+fn build_job(
+    root: &Node,
+    global_env: &[EnvVar],
+    name: &str,
+    key: &Node,
+    body: &Node,
+    template: bool,
+) -> Job {
+    let system = System::Gitlab;
+    let default = root.get("default");
+    let lookup = |k: &str| -> Option<&Node> {
+        job_key(root, body, k, 0).or_else(|| default.and_then(|d| d.get(k)))
+    };
+    let job_env: Vec<EnvVar> = job_entry(root, body, "variables", 0)
+        .map(|(k, v)| env_block(system, k, v, &|n| resolve_in(&[global_env], n)))
+        .unwrap_or_default();
+    let env: Vec<EnvVar> = global_env.iter().chain(job_env.iter()).cloned().collect();
+    let mut steps = Vec::new();
+    for sk in SCRIPT_KEYS {
+        let node = lookup(sk).or_else(|| root.get(sk));
+        if let Some(node) = node {
+            let mut scripts = Vec::new();
+            collect_scripts(root, node, &mut scripts, 0);
+            if !scripts.is_empty() {
+                steps.push(Step {
+                    span: node.span(),
+                    env: Vec::new(),
+                    scripts,
+                    action: None,
+                    list_item: false,
+                });
+            }
+        }
+    }
+    let mut oidc = Oidc {
+        // The including job may add `id_tokens:`, tags or an image.
+        inherited: template,
+        ..Oidc::default()
+    };
+    if let Some(ids) = lookup("id_tokens") {
+        oidc.signal = true;
+        let npm = ids.iter_map().any(|(k, v)| {
+            k.as_str() == Some("NPM_ID_TOKEN")
+                && v.get("aud")
+                    .map(|a| {
+                        a.as_str()
+                            .map(|s| s == "npm:registry.npmjs.org")
+                            .unwrap_or(false)
+                            || a.iter_seq()
+                                .any(|x| x.as_str() == Some("npm:registry.npmjs.org"))
+                    })
+                    .unwrap_or(false)
+        });
+        oidc.configured = npm;
+        if !npm {
+            oidc.wrong_audience = Some(ids.span());
+        }
+    }
+    let mut runner = Runner::default();
+    if let Some(tags) = lookup("tags") {
+        // GitLab.com's shared runners are tagged `saas-...`; any other tag selects a
+        // project or group runner, which trusted publishing does not support.
+        if let Some(t) = tags
+            .iter_seq()
+            .find(|t| t.as_str().is_some_and(|s| !s.starts_with("saas-")))
+        {
+            runner.self_hosted = Some(t.span());
+            runner.self_hosted_guess = true;
+        }
+    }
+    let node = lookup("image")
+        .or_else(|| root.get("image"))
+        .and_then(|i| {
+            if i.is_mapping() {
+                i.get("name")
+            } else {
+                Some(i)
+            }
+        })
+        .and_then(node_from_image);
+    Job {
+        name: name.to_string(),
+        key_span: key.span(),
+        body: Some(body.clone()),
+        env,
+        steps,
+        oidc,
+        runner,
+        node,
+    }
+}
+
+/// The script key `key` of `body` (through its `extends:` in `root`) as one step.
+pub fn key_step(root: &Node, body: &Node, key: &str) -> Option<Step> {
+    let node = job_key(root, body, key, 0)?;
+    let mut scripts = Vec::new();
+    collect_scripts(root, node, &mut scripts, 0);
+    (!scripts.is_empty()).then(|| Step {
+        span: node.span(),
+        env: Vec::new(),
+        scripts,
+        action: None,
+        list_item: false,
+    })
+}
+
+/// Whether `body` (through its `extends:` in `root`) sets `key`.
+pub fn has_key(root: &Node, body: &Node, key: &str) -> bool {
+    job_key(root, body, key, 0).is_some()
+}
+
+/// The parents `body` names in `extends:`, as written.
+pub fn extends_of(body: &Node) -> Vec<&Node> {
+    match body.get("extends") {
+        Some(n) if n.is_sequence() => n.iter_seq().filter(|x| x.as_str().is_some()).collect(),
+        Some(n) if n.as_str().is_some() => vec![n],
+        _ => Vec::new(),
     }
 }
 
@@ -252,5 +315,6 @@ pub fn node_from_image(image: &Node) -> Option<NodeSetup> {
     Some(NodeSetup {
         span: scalar.to_source(tag_start..tag_start + version_len),
         version,
+        from_file: None,
     })
 }

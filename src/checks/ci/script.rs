@@ -41,10 +41,13 @@ pub struct Publish {
     /// Yarn Berry (`yarn npm publish`): a configured `npmAuthToken` wins over OIDC.
     pub yarn_berry: bool,
     /// The tool can publish with trusted publishing at all (`rules/catalogue.toml`: not
-    /// `bun publish`, Yarn 1, `rush publish`).
+    /// `bun publish`, Yarn 1: entries whose `oidc_status` is `none`).
     pub oidc_capable: bool,
     /// Tokens handed to this command alone (`NODE_AUTH_TOKEN=... npm publish`, `--//host/:_authToken=`).
     pub inline: Vec<TokenUse>,
+    /// An action or reusable workflow of another repository, judged by its name and what is
+    /// passed to it: what it runs was not read.
+    pub unread: bool,
 }
 
 /// A command writing an auth setting into an npm (or Yarn) config file.
@@ -60,6 +63,19 @@ pub struct AuthWrite {
     /// A rewrite of the word that holds the setting which writes a `${VAR}` placeholder instead
     /// of the value (npm expands it when it reads the file): (file span, replacement).
     pub placeholder: Option<(Span, String)>,
+}
+
+/// A default registry set for later npm commands of the job.
+#[derive(Debug, Clone)]
+pub struct RegistrySet {
+    /// The command (file span).
+    pub span: Span,
+    /// `@scope:registry=`: only for packages of that scope (`@acme`).
+    pub scope: Option<String>,
+    pub url: String,
+    /// Written to a project `.npmrc` (which npm reads before the user config that
+    /// `npm config set` and setup-node write).
+    pub project: bool,
 }
 
 /// `npm login` and friends.
@@ -98,8 +114,9 @@ pub struct Facts {
     pub assignments: Vec<TokenUse>,
     /// Literal credentials in auth positions.
     pub literals: Vec<Span>,
-    /// The default registry a script sets for the rest of the job (`npm config set registry`).
-    pub registry: Option<String>,
+    /// Registries the script sets for the rest of the job, in order: `npm config set registry`,
+    /// `registry=` / `@scope:registry=` lines written into an `.npmrc`.
+    pub registry_sets: Vec<RegistrySet>,
     /// Tokens a task makes available to the rest of the job (Azure `npmAuthenticate` with an
     /// external service connection).
     pub provided: Vec<TokenUse>,
@@ -340,6 +357,12 @@ impl Analyser<'_> {
             return;
         }
         let Some(first) = words.first() else { return };
+        if bin_name(&first.value) == "make" {
+            if let Some((rel, recipe)) = self.make_recipe(&words[1..]) {
+                self.external_text(command, &rel, &recipe, facts);
+            }
+            return;
+        }
         let path = if first.value.ends_with(".sh") {
             Some(first.value.as_str())
         } else if matches!(
@@ -360,10 +383,51 @@ impl Analyser<'_> {
         let Some(text) = (self.scope.read)(rel) else {
             return;
         };
+        self.external_text(command, rel, &text, facts);
+    }
+
+    /// `make drone-publish`: the recipe of that target in the repository's Makefile, as the
+    /// shell would run it (make's `$$` is the shell's `$`). A `-C dir`/`-f file` run, a target
+    /// made of variables or a Makefile without that rule is not read.
+    fn make_recipe(&self, args: &[Word]) -> Option<(String, String)> {
+        if args
+            .iter()
+            .any(|w| w.value.starts_with('-') || w.value.contains('$'))
+        {
+            return None;
+        }
+        let target = args.iter().find(|w| !w.value.contains('='))?.value.clone();
+        let (rel, text) = ["Makefile", "makefile", "GNUmakefile"]
+            .iter()
+            .find_map(|name| (self.scope.read)(name).map(|t| (name.to_string(), t)))?;
+        let mut recipe = String::new();
+        let mut inside = false;
+        for line in text.lines() {
+            if let Some(body) = line.strip_prefix('\t') {
+                if inside {
+                    let body = body.trim_start_matches(['@', '-', '+']);
+                    recipe.push_str(&body.replace("$$", "$"));
+                    recipe.push('\n');
+                }
+                continue;
+            }
+            if line.trim().is_empty() || line.trim_start().starts_with('#') {
+                continue;
+            }
+            // `target: prerequisites` (not `VAR := value`).
+            inside = line.split_once(':').is_some_and(|(names, rest)| {
+                !rest.starts_with('=') && names.split_whitespace().any(|n| n == target)
+            });
+        }
+        (!recipe.is_empty()).then_some((rel, recipe))
+    }
+
+    /// What a repository script (or Makefile recipe) `rel` does, reported at `command`.
+    fn external_text(&self, command: &Command, rel: &str, text: &str, facts: &mut Facts) {
         if text.len() as u64 > MAX_SCRIPT_BYTES {
             return;
         }
-        let parsed = shell::parse(&text);
+        let parsed = shell::parse(text);
         let inner = Analyser {
             map: Mapping::External {
                 call: self.file_span(command.span.clone()),
@@ -400,6 +464,7 @@ impl Analyser<'_> {
             .extend(found.assignments.into_iter().filter(not_literal));
         facts.npm_upgrade |= found.npm_upgrade;
         facts.oidc_get = facts.oidc_get.take().or(found.oidc_get);
+        facts.registry_sets.extend(found.registry_sets);
     }
 
     /// Names a publish found in a repository script after the script.
@@ -576,6 +641,7 @@ impl Analyser<'_> {
             registry,
             provenance: has_flag(args, "--provenance"),
             inline,
+            unread: false,
         });
     }
 
@@ -600,9 +666,17 @@ impl Analyser<'_> {
                 None => return,
             },
         };
-        if key == "registry" && tool == "npm" {
-            // `npm config set registry URL`: where later publishes of the job go.
-            facts.registry = Some(value_word.value.get(value_range).unwrap_or("").to_string());
+        let scoped = key.strip_suffix(":registry").filter(|s| s.starts_with('@'));
+        if (key == "registry" || scoped.is_some()) && matches!(tool, "npm" | "pnpm" | "pn") {
+            // `npm config set registry URL`: where later publishes of the job go. It writes
+            // the user config unless told otherwise.
+            let project = flag_value(args, "--location").as_deref() == Some("project");
+            facts.registry_sets.push(RegistrySet {
+                span: self.file_span(command.span.clone()),
+                scope: scoped.map(str::to_string),
+                url: value_word.value.get(value_range).unwrap_or("").to_string(),
+                project,
+            });
             return;
         }
         let is_auth = key.ends_with("_authToken")
@@ -791,8 +865,24 @@ impl Analyser<'_> {
                     c.pipeline == command.pipeline && c.span.end <= command.span.start
                 }));
         }
+        let project = is_project_npmrc(&target);
         for c in sources {
             let args = c.args();
+            let bodies = c.redirects.iter().filter_map(|r| r.heredoc.as_ref());
+            let texts = args
+                .iter()
+                .map(|w| w.value.as_str())
+                .chain(bodies.map(|h| h.body.as_str()));
+            for text in texts {
+                for (scope, url) in registry_lines(text) {
+                    facts.registry_sets.push(RegistrySet {
+                        span: self.file_span(c.span.clone()),
+                        scope,
+                        url,
+                        project,
+                    });
+                }
+            }
             for (wi, w) in args.iter().enumerate() {
                 for (_, host, range) in auth_settings(&w.value) {
                     // `printf '//host/:_authToken=%s\n' "$NPM_TOKEN"`: the value is an argument.
@@ -914,11 +1004,19 @@ impl Analyser<'_> {
 
     /// Classifies the value found at `span` of the script.
     fn token_at(&self, span: Span, value: &str, expands: bool) -> Option<TokenUse> {
-        if let Some(e) = self
+        // A value made of several expressions (OneDev `@job_token@:@secret:access-token@`) is as
+        // long-lived as its stored part.
+        let overlapping: Vec<&Expr> = self
             .exprs
             .iter()
-            .find(|e| e.range.start < span.end.max(span.start + 1) && span.start < e.range.end)
-        {
+            .filter(|e| e.range.start < span.end.max(span.start + 1) && span.start < e.range.end)
+            .collect();
+        let chosen = overlapping
+            .iter()
+            .find(|e| e.source.is_stored())
+            .or(overlapping.first())
+            .copied();
+        if let Some(e) = chosen {
             let mut source = e.source.clone();
             if let (Source::Other, Some(name)) = (&source, &e.env_name) {
                 // Outside GitHub (Jenkins `${env.NPM_TOKEN}`), a token variable the file does not
@@ -1001,6 +1099,37 @@ fn is_config_target(target: &str) -> bool {
         || target.contains("NPM_CONFIG_USERCONFIG")
 }
 
+/// Whether a written config file is a project `.npmrc` (a relative path), not the user's
+/// (`~/.npmrc`, `$HOME/.npmrc`, `$NPM_CONFIG_USERCONFIG`) nor a Yarn file.
+fn is_project_npmrc(target: &str) -> bool {
+    let base = target.rsplit('/').next().unwrap_or(target);
+    base == ".npmrc" && !target.starts_with(['~', '$', '/'])
+}
+
+/// `registry=URL` and `@scope:registry=URL` lines of a config text written by a script:
+/// (scope, URL or variable). `\n` escapes (`echo -e`, `printf`) separate lines too.
+fn registry_lines(text: &str) -> Vec<(Option<String>, String)> {
+    static LINE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?m)(?:^|\\n|\s)(@[A-Za-z0-9._-]+:)?registry\s*=\s*["']?([^\s"'\\]+)"#)
+            .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+    });
+    if !text.contains("registry") {
+        return Vec::new();
+    }
+    LINE.captures_iter(text)
+        .filter_map(|c| {
+            let url = c.get(2)?.as_str();
+            let scope = c
+                .get(1)
+                .map(|s| s.as_str().trim_end_matches(':').to_string());
+            // A variable (`${CI_API_V4_URL}/projects/...`, GitLab's documented form) names a
+            // registry too, one that is not npmjs unless it says so.
+            (url.contains("://") || url.starts_with("//") || url.starts_with('$'))
+                .then(|| (scope, url.to_string()))
+        })
+        .collect()
+}
+
 /// Auth settings in a config text: (key, registry host, value range).
 fn auth_settings(text: &str) -> Vec<(String, Option<String>, Span)> {
     if !text.contains("_auth") && !text.contains("_password") && !text.contains("npmAuthToken") {
@@ -1021,7 +1150,7 @@ fn auth_settings(text: &str) -> Vec<(String, Option<String>, Span)> {
 }
 
 /// `npm`, `npm@latest`, `npm@11`, `npm@^11.5.1`, `npm@11.6.0`: npm 11.5.1 or later.
-fn npm_spec_is_oidc_ready(spec: &str) -> bool {
+pub(crate) fn npm_spec_is_oidc_ready(spec: &str) -> bool {
     let Some(rest) = spec.strip_prefix("npm") else {
         return false;
     };
@@ -1067,6 +1196,43 @@ mod tests {
         for no in ["npm@10", "npm@11.4.2", "npm@11.5.0", "npmx", "node"] {
             assert!(!npm_spec_is_oidc_ready(no), "{no}");
         }
+    }
+
+    #[test]
+    fn registry_lines_of_written_config() {
+        assert_eq!(
+            registry_lines("registry=https://npm.pkg.github.com"),
+            [(None, "https://npm.pkg.github.com".to_string())]
+        );
+        assert_eq!(
+            registry_lines(
+                "  @acme:registry = \"https://gitlab.example.com/api/v4/packages/npm/\""
+            ),
+            [(
+                Some("@acme".to_string()),
+                "https://gitlab.example.com/api/v4/packages/npm/".to_string()
+            )]
+        );
+        // `echo -e` / printf escapes separate lines too.
+        assert_eq!(
+            registry_lines("always-auth=true\\nregistry=https://r.example/"),
+            [(None, "https://r.example/".to_string())]
+        );
+        // Flags and variables named like it are no config lines; a value must be a URL.
+        assert!(registry_lines("--registry=https://x.example/").is_empty());
+        assert!(registry_lines("npm_config_registry=https://x.example/").is_empty());
+        assert_eq!(
+            registry_lines(
+                "@acme:registry=${CI_API_V4_URL}/projects/${CI_PROJECT_ID}/packages/npm/"
+            ),
+            [(
+                Some("@acme".to_string()),
+                "${CI_API_V4_URL}/projects/${CI_PROJECT_ID}/packages/npm/".to_string()
+            )]
+        );
+        assert!(registry_lines("registry=true").is_empty());
+        assert!(is_project_npmrc(".npmrc") && is_project_npmrc("packages/a/.npmrc"));
+        assert!(!is_project_npmrc("~/.npmrc") && !is_project_npmrc("$HOME/.npmrc"));
     }
 
     #[test]

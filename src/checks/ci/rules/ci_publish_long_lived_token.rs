@@ -22,16 +22,9 @@ pub(super) fn publish_rules(
     let mut superseded: Vec<Span> = Vec::new();
     // Publishes to npm.
     let mut publishes: Vec<(usize, &Publish)> = Vec::new();
-    // `npm config set registry` in an earlier step (or the same one) wins over the defaults.
-    let mut set_registry: Option<String> = None;
     for (i, sf) in steps.iter().enumerate() {
-        set_registry = sf.facts.registry.clone().or(set_registry);
         for p in &sf.facts.publishes {
-            let registry = p
-                .registry
-                .clone()
-                .or(set_registry.clone())
-                .or_else(|| step_registry(job, i, repo_registry.as_deref()));
+            let registry = publish_registry(ctx, job, steps, i, p, repo_registry.as_deref());
             if p.dry_run || registry.as_deref().is_some_and(|r| !is_npm_registry(r)) {
                 continue;
             }
@@ -154,20 +147,47 @@ pub(super) fn publish_rules(
                 if !s.edits.is_empty() {
                     s.applicability = Applicability::Unsafe;
                 }
-                s
+                let upgrades = steps.iter().any(|s| s.facts.npm_upgrade);
+                match old_npm_note(system, job).filter(|_| !upgrades) {
+                    Some(note) => s.note(note),
+                    None => s,
+                }
             };
-            let draft = Draft::at(PUBLISH, first.token.span.clone())
-                .message_key(if supported {
-                    "supported"
-                } else {
-                    "unsupported"
-                })
+            // A secret manager's (or a script's) value: a credential, lifetime unknown.
+            let fetched = crate::checks::ci::fills::split_fetched(&first.token.display)
+                .filter(|_| all_fetched(&tokens));
+            let suggestion = if publish.unread {
+                remote_uses::unread_suggestion(publish, system)
+            } else {
+                suggestion
+            };
+            let suggestion = match fetched {
+                Some((_, by)) => suggestion.note(format!(
+                    "then stop fetching the npm token ({by}) and revoke it in the store it comes from"
+                )),
+                None => suggestion,
+            };
+            let (key, token) = match fetched {
+                Some((name, _)) if supported => ("fetched", name.to_string()),
+                _ if supported => ("supported", first.token.display.clone()),
+                _ => ("unsupported", first.token.display.clone()),
+            };
+            let mut draft = Draft::at(PUBLISH, first.token.span.clone())
+                .message_key(key)
                 .arg("system", system.display())
                 .arg("job", job.name.clone())
-                .arg("token", first.token.display.clone())
+                .arg("token", token)
                 .arg("tool", publish.tool.clone())
                 .suggestion(suggestion)
                 .identity(who.clone());
+            if publish.unread {
+                draft = draft.confidence(Confidence::Medium);
+            }
+            if let Some((_, by)) = fetched {
+                draft = draft
+                    .confidence(Confidence::Medium)
+                    .arg("source", by.to_string());
+            }
             seen.emit(ctx, draft, &who);
         }
         return superseded;
@@ -213,8 +233,6 @@ pub(super) fn publish_rules(
     superseded
 }
 
-/// `npm publish` → `npm stage publish` in the commands written in this file (not those run
-/// through a package script or a repository script, whose text is elsewhere).
 /// Whether the job's or the publish step's environment hands an npm token from `source`.
 fn env_token_from(ctx: &FileCtx<'_>, job: &Job, publish_step: usize, source: &Source) -> bool {
     let step_env = job.steps.get(publish_step).map(|s| s.env.iter());
@@ -224,6 +242,8 @@ fn env_token_from(ctx: &FileCtx<'_>, job: &Job, publish_step: usize, source: &So
         .any(|v| v.is_token(ctx) && v.value.source == *source)
 }
 
+/// `npm publish` → `npm stage publish` in the commands written in this file (not those run
+/// through a package script or a repository script, whose text is elsewhere).
 fn stage_publish_edits(text: &str, publishes: &[(usize, &Publish)]) -> Vec<crate::finding::Edit> {
     let mut edits: Vec<crate::finding::Edit> = publishes
         .iter()
@@ -242,4 +262,34 @@ fn stage_publish_edits(text: &str, publishes: &[(usize, &Publish)]) -> Vec<crate
     edits.sort_by_key(|e| e.span.start);
     edits.dedup_by_key(|e| e.span.start);
     edits
+}
+
+/// A job whose Node (a `node:22` image, Jenkins `tools { nodejs 'node22' }`) comes with an npm
+/// older than 11.20.0, which refuses stage-only tokens: the upgrade `npm stage publish` needs.
+fn old_npm_note(system: System, job: &Job) -> Option<String> {
+    if !system.tailored_npmrc_advice() {
+        return None;
+    }
+    let node = job.node.as_ref()?;
+    let version = crate::checks::ci::parse_node_version(&node.version)?;
+    if crate::checks::ci::node_bundles_oidc_npm(version) {
+        return None;
+    }
+    let how = if system == System::Jenkins {
+        ", or give the NodeJS tool installation (`tools { nodejs ... }`, `nodejs(...)`) a current npm"
+    } else {
+        ""
+    };
+    Some(format!(
+        "this job runs Node {}, whose bundled npm is older than 11.20.0 and refuses stage-only tokens: run `npm install -g npm@latest` before `npm stage publish`{how}",
+        node.version
+    ))
+}
+
+/// Every token reaching the publish was fetched at run time by an earlier step (a secret
+/// manager, a `$GITHUB_ENV` write of a computed value): none is known to be a stored secret.
+pub(super) fn all_fetched(tokens: &[JobToken]) -> bool {
+    tokens
+        .iter()
+        .all(|t| crate::checks::ci::fills::split_fetched(&t.token.display).is_some())
 }

@@ -27,10 +27,12 @@ mod ci_publish_long_lived_token;
 mod ci_token_in_docker_build_arg;
 mod ci_token_written_to_npmrc;
 mod env_token_reference;
+mod gitlab_extends;
 mod hardcoded_token;
 mod local_uses;
 mod npm_login_in_automation;
 mod oidc_token_still_set;
+mod remote_uses;
 mod suggest;
 mod trusted_publishing_misconfigured;
 
@@ -135,9 +137,17 @@ fn keep_groovy_strings(text: &str, mut s: Suggestion) -> Suggestion {
     if safe {
         return s;
     }
+    let wanted: Vec<String> = s
+        .edits
+        .iter()
+        .map(|e| format!("`{}`", e.replacement))
+        .collect();
     s.edits.clear();
     s.applicability = Applicability::Manual;
-    s.note("the automatic rewrite would change the Groovy around this script, not only the script: make the change by hand")
+    s.note(format!(
+        "the automatic rewrite would change the Groovy around this script, not only the script: make the change by hand ({}), in a `sh '''...'''` string where it needs single quotes",
+        wanted.join(", ")
+    ))
 }
 
 pub fn run(ctx: &mut FileCtx<'_>, pipeline: &Pipeline) {
@@ -155,6 +165,7 @@ pub fn run(ctx: &mut FileCtx<'_>, pipeline: &Pipeline) {
         })
         .unwrap_or_default();
     local_uses::reusable_calls(ctx, pipeline, &package_scripts, &mut seen);
+    gitlab_extends::notes(ctx, pipeline);
     for job in &pipeline.jobs {
         job_rules(
             ctx,
@@ -197,6 +208,12 @@ fn job_rules(
     let system = p.system;
     let mut steps = step_facts(ctx, system, job, package_scripts);
     let elsewhere = local_uses::inline_local_actions(ctx, job, &mut steps, package_scripts, seen);
+    // A GitLab job's templates in other files of its pipeline add steps at the end.
+    let mut extended = gitlab_extends::extend(ctx, p, job, package_scripts, seen);
+    if let Some((_, added)) = extended.as_mut() {
+        steps.append(added);
+    }
+    let job = extended.as_ref().map_or(job, |(j, _)| j);
     job_rules_with(
         ctx,
         p,
@@ -227,8 +244,8 @@ fn job_rules_with(
 
     // Build args and logins (token writes come last: a job rewrite may cover them).
     for sf in steps {
-        ci_token_in_docker_build_arg::report(ctx, job, sf, seen, reported);
-        npm_login_in_automation::report(ctx, job, sf, seen);
+        ci_token_in_docker_build_arg::report(ctx, system, job, sf, seen, reported);
+        npm_login_in_automation::report(ctx, system, job, sf, seen);
     }
 
     let superseded = ci_publish_long_lived_token::publish_rules(
@@ -253,7 +270,8 @@ fn step_facts(
     package_scripts: &std::collections::BTreeMap<String, String>,
 ) -> Vec<StepFacts> {
     let mut steps: Vec<StepFacts> = Vec::new();
-    for step in &job.steps {
+    let mut exported = exported_tokens(ctx, system, job).into_iter().peekable();
+    for (i, step) in job.steps.iter().enumerate() {
         let scope_env: Vec<EnvVar> = job.env.iter().chain(step.env.iter()).cloned().collect();
         let resolve = |n: &str| resolve_in(&[&scope_env], n);
         let options = ctx.options;
@@ -277,30 +295,122 @@ fn step_facts(
             facts.assignments.extend(f.assignments);
             facts.literals.extend(f.literals);
             facts.provided.extend(f.provided);
-            facts.registry = f.registry.or(facts.registry);
+            facts.registry_sets.extend(f.registry_sets);
         }
         if let Some(a) = &step.action {
             action_facts(ctx.text, a, &mut facts);
+            toolchain_facts(ctx, a, &mut facts);
+            if system.is_github() {
+                facts
+                    .publishes
+                    .extend(remote_uses::remote_publish(ctx, step, a));
+            }
         }
-        facts
-            .publishes
-            .retain(|p| !release_tool_skips_npm(ctx, &p.tool));
+        while let Some((_, t)) = exported.next_if(|(at, _)| *at == i) {
+            facts.provided.push(t);
+        }
+        facts.publishes.retain(|p| !release_tool_skips_npm(ctx, p));
         steps.push(StepFacts { facts });
     }
     steps
 }
 
-/// A release tool whose own configuration in the repository says it does not publish to npm
-/// (semantic-release without `@semantic-release/npm`, release-it with `npm.publish: false`).
-fn release_tool_skips_npm(ctx: &FileCtx<'_>, tool: &str) -> bool {
-    let read = |name: &str| repo_text(ctx, name);
-    match tool {
-        "semantic-release" => {
-            crate::model::release::semantic_release_publishes(&read) == Some(false)
-        }
-        "release-it" => crate::model::release::release_it_publishes(&read) == Some(false),
-        _ => false,
+/// Token variables that GitHub steps fetch at run time and export to the later steps (a secret
+/// manager's `exportEnv`, `echo "NPM_TOKEN=$(...)" >> "$GITHUB_ENV"`), by step index. Stored
+/// secrets written to `$GITHUB_ENV` are found by the script analysis itself.
+fn exported_tokens(ctx: &FileCtx<'_>, system: System, job: &Job) -> Vec<(usize, TokenUse)> {
+    use crate::checks::ci::fills;
+    if !system.is_github() {
+        return Vec::new();
     }
+    let nodes: Vec<&Node> = job
+        .body
+        .as_ref()
+        .and_then(|b| b.get("steps"))
+        .map(|s| s.iter_seq().collect())
+        .unwrap_or_default();
+    let mut acc: Vec<fills::Fill> = Vec::new();
+    let mut out = Vec::new();
+    for (i, step) in job.steps.iter().enumerate() {
+        let (id, label) = nodes
+            .get(i)
+            .map(|n| fills::step_label(n))
+            .unwrap_or((None, "run".to_string()));
+        let resolve_env = |n: &str| resolve_in(&[&job.env, &step.env], n);
+        let new = fills::step_fills(step, id.as_deref(), &label, &acc, &resolve_env);
+        for f in &new {
+            let Some(name) = f.env.as_deref().filter(|n| *n != "*") else {
+                continue;
+            };
+            if !ctx.options.is_token_var(name) {
+                continue;
+            }
+            if let Some(Source::Stored(display)) = fills::resolve(std::slice::from_ref(f), name)
+                .filter(|s| matches!(s, Source::Stored(d) if fills::split_fetched(d).is_some()))
+            {
+                out.push((
+                    i,
+                    TokenUse {
+                        display: display.clone(),
+                        span: f.span.clone(),
+                        source: Source::Stored(display),
+                        placeholder: false,
+                    },
+                ));
+            }
+        }
+        acc.extend(new);
+    }
+    out
+}
+
+/// npm versions a set-up action pins: volta-cli/action's `npm-version` input, else the
+/// repository's `package.json#volta.npm` it installs.
+fn toolchain_facts(ctx: &FileCtx<'_>, a: &Action, facts: &mut Facts) {
+    if a.name != "volta-cli/action" {
+        return;
+    }
+    let npm = a
+        .input("npm-version")
+        .map(|v| v.value.text.clone())
+        .or_else(|| {
+            let read = |name: &str| repo_text(ctx, name);
+            crate::model::toolchain::volta(&read).1
+        });
+    if npm.is_some_and(|v| script::npm_spec_is_oidc_ready(&format!("npm@{}", v.trim()))) {
+        facts.npm_upgrade = true;
+    }
+}
+
+/// A release tool whose own configuration in the repository says it does not publish to
+/// npmjs.org (semantic-release without `@semantic-release/npm`, release-it with
+/// `npm.publish: false`, beachball `publish: false`, lerna or beachball configured for another
+/// registry, ...). A `--registry` on the command line wins over the configuration.
+fn release_tool_skips_npm(ctx: &FileCtx<'_>, p: &Publish) -> bool {
+    use crate::model::release::{self, Destination};
+    let read = |name: &str| repo_text(ctx, name);
+    match underlying_tool(&p.tool) {
+        "semantic-release" => release::semantic_release_publishes(&read) == Some(false),
+        "release-it" => release::release_it_publishes(&read) == Some(false),
+        tool => match release::destination(tool, &read) {
+            Some(Destination::Nothing) => true,
+            Some(Destination::Registry(r)) => p.registry.is_none() && !is_npm_registry(&r),
+            None => false,
+        },
+    }
+}
+
+/// The publisher a tool name stands for: `npm run release (release-it)` (a package script) and
+/// `release-it in scripts/release.sh` (a repository script) are release-it runs.
+fn underlying_tool(tool: &str) -> &str {
+    let mut t = tool.split(" in ").next().unwrap_or(tool);
+    while let Some(inner) = t
+        .strip_suffix(')')
+        .and_then(|rest| rest.split_once(" (").map(|(_, inner)| inner))
+    {
+        t = inner;
+    }
+    t
 }
 
 /// Publishes and tokens that actions, pipes, tasks and deploy providers stand for.
@@ -337,6 +447,7 @@ fn action_facts(text: &str, a: &Action, facts: &mut Facts) {
         yarn_berry: false,
         oidc_capable: entry.oidc_capable,
         inline,
+        unread: false,
     };
     let Some(entry) = crate::catalogue::find_action(&a.name) else {
         other_action_facts(text, a, facts);
@@ -467,6 +578,7 @@ fn other_action_facts(text: &str, a: &Action, facts: &mut Facts) {
                 yarn_berry: false,
                 oidc_capable: false,
                 inline,
+                unread: false,
             });
         }
         "plugins/docker"
@@ -477,8 +589,11 @@ fn other_action_facts(text: &str, a: &Action, facts: &mut Facts) {
         | "docker-compose" => plugin_build_args(a, facts),
         "jenkins:withnpm" => {
             // Jenkins `withNPM(npmrcConfig: ...)`: a managed .npmrc (with its token) for the block.
-            if let Some(c) = a.input("npmrcConfig") {
-                let display = format!("managed npmrc {}", c.value.text);
+            if let Some(c) = a
+                .input("npmrcConfig")
+                .filter(|c| c.value.source.is_stored())
+            {
+                let display = display_source(&c.value.source);
                 facts.provided.push(TokenUse {
                     display: display.clone(),
                     span: c.value.span.clone(),
@@ -670,21 +785,34 @@ fn azure_docker_args(text: &str, args: &EnvVar, facts: &mut Facts) {
     }
 }
 
-/// The registry a job's publishes go to when the command does not say: setup-node's
-/// `registry-url`, `NPM_CONFIG_REGISTRY`.
-/// The registry in effect at step `at` of the job (without the command's own `--registry`).
-fn step_registry(job: &Job, at: usize, repo_registry: Option<&str>) -> Option<String> {
-    // npm's order: --registry (on the command) > publishConfig > environment > project .npmrc
-    // > the user .npmrc setup-node writes, which each setup-node step rewrites: the latest one
-    // before the step is the one in effect.
+/// The registry publish `publish` of step `at` goes to, as npm decides it at that point of the
+/// job: `--registry` on the command > `publishConfig.registry` > `NPM_CONFIG_REGISTRY` in the
+/// environment > the project `.npmrc` (as the job has written it so far, then as committed) >
+/// the user config, which setup-node's `registry-url` and `npm config set registry` each
+/// rewrite (the latest before the publish wins).
+///
+/// With none of these, a job that has written auth only for another registry's host publishes
+/// there (the package.json or `.npmrc` saying so is not in view), unless an npm token that the
+/// job wrote for no other host reaches the publish.
+fn publish_registry(
+    ctx: &FileCtx<'_>,
+    job: &Job,
+    steps: &[StepFacts],
+    at: usize,
+    publish: &Publish,
+    repo_registry: Option<&str>,
+) -> Option<String> {
+    if let Some(r) = &publish.registry {
+        return Some(r.clone());
+    }
+    if let Some(r) = repo_registry.and_then(|r| r.strip_prefix("publishConfig:")) {
+        return Some(r.to_string());
+    }
     let registry_var = |vars: &[EnvVar]| {
         vars.iter()
             .find(|v| v.name.eq_ignore_ascii_case("NPM_CONFIG_REGISTRY"))
             .map(|v| v.value.text.clone())
     };
-    if let Some(r) = repo_registry.filter(|r| r.starts_with("publishConfig:")) {
-        return Some(r.trim_start_matches("publishConfig:").to_string());
-    }
     let env = job
         .steps
         .get(at)
@@ -693,18 +821,96 @@ fn step_registry(job: &Job, at: usize, repo_registry: Option<&str>) -> Option<St
     if env.is_some() {
         return env;
     }
-    if let Some(r) = repo_registry {
-        return Some(r.to_string());
+    // The package's scope, for `@scope:registry=` lines; unknown (no package.json in view): a
+    // scoped line the job writes is taken to be for the package it publishes.
+    let scope = manifest(ctx).map(|m| {
+        m["name"]
+            .as_str()
+            .and_then(|n| n.strip_prefix('@'))
+            .and_then(|n| n.split('/').next())
+            .map(|s| format!("@{s}"))
+    });
+    let applies = |set: &script::RegistrySet| match (&set.scope, &scope) {
+        (None, _) | (Some(_), None) => true,
+        (Some(written), Some(pkg)) => pkg.as_deref() == Some(written.as_str()),
+    };
+    let before = |step: usize, span: &Span| step < at || span.start <= publish.span.start;
+    let mut project: Option<String> = None;
+    let mut user: Option<String> = None;
+    let mut npm_auth = false;
+    let mut other_hosts: Vec<&script::AuthWrite> = Vec::new();
+    for (i, (step, sf)) in job.steps.iter().zip(steps).enumerate().take(at + 1) {
+        let setup_node = step
+            .action
+            .as_ref()
+            .filter(|a| a.name == "actions/setup-node");
+        if let Some((a, url)) = setup_node.and_then(|a| Some((a, a.input("registry-url")?))) {
+            // With `scope:`, setup-node writes `@scope:registry=` (it adds the `@`).
+            let set = script::RegistrySet {
+                span: url.value.span.clone(),
+                scope: a.input("scope").map(|s| {
+                    let s = s.value.text.trim();
+                    if s.starts_with('@') {
+                        s.to_string()
+                    } else {
+                        format!("@{s}")
+                    }
+                }),
+                url: url.value.text.clone(),
+                project: false,
+            };
+            if applies(&set) {
+                user = Some(set.url);
+            }
+        }
+        for set in sf.facts.registry_sets.iter().filter(|s| before(i, &s.span)) {
+            if !applies(set) {
+                continue;
+            }
+            if set.project {
+                project = Some(set.url.clone());
+            } else {
+                user = Some(set.url.clone());
+            }
+        }
+        for w in sf.facts.auth_writes.iter().filter(|w| before(i, &w.span)) {
+            match w.host.as_deref() {
+                Some(h) if !is_npm_registry(h) => other_hosts.push(w),
+                _ => npm_auth = true,
+            }
+        }
     }
-    job.steps
+    if let Some(r) = project
+        .or_else(|| repo_registry.map(str::to_string))
+        .or(user)
+    {
+        return Some(r);
+    }
+    let last = other_hosts.last()?;
+    let committed_npm_auth =
+        repo_text(ctx, ".npmrc").is_some_and(|t| t.contains("//registry.npmjs.org/:_auth"));
+    if npm_auth || committed_npm_auth {
+        return None;
+    }
+    // Every npm token the publish is handed must be one the job wrote for another host.
+    let written_for_other = |name: &str, shown: &str| {
+        other_hosts.iter().any(|w| {
+            let d = w.token.display.trim_start_matches('$');
+            d.eq_ignore_ascii_case(name) || d == shown
+        })
+    };
+    let env_tokens = job
+        .env
         .iter()
-        .take(at + 1)
-        .rev()
-        .filter_map(|step| step.action.as_ref())
-        .filter(|a| a.name == "actions/setup-node")
-        .filter_map(|a| a.input("registry-url"))
-        .map(|r| r.value.text.clone())
-        .next()
+        .chain(job.steps.get(at).into_iter().flat_map(|s| s.env.iter()))
+        .filter(|v| v.is_token(ctx) && v.value.source.is_stored())
+        .all(|v| written_for_other(&v.name, &display_source(&v.value.source)));
+    let inline_tokens = publish
+        .inline
+        .iter()
+        .all(|t| written_for_other(t.display.trim_start_matches('$'), &t.display));
+    (env_tokens && inline_tokens)
+        .then(|| format!("https://{}/", last.host.as_deref().unwrap_or("")))
 }
 
 /// The first `npmAuthToken:` setting of the repository's `.yarnrc.yml`, as `line N`.
@@ -773,8 +979,14 @@ fn tokens_for(ctx: &FileCtx<'_>, job: &Job, steps: &[StepFacts], i: usize) -> Ve
         .into_iter()
         .chain(job.env.iter().rev())
         .collect();
+    // What an unread action does with its other token inputs (a GitHub token, a deploy key)
+    // is unknown: only the npm ones count.
+    let unread = facts.is_some_and(|f| f.publishes.iter().any(|p| p.unread));
     if let Some(a) = step.and_then(|s| s.action.as_ref()) {
         for input in &a.inputs {
+            if unread && !remote_uses::npm_token_input(ctx, input) {
+                continue;
+            }
             if tokenish_name(&input.name) || input.name.eq_ignore_ascii_case("NPM_TOKEN") {
                 push(
                     TokenUse {
@@ -797,7 +1009,7 @@ fn tokens_for(ctx: &FileCtx<'_>, job: &Job, steps: &[StepFacts], i: usize) -> Ve
         }
     }
     for var in env {
-        if var.is_token(ctx) {
+        if var.is_token(ctx) && !written_for_other_registry(job, steps, &var.name) {
             push(
                 TokenUse {
                     display: match &var.value.source {
@@ -818,7 +1030,8 @@ fn tokens_for(ctx: &FileCtx<'_>, job: &Job, steps: &[StepFacts], i: usize) -> Ve
             push(t.clone(), Origin::Other, &mut out);
         }
     }
-    for sf in steps {
+    // Tokens exported to the rest of the job by this step or an earlier one.
+    for sf in steps.iter().take(i + 1) {
         for t in &sf.facts.provided {
             push(t.clone(), Origin::Other, &mut out);
         }
@@ -832,6 +1045,33 @@ fn tokens_for(ctx: &FileCtx<'_>, job: &Job, steps: &[StepFacts], i: usize) -> Ve
         }
     }
     out
+}
+
+/// Whether the job writes the variable `name` into an `.npmrc` only as another registry's
+/// credential (`//npm.pkg.github.com/:_authToken=${NPM_TOKEN}`): then it is that registry's
+/// token, not npm's, whatever it is called. setup-node's `registry-url` reads `NODE_AUTH_TOKEN`
+/// for its own registry, so that name stays npm's where setup-node sets one.
+fn written_for_other_registry(job: &Job, steps: &[StepFacts], name: &str) -> bool {
+    let names = |w: &&script::AuthWrite| {
+        w.token
+            .display
+            .trim_start_matches('$')
+            .eq_ignore_ascii_case(name)
+    };
+    let writes = || steps.iter().flat_map(|s| s.facts.auth_writes.iter());
+    let other = writes()
+        .filter(names)
+        .any(|w| w.host.as_deref().is_some_and(|h| !is_npm_registry(h)));
+    let npm = writes()
+        .filter(names)
+        .any(|w| w.host.as_deref().is_none_or(is_npm_registry));
+    let setup_node_reads = name.eq_ignore_ascii_case("NODE_AUTH_TOKEN")
+        && job.steps.iter().any(|s| {
+            s.action.as_ref().is_some_and(|a| {
+                a.name == "actions/setup-node" && a.input("registry-url").is_some()
+            })
+        });
+    other && !npm && !setup_node_reads
 }
 
 /// A file of the CI file's repository (`package.json`, `.npmrc`, a script): from the model,
