@@ -587,3 +587,39 @@ fn azure_stages_and_steps_passed_as_template_parameters() {
         &[".azure-pipelines/templates/with-node.yml"],
     );
 }
+
+/// A build argument of any name copied into an npm token variable with `ENV` is a token build
+/// argument; a runtime stage copying a folder in which a build stage kept the `.npmrc` it
+/// wrote credentials into ships them. Both rewrites scan clean.
+#[test]
+fn dockerfile_arg_env_flows_and_copies_from_a_stage() {
+    let dir = copy_case("dockerfile-flows", "bad");
+    let report = scan(dir.path(), &["."]);
+    let want: BTreeSet<_> = [
+        ("dockerfile-token-arg", "api/Dockerfile", 5),
+        ("dockerfile-token-env", "api/Dockerfile", 6),
+        ("dockerfile-token-arg", "web/Dockerfile", 4),
+        ("dockerfile-npmrc-in-layer", "web/Dockerfile", 9),
+        ("dockerfile-copy-npmrc", "web/Dockerfile", 14),
+    ]
+    .into_iter()
+    .map(|(r, p, l)| (r.to_string(), p.to_string(), l))
+    .collect();
+    assert_eq!(found(&report), want, "{report}");
+    let arg = finding(&report, "dockerfile-token-arg", "api/Dockerfile", 5);
+    assert!(
+        arg["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("copied into an `ENV` that reaches npm auth on line 6"),
+        "{arg}"
+    );
+    named_run_agrees(dir.path(), &report, &["web/Dockerfile"]);
+    named_run_agrees(dir.path(), &report, &["api/Dockerfile"]);
+    let fixed = run_in(
+        dir.path(),
+        &["--fix", "--unsafe-fixes", "--fail-on", "never", "."],
+    );
+    assert_eq!(fixed.code, 0, "{}", fixed.stderr);
+    assert_eq!(found(&scan(dir.path(), &["."])), BTreeSet::new());
+}
