@@ -158,6 +158,10 @@ fn env_aliases(
             };
             let raw = text.get(value.span.clone()).unwrap_or("");
             for r in token::env_refs(raw) {
+                // `ENV NPM_TOKEN=$NPM_TOKEN`: the name says it already.
+                if what == ENV_TOKEN_USE && r.name == kv.key {
+                    continue;
+                }
                 aliased.push(AuthUse {
                     var: r.name,
                     stage: inst.stage,
@@ -831,7 +835,10 @@ impl Checker<'_> {
                 let via_file = self
                     .uses
                     .iter()
-                    .any(|u| u.var == kv.key && u.what != ENV_USE && u.what != COPIED_NPMRC_USE);
+                    .any(|u| {
+                        u.var == kv.key
+                            && ![ENV_USE, ENV_TOKEN_USE, COPIED_NPMRC_USE].contains(&u.what)
+                    });
                 let aliased = self.df.instructions.iter().any(|other| match &other.args {
                     Args::Env(env) => env.iter().any(|e| {
                         e.key != kv.key
