@@ -832,13 +832,9 @@ impl Checker<'_> {
                 continue;
             }
             for (kv, _) in pairs.iter().zip(&token).filter(|(_, t)| **t) {
-                let via_file = self
-                    .uses
-                    .iter()
-                    .any(|u| {
-                        u.var == kv.key
-                            && ![ENV_USE, ENV_TOKEN_USE, COPIED_NPMRC_USE].contains(&u.what)
-                    });
+                let via_file = self.uses.iter().any(|u| {
+                    u.var == kv.key && ![ENV_USE, ENV_TOKEN_USE, COPIED_NPMRC_USE].contains(&u.what)
+                });
                 let aliased = self.df.instructions.iter().any(|other| match &other.args {
                     Args::Env(env) => env.iter().any(|e| {
                         e.key != kv.key
