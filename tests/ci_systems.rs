@@ -10,7 +10,8 @@ use std::path::Path;
 
 use common::*;
 
-/// (system folder, CI file of the bad tree, rules it must raise there).
+/// (system folder, file of the bad tree, rules it must raise there). Every bad tree is trimmed
+/// from public repositories (origin at the top of each file).
 const EXPECTED: &[(&str, &str, &[&str])] = &[
     (
         "jenkins",
@@ -27,42 +28,63 @@ const EXPECTED: &[(&str, &str, &[&str])] = &[
         "release/jenkinsfile.gvy",
         &["ci-token-in-docker-build-arg"],
     ),
+    (
+        "jenkins",
+        "xml-encryption/Jenkinsfile",
+        &["ci-publish-long-lived-token", "ci-token-written-to-npmrc"],
+    ),
     ("drone", ".drone.yml", &["ci-token-in-docker-build-arg"]),
-    (
-        "drone",
-        ".drone.yaml",
-        &["ci-publish-long-lived-token", "ci-token-written-to-npmrc"],
-    ),
-    (
-        "woodpecker",
-        ".woodpecker/release.yml",
-        &["ci-publish-long-lived-token", "ci-token-written-to-npmrc"],
-    ),
-    (
-        "woodpecker",
-        ".woodpecker.yaml",
-        &["ci-publish-long-lived-token"],
-    ),
+    // The publish itself is in a Makefile target, which the scanner does not read: only the
+    // inventory of the secret the step hands it.
+    ("drone", "dotscience/.drone.yml", &["env-token-reference"]),
     (
         "woodpecker",
         ".woodpecker.yml",
         &["ci-publish-long-lived-token", "ci-token-written-to-npmrc"],
     ),
     (
-        "buildkite",
-        ".buildkite/pipeline.yml",
-        &[
-            "ci-publish-long-lived-token",
-            "ci-token-written-to-npmrc",
-            "ci-token-in-docker-build-arg",
-        ],
+        "woodpecker",
+        ".woodpecker/publish.yml",
+        &["ci-publish-long-lived-token", "ci-token-written-to-npmrc"],
     ),
+    (
+        "woodpecker",
+        "jigor/.woodpecker/npm.yml",
+        &["ci-publish-long-lived-token"],
+    ),
+    // The Buildkite publish step runs in a docker-compose service whose image build gets the
+    // agent's NPM_TOKEN as a build argument: reported where the fix goes.
+    (
+        "buildkite",
+        "docker-compose.yml",
+        &["compose-token-build-arg", "compose-token-runtime-env"],
+    ),
+    ("buildkite", "Dockerfile", &["dockerfile-token-arg"]),
     (
         "onedev",
         ".onedev-buildspec.yml",
         &["ci-publish-long-lived-token", "ci-token-written-to-npmrc"],
     ),
+    (
+        "onedev",
+        "nexirift/.onedev-buildspec.yml",
+        &["ci-token-written-to-npmrc"],
+    ),
 ];
+
+#[test]
+fn publishing_to_the_ci_systems_own_registry_is_no_npmjs_publish() {
+    // Nexirift publishes to OneDev's package registry with `@job_token@:@secret:access-token@`:
+    // the secret written into ~/.npmrc is reported, the publish is not.
+    let report = json(&run_in(
+        &dir("onedev", "bad"),
+        &["-f", "json", "--fail-on", "never", "nexirift/.onedev-buildspec.yml"],
+    ));
+    let rules = rules_at(&report, "nexirift/.onedev-buildspec.yml");
+    assert_eq!(rules, vec!["ci-token-written-to-npmrc".to_string()]);
+    let notes = report["findings"][0]["suggestion"]["notes"].to_string();
+    assert!(notes.contains("@job_token@:@secret:access-token@"), "{notes}");
+}
 
 const SYSTEMS: &[(&str, &str)] = &[
     ("jenkins", "Jenkins"),
@@ -102,7 +124,18 @@ fn bad_pipelines_raise_their_rules_in_a_full_scan_and_file_by_file() {
                 ".",
             ],
         ));
-        let named_run = run_in(&bad, &["-f", "json", "--fail-on", "never", file]);
+        let named_run = run_in(
+            &bad,
+            &[
+                "-f",
+                "json",
+                "--fail-on",
+                "never",
+                "--min-severity",
+                "info",
+                file,
+            ],
+        );
         let named = json(&named_run);
         for report in [&full, &named] {
             let found = rules_at(report, file);
@@ -257,6 +290,12 @@ fn broken_or_foreign_input_is_a_note_or_an_error_never_a_finding() {
         "c/Jenkinsfile",
         "@Library('release-lib') _\nnode {\n  withCredentials([string(credentialsId: 'npm', variable: 'NPM_TOKEN')]) {\n    publishToNpm()\n    sh \"npm publish --tag \" + tag\n  }\n}\n",
     );
+    // A step from an implicitly loaded library (no `@Library` line): the same note.
+    write(
+        tmp.path(),
+        "h/Jenkinsfile",
+        "pipeline {\n  agent any\n  stages { stage('release') { steps { withNpmConfig { sh 'npm publish' } } } }\n}\n",
+    );
     // YAML that is not a pipeline, and binary junk under a pipeline name.
     write(
         tmp.path(),
@@ -292,6 +331,10 @@ fn broken_or_foreign_input_is_a_note_or_an_error_never_a_finding() {
         notes.contains("c/Jenkinsfile") && notes.contains("shared library"),
         "{notes}"
     );
+    assert!(
+        notes.contains("h/Jenkinsfile") && notes.contains("calls `withNpmConfig`"),
+        "{notes}"
+    );
     assert_eq!(run.code, 2);
 }
 
@@ -323,46 +366,157 @@ fn precision_short_lived_and_unrelated_credentials_are_not_npm_tokens() {
     assert_eq!(report["errors"], serde_json::json!([]));
 }
 
+/// Pipelines in the shape of the plugin documentation (drone-plugins/drone-npm DOCS.md,
+/// woodpecker-kit/woodpecker-npm, the Buildkite docker-compose plugin's `args:`), written here
+/// rather than kept as fixtures: they are not copies of one repository.
+const DRONE_PLUGIN_AND_NPMRC: &str = "kind: pipeline\ntype: docker\nname: release\n\nsteps:\n  - name: publish\n    image: node:22\n    environment:\n      NPM_TOKEN:\n        from_secret: npm_token\n    commands:\n      - npm ci\n      - npm set //registry.npmjs.org/:_authToken $NPM_TOKEN\n      - npm publish\n\n  - name: npm\n    image: plugins/npm\n    settings:\n      token:\n        from_secret: npm_token\n---\nkind: signature\nhmac: 0000000000000000000000000000000000000000000000000000000000000000\n";
+const WOODPECKER_PLUGIN: &str = "steps:\n  release:\n    image: sinlov/woodpecker-npm\n    settings:\n      npm-registry: https://registry.npmjs.org/\n      npm-token:\n        from_secret: npm_publish_token\n    when:\n      event: tag\n";
+const BUILDKITE_COMPOSE_AND_NPMRC: &str = "steps:\n  - label: ':docker: Build'\n    plugins:\n      - docker-compose#v5.2.0:\n          build: app\n          args:\n            - NPM_TOKEN\n  - wait\n  - label: ':rocket: publish'\n    command:\n      - echo \"//registry.npmjs.org/:_authToken=$$NPM_TOKEN\" > .npmrc\n      - npm publish --access public\n    secrets:\n      - NPM_TOKEN\n";
+
+#[test]
+fn plugin_settings_and_npmrc_writes_of_drone_woodpecker_buildkite() {
+    let tmp = tree();
+    write(tmp.path(), "d/.drone.yaml", DRONE_PLUGIN_AND_NPMRC);
+    write(tmp.path(), "w/.woodpecker.yaml", WOODPECKER_PLUGIN);
+    write(tmp.path(), "b/.buildkite/pipeline.yml", BUILDKITE_COMPOSE_AND_NPMRC);
+    let report = json(&run_in(
+        tmp.path(),
+        &["-f", "json", "--fail-on", "never", "."],
+    ));
+    for (path, rules) in [
+        (
+            "d/.drone.yaml",
+            &["ci-publish-long-lived-token", "ci-token-written-to-npmrc"][..],
+        ),
+        ("w/.woodpecker.yaml", &["ci-publish-long-lived-token"][..]),
+        (
+            "b/.buildkite/pipeline.yml",
+            &[
+                "ci-publish-long-lived-token",
+                "ci-token-written-to-npmrc",
+                "ci-token-in-docker-build-arg",
+            ][..],
+        ),
+    ] {
+        let found = rules_at(&report, path);
+        for rule in rules {
+            assert!(found.iter().any(|r| r == rule), "{path}: no {rule} in {found:?}");
+        }
+    }
+}
+
 #[test]
 fn drone_and_buildkite_rewrites_escape_the_dollar_the_system_would_substitute() {
-    for (system, file) in [
-        ("drone", ".drone.yaml"),
-        ("drone", ".drone.yml"),
-        ("buildkite", ".buildkite/pipeline.yml"),
+    for (file, text) in [
+        (".drone.yaml", DRONE_PLUGIN_AND_NPMRC),
+        (".buildkite/pipeline.yml", BUILDKITE_COMPOSE_AND_NPMRC),
     ] {
         let tmp = tree();
-        copy_tree(&dir(system, "bad"), tmp.path());
+        write(tmp.path(), file, text);
         let run = run_in(tmp.path(), &["--fix", "--unsafe-fixes", "-f", "json", file]);
         let report = json(&run);
-        let text = std::fs::read_to_string(tmp.path().join(file)).unwrap_or_default();
+        let fixed = std::fs::read_to_string(tmp.path().join(file)).unwrap_or_default();
         assert!(
-            npm_auth_scan::parse::yaml::parse(&text).is_ok(),
-            "{system}/{file}: {text}"
+            npm_auth_scan::parse::yaml::parse(&fixed).is_ok(),
+            "{file}: {fixed}"
         );
-        let left = rules_at(&report, file);
-        for rule in ["ci-token-written-to-npmrc", "ci-token-in-docker-build-arg"] {
-            let fixable = !(system == "buildkite" && rule == "ci-token-in-docker-build-arg");
-            assert!(
-                !fixable || !left.iter().any(|r| r == rule),
-                "{system}/{file}: {rule} left after --fix: {left:?}\n{text}"
-            );
-        }
+        assert!(
+            !rules_at(&report, file)
+                .iter()
+                .any(|r| r == "ci-token-written-to-npmrc"),
+            "{file}: {fixed}"
+        );
         // `${NPM_TOKEN}` would be substituted (with nothing) by the CI system itself.
-        assert!(!text.contains("'${"), "{system}/{file}: {text}");
+        assert!(!fixed.contains("'${"), "{file}: {fixed}");
     }
     let tmp = tree();
-    copy_tree(&dir("drone", "bad"), tmp.path());
+    write(tmp.path(), ".drone.yaml", DRONE_PLUGIN_AND_NPMRC);
     run_in(tmp.path(), &["--fix", "--unsafe-fixes", "."]);
     let npmrc = std::fs::read_to_string(tmp.path().join(".drone.yaml")).unwrap_or_default();
     assert!(
         npmrc.contains("npm set //registry.npmjs.org/:_authToken '$${NPM_TOKEN}'"),
         "{npmrc}"
     );
+    // The real asl-auth pipeline (Drone 0.8): its build arg becomes a BuildKit secret.
+    let tmp = tree();
+    copy_tree(&dir("drone", "bad"), tmp.path());
+    let run = run_in(tmp.path(), &["--fix", "--unsafe-fixes", "-f", "json", ".drone.yml"]);
     let build = std::fs::read_to_string(tmp.path().join(".drone.yml")).unwrap_or_default();
     assert!(
         build.contains("--build-arg NPM_AUTH_USERNAME=$${NPM_AUTH_USERNAME} --secret id=npm_auth_token,env=NPM_AUTH_TOKEN"),
         "{build}"
     );
+    assert!(!rules_at(&json(&run), ".drone.yml")
+        .iter()
+        .any(|r| r == "ci-token-in-docker-build-arg"));
+}
+
+#[test]
+fn jenkins_credential_sources_the_reader_knows() {
+    let tmp = tree();
+    // A managed .npmrc from the Config File Provider, next to a slashy regex with a quote in it
+    // and the NodeJS tool installation.
+    write(
+        tmp.path(),
+        "managed/Jenkinsfile",
+        "pipeline {\n  agent any\n  tools { nodejs 'node22' }\n  stages {\n    stage('publish') {\n      steps {\n        script {\n          def release = env.TAG_NAME ==~ /v\\d+\\.\\d+\\.\\d+/\n          def note = /it's a \"release\"/\n        }\n        configFileProvider([configFile(fileId: 'npmrc-publish', targetLocation: '.npmrc')]) {\n          sh 'npm publish'\n        }\n      }\n    }\n  }\n}\n",
+    );
+    // A Maven settings file from the same plugin is no npm credential.
+    write(
+        tmp.path(),
+        "maven/Jenkinsfile",
+        "node {\n  configFileProvider([configFile(fileId: 'maven-settings', variable: 'MAVEN_SETTINGS')]) {\n    sh 'mvn -s $MAVEN_SETTINGS deploy && npm publish --dry-run'\n  }\n}\n",
+    );
+    // Secret files: npm's user config by variable, or copied into place.
+    write(
+        tmp.path(),
+        "userconfig/Jenkinsfile",
+        "node {\n  withCredentials([file(credentialsId: 'npmrc', variable: 'NPM_CONFIG_USERCONFIG')]) {\n    sh 'npm publish'\n  }\n}\n",
+    );
+    write(
+        tmp.path(),
+        "copied/Jenkinsfile",
+        "node {\n  withCredentials([file(credentialsId: 'npmrc-file', variable: 'NPMRC')]) {\n    sh 'cp \"$NPMRC\" .npmrc && npm publish'\n  }\n}\n",
+    );
+    // A user name and password bound for a login tool.
+    write(
+        tmp.path(),
+        "login/Jenkinsfile",
+        "node {\n  withCredentials([usernamePassword(credentialsId: 'npmjs', usernameVariable: 'NPM_USER', passwordVariable: 'NPM_PASS')]) {\n    sh 'npx npm-cli-login -u $NPM_USER -p $NPM_PASS -e ci@example.com'\n  }\n}\n",
+    );
+    write(
+        tmp.path(),
+        "dollar-slashy/Jenkinsfile",
+        "def tagPattern = $/release-$$[0-9]+ don't/$\nnode {\n  withCredentials([string(credentialsId: 'npm-token', variable: 'NPM_TOKEN')]) {\n    sh 'npm publish'\n  }\n}\n",
+    );
+    let run = run_in(tmp.path(), &["-f", "json", "--fail-on", "never", "."]);
+    let report = json(&run);
+    assert_eq!(report["errors"], serde_json::json!([]), "{}", run.stdout);
+    for (path, rule, source) in [
+        ("managed/Jenkinsfile", "ci-publish-long-lived-token", "managed npmrc npmrc-publish"),
+        ("userconfig/Jenkinsfile", "ci-publish-long-lived-token", "secret file credentials 'npmrc'"),
+        ("copied/Jenkinsfile", "ci-publish-long-lived-token", "secret file credentials 'npmrc-file'"),
+        ("login/Jenkinsfile", "npm-login-in-automation", "npm-cli-login"),
+        ("dollar-slashy/Jenkinsfile", "ci-publish-long-lived-token", "credentials 'npm-token'"),
+    ] {
+        let f = report["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|f| f["path"] == path && f["rule"] == rule)
+            .unwrap_or_else(|| panic!("{path}: no {rule} in {}", run.stdout));
+        let message = f["message"].as_str().unwrap_or("");
+        assert!(message.contains(source), "{message}");
+        if rule == "npm-login-in-automation" {
+            // The login advice fits Jenkins: a stage-only token bound as a credential.
+            let notes = f["suggestion"]["notes"].to_string();
+            assert!(
+                notes.contains("jenkins-stage") && notes.contains("withCredentials"),
+                "{notes}"
+            );
+        }
+    }
+    assert_eq!(rules_at(&report, "maven/Jenkinsfile"), Vec::<String>::new());
 }
 
 #[test]

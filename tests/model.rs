@@ -495,6 +495,214 @@ fn build_arg_read_through_a_copied_npmrc() {
     assert_eq!(found(&scan(dir.path(), &["."])), BTreeSet::new());
 }
 
+/// A package script running release-it is judged by release-it's own config: axios' release PR
+/// job (`npm run release`, `"npm": {"publish": false}`) publishes nothing (the good tree); with
+/// npm publishing on, the job relies on trusted publishing and cannot use it.
+#[test]
+fn release_it_config_is_read_through_a_package_script() {
+    let dir = copy_case("release-it-config", "bad");
+    let report = scan(dir.path(), &["."]);
+    let want: BTreeSet<_> = [
+        (
+            "trusted-publishing-misconfigured".to_string(),
+            ".github/workflows/pr.yml".to_string(),
+            8,
+        ),
+        (
+            "trusted-publishing-misconfigured".to_string(),
+            ".github/workflows/pr.yml".to_string(),
+            17,
+        ),
+    ]
+    .into();
+    assert_eq!(found(&report), want, "{report}");
+    named_run_agrees(dir.path(), &report, &[".github/workflows/pr.yml"]);
+}
+
+fn rule_set(items: &[(&str, &str, u64)]) -> BTreeSet<(String, String, u64)> {
+    items
+        .iter()
+        .map(|(r, p, l)| (r.to_string(), p.to_string(), *l))
+        .collect()
+}
+
+/// `${{ inputs.x }}` in a reusable workflow is the value its callers in the repository pass,
+/// else the input's default: `registry-url` defaulting to npmjs makes the publishes count, and
+/// Node 20 from a default is judged, with the default as the related location.
+#[test]
+fn workflow_call_input_defaults_are_resolved() {
+    let dir = copy_case("github-workflow-call-inputs", "bad");
+    let report = scan(dir.path(), &["."]);
+    let want = rule_set(&[
+        (
+            "ci-publish-long-lived-token",
+            ".github/workflows/publish-token.yml",
+            23,
+        ),
+        (
+            "trusted-publishing-misconfigured",
+            ".github/workflows/publish.yml",
+            18,
+        ),
+    ]);
+    assert_eq!(found(&report), want, "{report}");
+    let f = finding(
+        &report,
+        "trusted-publishing-misconfigured",
+        ".github/workflows/publish.yml",
+        18,
+    );
+    assert_eq!(f["related"][0]["line"], 7, "{f}");
+    // The version is not rewritten at the `${{ inputs.node-version }}` use.
+    assert_eq!(f["suggestion"]["diff"], serde_json::Value::Null, "{f}");
+    named_run_agrees(dir.path(), &report, &[".github/workflows/publish.yml"]);
+    named_run_agrees(
+        dir.path(),
+        &report,
+        &[".github/workflows/publish-token.yml"],
+    );
+    named_run_agrees(dir.path(), &report, &[".github/workflows/release.yml"]);
+}
+
+/// An npm token a secret manager or a script fetches for later steps is a credential of
+/// unknown lifetime: reported at medium confidence, naming what filled it.
+#[test]
+fn tokens_filled_by_earlier_steps_are_reported() {
+    let dir = copy_case("github-fetched-token", "bad");
+    let report = scan(dir.path(), &["."]);
+    let want = rule_set(&[
+        (
+            "ci-publish-long-lived-token",
+            ".github/workflows/release.yml",
+            34,
+        ),
+        (
+            "ci-publish-long-lived-token",
+            ".github/workflows/release.yml",
+            47,
+        ),
+        (
+            "ci-publish-long-lived-token",
+            ".github/workflows/release.yml",
+            64,
+        ),
+    ]);
+    assert_eq!(found(&report), want, "{report}");
+    for (line, source) in [
+        (34, "hashicorp/vault-action (step `vault`)"),
+        (47, "a `$GITHUB_ENV` write in step `Fetch the npm token`"),
+        (64, "1password/load-secrets-action (step `op`)"),
+    ] {
+        let f = finding(
+            &report,
+            "ci-publish-long-lived-token",
+            ".github/workflows/release.yml",
+            line,
+        );
+        assert_eq!(f["confidence"], "medium", "{f}");
+        let message = f["message"].as_str().unwrap_or("");
+        assert!(message.contains(source), "{message}");
+    }
+    named_run_agrees(dir.path(), &report, &[".github/workflows/release.yml"]);
+}
+
+/// `node-version-file`, Volta and mise read the Node version from repository files; the finding
+/// names the file as related, and Volta's npm pin counts as an npm upgrade (the good tree).
+#[test]
+fn node_versions_in_repository_files_are_read() {
+    let dir = copy_case("node-version-file", "bad");
+    let report = scan(dir.path(), &["."]);
+    let want = rule_set(&[
+        (
+            "trusted-publishing-misconfigured",
+            ".github/workflows/release.yml",
+            17,
+        ),
+        (
+            "trusted-publishing-misconfigured",
+            ".github/workflows/release.yml",
+            23,
+        ),
+        (
+            "trusted-publishing-misconfigured",
+            ".github/workflows/release.yml",
+            29,
+        ),
+    ]);
+    assert_eq!(found(&report), want, "{report}");
+    for (line, path, related_line) in [
+        (17, ".nvmrc", 1),
+        (23, "package.json", 5),
+        (29, "mise.toml", 2),
+    ] {
+        let f = finding(
+            &report,
+            "trusted-publishing-misconfigured",
+            ".github/workflows/release.yml",
+            line,
+        );
+        assert_eq!(f["related"][0]["path"], path, "{f}");
+        assert_eq!(f["related"][0]["line"], related_line, "{f}");
+    }
+    named_run_agrees(dir.path(), &report, &[".github/workflows/release.yml"]);
+}
+
+/// pnpm 11 publishes with its own OIDC exchange: the npm bundled with Node 22 does not matter
+/// (the good tree); pnpm 10 runs the npm CLI, which must be 11.5.1 or later.
+#[test]
+fn pnpm_11_publishes_do_not_need_a_new_npm() {
+    let dir = copy_case("pnpm-native-oidc", "bad");
+    let report = scan(dir.path(), &["."]);
+    let want = rule_set(&[
+        (
+            "trusted-publishing-misconfigured",
+            ".github/workflows/release.yml",
+            17,
+        ),
+        (
+            "trusted-publishing-misconfigured",
+            ".github/workflows/release.yml",
+            30,
+        ),
+    ]);
+    assert_eq!(found(&report), want, "{report}");
+    named_run_agrees(dir.path(), &report, &[".github/workflows/release.yml"]);
+}
+
+/// An npm token passed to another repository's action or reusable workflow whose name or
+/// inputs say it publishes is a publish with a stored token, at medium confidence, with a note
+/// that it was not read; a GitHub release action or shared CI given a read token is not.
+#[test]
+fn remote_actions_are_judged_by_what_is_passed() {
+    let dir = copy_case("remote-uses", "bad");
+    let report = scan(dir.path(), &["."]);
+    let want = rule_set(&[
+        (
+            "ci-publish-long-lived-token",
+            ".github/workflows/release.yml",
+            16,
+        ),
+        (
+            "ci-publish-long-lived-token",
+            ".github/workflows/release.yml",
+            23,
+        ),
+        (
+            "ci-publish-long-lived-token",
+            ".github/workflows/release.yml",
+            30,
+        ),
+    ]);
+    assert_eq!(found(&report), want, "{report}");
+    for f in report["findings"].as_array().into_iter().flatten() {
+        assert_eq!(f["confidence"], "medium", "{f}");
+        assert_eq!(f["suggestion"]["applicability"], "manual", "{f}");
+        let notes = f["suggestion"]["notes"].to_string();
+        assert!(notes.contains("was not read"), "{notes}");
+    }
+    named_run_agrees(dir.path(), &report, &[".github/workflows/release.yml"]);
+}
+
 /// lerna, nx release and beachball publish where their own configuration says: without one
 /// (the bad tree) each job publishes to npmjs with a stored token; with `lerna.json`
 /// `command.publish.registry`, nx's `nx-release-publish` `registry` and beachball

@@ -14,6 +14,7 @@
 
 pub mod refs;
 pub mod release;
+pub mod toolchain;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Component, Path, PathBuf};
@@ -249,6 +250,26 @@ impl Model {
         self.support(&join_rel(base, name))
     }
 
+    /// A related location at byte `offset` of `name`, a support file of `from`'s repository
+    /// (the `.nvmrc` a workflow's `node-version-file` names).
+    pub fn repo_related(
+        &self,
+        from: &str,
+        name: &str,
+        offset: usize,
+        message: impl Into<String>,
+    ) -> Option<Related> {
+        let rel = normalize(&join_rel(self.repo_base(from)?, name))?;
+        let text = self.support(&rel)?;
+        let p = LineIndex::new(&text).position(&text, offset.min(text.len()));
+        Some(Related {
+            path: self.display(&rel),
+            line: p.line,
+            column: p.column,
+            message: message.into(),
+        })
+    }
+
     /// The repository folder of `from`, relative to the root.
     pub fn repo_base(&self, from: &str) -> Option<&str> {
         self.files.get(from).map(|f| f.repo_base.as_str())
@@ -280,19 +301,30 @@ impl Model {
         {
             return rel[..i].trim_end_matches('/').to_string();
         }
-        if let Some(i) = rel
-            .find(".circleci/")
-            .filter(|i| *i == 0 || rel[..*i].ends_with('/'))
-        {
-            return rel[..i].trim_end_matches('/').to_string();
+        for folder in [".circleci/", ".buildkite/", ".woodpecker/"] {
+            if let Some(i) = rel
+                .find(folder)
+                .filter(|i| *i == 0 || rel[..*i].ends_with('/'))
+            {
+                return rel[..i].trim_end_matches('/').to_string();
+            }
         }
         let dir = parent_rel(rel);
         // The entry file of a CI system sits at its repository's root.
         let name = rel.rsplit('/').next().unwrap_or(rel);
         let entry = matches!(
             name,
-            ".gitlab-ci.yml" | ".gitlab-ci.yaml" | ".travis.yml" | "bitbucket-pipelines.yml"
-        ) || name.starts_with("azure-pipelines");
+            ".gitlab-ci.yml"
+                | ".gitlab-ci.yaml"
+                | ".travis.yml"
+                | "bitbucket-pipelines.yml"
+                | ".drone.yml"
+                | ".drone.yaml"
+                | ".woodpecker.yml"
+                | ".woodpecker.yaml"
+                | ".onedev-buildspec.yml"
+        ) || name.starts_with("azure-pipelines")
+            || kind == FileKind::Jenkinsfile;
         if kind.is_ci() && entry {
             return dir;
         }

@@ -2,10 +2,12 @@
 //!
 //! It knows what the Jenkins checks need to find steps and their scripts: identifiers,
 //! punctuation, comments, and the string literals (`'...'`, `"..."` with `${...}` interpolation,
-//! `'''...'''`, `"""..."""`, `$/.../$`) whose decoded value maps back to the file through a
-//! [`MappedText`]. Slashy strings (`/regex/`) are read as division signs. Anything it cannot
-//! read whole (an unterminated string or comment, unbalanced brackets) is a [`ParseError`]:
-//! a half-read file would give findings about the wrong text.
+//! `'''...'''`, `"""..."""`, slashy `/.../` and dollar-slashy `$/.../$`) whose decoded value
+//! maps back to the file through a [`MappedText`]. A `/` opens a slashy string where an operand
+//! is expected (after `=`, `(`, `,`, `==~`, `return`, ...) and is a division sign after an operand,
+//! as Groovy's own grammar decides. Anything it cannot read whole (an unterminated string or
+//! comment, unbalanced brackets) is a [`ParseError`]: a half-read file would give findings about
+//! the wrong text.
 
 use super::ParseError;
 use crate::source::{MappedText, Span};
@@ -17,13 +19,16 @@ pub enum Delim {
     Double,
     TripleSingle,
     TripleDouble,
+    /// `/.../`: only `\/` is an escape; may span lines.
+    Slashy,
+    /// `$/.../$`: `$$` and `$/` are its escapes; may span lines.
     DollarSlashy,
 }
 
 impl Delim {
     fn open_len(self) -> usize {
         match self {
-            Delim::Single | Delim::Double => 1,
+            Delim::Single | Delim::Double | Delim::Slashy => 1,
             Delim::TripleSingle | Delim::TripleDouble => 3,
             Delim::DollarSlashy => 2,
         }
@@ -33,7 +38,7 @@ impl Delim {
     pub fn interpolates(self) -> bool {
         matches!(
             self,
-            Delim::Double | Delim::TripleDouble | Delim::DollarSlashy
+            Delim::Double | Delim::TripleDouble | Delim::Slashy | Delim::DollarSlashy
         )
     }
 
@@ -107,6 +112,17 @@ pub fn tokenize(text: &str) -> Result<Vec<Token>, ParseError> {
                 Some(n) => i = i + 2 + n + 2,
                 None => return Err(ParseError::new("unterminated /* comment", Some(i..i + 2))),
             },
+            b'/' if operand_expected(out.last()) => {
+                let end = slashy_end(text, i)?;
+                out.push(Token {
+                    tok: Tok::Str(GString {
+                        delim: Delim::Slashy,
+                        content: i + 1..end - 1,
+                    }),
+                    span: i..end,
+                });
+                i = end;
+            }
             b'\'' | b'"' => {
                 let triple = bytes.get(i + 1) == Some(&b) && bytes.get(i + 2) == Some(&b);
                 let delim = match (b, triple) {
@@ -123,18 +139,15 @@ pub fn tokenize(text: &str) -> Result<Vec<Token>, ParseError> {
                 i = end;
             }
             b'$' if bytes.get(i + 1) == Some(&b'/') => {
-                let start = i + 2;
-                let Some(n) = text[start..].find("/$") else {
-                    return Err(ParseError::new("unterminated $/ string", Some(i..i + 2)));
-                };
+                let end = dollar_slashy_end(text, i)?;
                 out.push(Token {
                     tok: Tok::Str(GString {
                         delim: Delim::DollarSlashy,
-                        content: start..start + n,
+                        content: i + 2..end - 2,
                     }),
-                    span: i..start + n + 2,
+                    span: i..end,
                 });
-                i = start + n + 2;
+                i = end;
             }
             b'{' | b'(' | b'[' => {
                 stack.push((b, i));
@@ -209,6 +222,57 @@ pub fn tokenize(text: &str) -> Result<Vec<Token>, ParseError> {
         ));
     }
     Ok(out)
+}
+
+/// Whether the token before a `/` leaves Groovy expecting an operand, so that the `/` opens a
+/// slashy string rather than dividing.
+fn operand_expected(prev: Option<&Token>) -> bool {
+    match prev.map(|t| &t.tok) {
+        None => true,
+        Some(Tok::Punct(c)) => !matches!(c, ')' | ']' | '}'),
+        Some(Tok::Ident(word)) => matches!(
+            word.as_str(),
+            "return" | "case" | "in" | "assert" | "when" | "instanceof"
+        ),
+        Some(Tok::Str(_) | Tok::Number) => false,
+    }
+}
+
+/// The byte after the `/` closing the slashy string that opens at `start`.
+fn slashy_end(text: &str, start: usize) -> Result<usize, ParseError> {
+    let bytes = text.as_bytes();
+    let mut i = start + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if bytes.get(i + 1) == Some(&b'/') => i += 2,
+            b'$' if bytes.get(i + 1) == Some(&b'{') => {
+                i = interpolation_end(text, i + 2).ok_or_else(|| {
+                    ParseError::new("unterminated ${ in a slashy string", Some(i..i + 2))
+                })?;
+            }
+            b'/' => return Ok(i + 1),
+            _ => i += 1,
+        }
+    }
+    Err(ParseError::new(
+        "unterminated slashy string (a `/` that opens a /.../ string is never closed)",
+        Some(start..start + 1),
+    ))
+}
+
+/// The byte after the `/$` closing the dollar-slashy string that opens at `start` (`$$` and
+/// `$/` are escapes inside it).
+fn dollar_slashy_end(text: &str, start: usize) -> Result<usize, ParseError> {
+    let bytes = text.as_bytes();
+    let mut i = start + 2;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'$' if matches!(bytes.get(i + 1), Some(b'$' | b'/')) => i += 2,
+            b'/' if bytes.get(i + 1) == Some(&b'$') => return Ok(i + 2),
+            _ => i += 1,
+        }
+    }
+    Err(ParseError::new("unterminated $/ string", Some(start..start + 2)))
 }
 
 fn punct(b: u8, at: usize) -> Token {
@@ -295,8 +359,8 @@ pub fn decode(text: &str, s: &GString, prefix: &str) -> MappedText {
     let Some(body) = text.get(s.content.clone()) else {
         return m;
     };
-    if s.delim == Delim::DollarSlashy {
-        m.push_source(text, s.content.clone());
+    if matches!(s.delim, Delim::Slashy | Delim::DollarSlashy) {
+        decode_slashy(text, s, &mut m);
         return m;
     }
     let base = s.content.start;
@@ -343,10 +407,38 @@ pub fn decode(text: &str, s: &GString, prefix: &str) -> MappedText {
     m
 }
 
+/// Slashy strings have one escape each (`\/`; `$$` and `$/` in dollar-slashy ones), every other
+/// character is itself.
+fn decode_slashy(text: &str, s: &GString, m: &mut MappedText) {
+    let escapes: &[&str] = match s.delim {
+        Delim::Slashy => &["\\/"],
+        _ => &["$$", "$/"],
+    };
+    let base = s.content.start;
+    let body = text.get(s.content.clone()).unwrap_or("");
+    let mut run = 0;
+    let mut i = 0;
+    while i < body.len() {
+        match escapes.iter().find(|e| body[i..].starts_with(**e)) {
+            Some(e) => {
+                m.push_source(text, base + run..base + i);
+                m.push_synthetic(&e[1..]);
+                i += 2;
+                run = i;
+            }
+            None => i += body[i..].chars().next().map_or(1, char::len_utf8),
+        }
+    }
+    m.push_source(text, base + run..base + body.len());
+}
+
 /// Whether the content of `s` is written without escapes (its decoded value is its text).
 pub fn is_verbatim(text: &str, s: &GString) -> bool {
-    text.get(s.content.clone())
-        .is_some_and(|body| s.delim == Delim::DollarSlashy || !body.contains('\\'))
+    text.get(s.content.clone()).is_some_and(|body| match s.delim {
+        Delim::Slashy => !body.contains("\\/"),
+        Delim::DollarSlashy => !body.contains("$$") && !body.contains("$/"),
+        _ => !body.contains('\\'),
+    })
 }
 
 /// Replacing `span` by `replacement` keeps the Jenkinsfile readable and means the same: the span
@@ -366,7 +458,7 @@ pub fn edit_is_safe(text: &str, tokens: &[Token], span: &Span, replacement: &str
     let forbidden: &[char] = match s.delim {
         Delim::Single | Delim::TripleSingle => &['\'', '\\', '\n'],
         Delim::Double | Delim::TripleDouble => &['"', '\\', '$', '\n'],
-        Delim::DollarSlashy => &['/', '$', '\n'],
+        Delim::Slashy | Delim::DollarSlashy => &['/', '$', '\\', '\n'],
     };
     !replacement.contains(forbidden)
 }
@@ -420,6 +512,22 @@ def r = $/a\b/$
         assert_eq!(&text[m.to_source(at..at + 9)], "NPM_TOKEN");
         let at = m.text.find(".npmrc").unwrap_or(0);
         assert_eq!(&text[m.to_source(at..at + 6)], ".npmrc");
+    }
+
+    #[test]
+    fn slashy_strings_are_strings_where_an_operand_is_expected() {
+        let text = "def ok = env.TAG ==~ /v\\d+\\/x/\ndef q = /it's \"quoted\"/\ndef half = total / 2 / 1\nsh(/npm publish/)\ndef d = $/a$$b$/c don't/$\n";
+        assert_eq!(
+            strings(text),
+            vec![
+                "v\\d+/x".to_string(),
+                "it's \"quoted\"".into(),
+                "npm publish".into(),
+                "a$b/c don't".into(),
+            ]
+        );
+        assert!(tokenize("def r = /never closed\n").is_err());
+        assert!(tokenize("def r = $/never closed/\n").is_err());
     }
 
     #[test]

@@ -243,6 +243,7 @@ fn job_with(
                         node = Some(NodeSetup {
                             version: v.value.text.clone(),
                             span: v.value.span.clone(),
+                            from_file: None,
                         });
                     }
                 }

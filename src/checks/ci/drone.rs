@@ -43,7 +43,8 @@ const STEP_KEYS: &[&str] = &[
     "backend_options",
 ];
 
-pub fn pipeline(text: &str, system: System, doc: &Document) -> Pipeline {
+/// `path`: a Woodpecker workflow under `.woodpecker/` is named after its file.
+pub fn pipeline(text: &str, system: System, doc: &Document, path: &str) -> Pipeline {
     let root = &doc.root;
     let mut jobs = Vec::new();
     // Drone documents also declare secrets and signatures (`kind: secret`, `kind: signature`).
@@ -52,11 +53,14 @@ pub fn pipeline(text: &str, system: System, doc: &Document) -> Pipeline {
         .and_then(Node::as_str)
         .unwrap_or("pipeline");
     if kind == "pipeline" {
+        let file_stem = path
+            .rsplit_once(".woodpecker/")
+            .map(|(_, file)| file.rsplit_once('.').map_or(file, |(stem, _)| stem));
         let name = root
             .get("name")
             .and_then(Node::as_str)
             .unwrap_or(match system {
-                System::Woodpecker => "woodpecker",
+                System::Woodpecker => file_stem.unwrap_or("woodpecker"),
                 _ => "default",
             })
             .to_string();

@@ -315,5 +315,6 @@ pub fn node_from_image(image: &Node) -> Option<NodeSetup> {
     Some(NodeSetup {
         span: scalar.to_source(tag_start..tag_start + version_len),
         version,
+        from_file: None,
     })
 }

@@ -19,8 +19,8 @@ use crate::parse::ParseError;
 use crate::source::Span;
 
 use super::{
-    classify_value, resolve_in, Action, EnvVar, FileCtx, Job, Oidc, Pipeline, Runner, ScriptText,
-    Source, Step, System, Value,
+    classify_value, resolve_in, Action, EnvVar, FileCtx, Job, NodeSetup, Oidc, Pipeline, Runner,
+    ScriptText, Source, Step, System, Value,
 };
 
 const SYSTEM: System = System::Jenkins;
@@ -43,6 +43,12 @@ pub fn check(ctx: &mut FileCtx<'_>) {
             Some(span),
         ));
     }
+    for (name, span) in std::mem::take(&mut b.unknown_npm_steps) {
+        ctx.note(ParseError::new(
+            format!("calls `{name}`, a step defined outside this file (a shared library or plugin): what it runs is not checked"),
+            Some(span),
+        ));
+    }
     let pipeline = b.finish();
     super::rules::run(ctx, &pipeline);
 }
@@ -56,6 +62,11 @@ struct Builder<'a> {
     /// Pipeline-level `environment { }` (seen by every stage).
     global: Vec<EnvVar>,
     libraries: Vec<Span>,
+    /// Calls of npm-named steps neither Jenkins nor this file defines (`publishToNpm()`,
+    /// `withNpmConfig { }`): out of sight, so noted.
+    unknown_npm_steps: Vec<(String, Span)>,
+    /// `tools { nodejs 'node-22.14.0' }`: the NodeJS installation, when its name carries a version.
+    node: Option<NodeSetup>,
 }
 
 impl<'a> Builder<'a> {
@@ -78,6 +89,8 @@ impl<'a> Builder<'a> {
             jobs: Vec::new(),
             global: Vec::new(),
             libraries: Vec::new(),
+            unknown_npm_steps: Vec::new(),
+            node: None,
         }
     }
 
@@ -86,6 +99,9 @@ impl<'a> Builder<'a> {
             let mut env = self.global.clone();
             env.append(&mut job.env);
             job.env = env;
+            if job.node.is_none() {
+                job.node = self.node.clone();
+            }
         }
         Pipeline {
             system: SYSTEM,
@@ -171,13 +187,41 @@ impl<'a> Builder<'a> {
                     }
                     i = end + 1;
                 }
+                "tools" if self.is(i + 1, '{') => {
+                    let Some(end) = self.close(i + 1) else { break };
+                    self.tools(i + 2..end);
+                    i = end + 1;
+                }
+                "configFileProvider" if self.is(i + 1, '(') => {
+                    // The block is walked as it comes: the managed file is there for its steps.
+                    let Some(args_end) = self.close(i + 1) else {
+                        break;
+                    };
+                    let steps = self.config_files(i, args_end);
+                    self.job().steps.extend(steps);
+                    i = args_end + 1;
+                }
                 "withCredentials" | "withEnv" | "withNPM" if self.is(i + 1, '(') => {
                     let Some(args_end) = self.close(i + 1) else {
                         break;
                     };
                     let mut inner = env.to_vec();
                     match word {
-                        "withCredentials" => inner.extend(self.bindings(i + 2..args_end)),
+                        "withCredentials" => {
+                            let vars = self.bindings(i + 2..args_end);
+                            // A secret file bound to NPM_CONFIG_USERCONFIG is the .npmrc npm reads.
+                            for v in &vars {
+                                if v.name.eq_ignore_ascii_case("NPM_CONFIG_USERCONFIG")
+                                    && matches!(&v.value.source, Source::Stored(d) if d.starts_with(SECRET_FILE))
+                                {
+                                    let span = t.span.start
+                                        ..self.tok(args_end).map_or(t.span.end, |c| c.span.end);
+                                    let step = managed_npmrc(span, v.key_span.clone(), v.value.clone());
+                                    self.job().steps.push(step);
+                                }
+                            }
+                            inner.extend(vars);
+                        }
                         "withEnv" => inner.extend(self.with_env(i + 2..args_end, env)),
                         _ => {
                             let step = self.with_npm(i, args_end);
@@ -221,9 +265,28 @@ impl<'a> Builder<'a> {
                     }
                     i = end + 1;
                 }
+                w if (self.is(i + 1, '(') || self.is(i + 1, '{'))
+                    && w.to_ascii_lowercase().contains("npm")
+                    && !self.defined_here(w) =>
+                {
+                    if !self.unknown_npm_steps.iter().any(|(n, _)| n == w) {
+                        self.unknown_npm_steps.push((w.to_string(), t.span.clone()));
+                    }
+                    i += 1;
+                }
                 _ => i += 1,
             }
         }
+    }
+
+    /// `def name(...)` (or `void name(...)`) in this file: a local function, whose body the walk
+    /// reads where it is written.
+    fn defined_here(&self, name: &str) -> bool {
+        self.toks.windows(3).any(|w| {
+            matches!(w[0].ident(), Some("def" | "void" | "String" | "Object"))
+                && w[1].ident() == Some(name)
+                && w[2].is('(')
+        })
     }
 
     fn push_step(&mut self, start: usize, next: usize, scalar: Scalar, env: &[EnvVar]) {
@@ -396,12 +459,21 @@ impl<'a> Builder<'a> {
     /// usernamePassword(...), [$class: 'StringBinding', ...]])`.
     fn bindings(&self, range: Range<usize>) -> Vec<EnvVar> {
         let mut out = Vec::new();
-        // Each binding is one bracketed group of `key: 'value'` pairs.
-        let mut groups: Vec<Vec<(&'a str, &'a GString)>> = vec![Vec::new()];
+        // Each binding is one bracketed group of `key: 'value'` pairs, after the name of its kind
+        // (`file(...)`) or with a `$class:` key (`[$class: 'FileBinding', ...]`).
+        let mut groups: Vec<Group<'a>> = vec![Group::default()];
         for idx in range {
             let Some(t) = self.tok(idx) else { break };
             if t.is('(') || t.is('[') {
-                groups.push(Vec::new());
+                let kind = idx
+                    .checked_sub(1)
+                    .and_then(|p| self.tok(p))
+                    .and_then(Token::ident)
+                    .filter(|_| t.is('('));
+                groups.push(Group {
+                    kind,
+                    pairs: Vec::new(),
+                });
             } else if t.is(')') || t.is(']') {
                 if let Some(group) = groups.pop() {
                     self.binding_group(&group, &mut out);
@@ -412,7 +484,7 @@ impl<'a> Builder<'a> {
                 self.tok(idx + 2).and_then(Token::string),
             ) {
                 if let Some(g) = groups.last_mut() {
-                    g.push((key, s));
+                    g.pairs.push((key, s));
                 }
             }
         }
@@ -422,14 +494,20 @@ impl<'a> Builder<'a> {
         out
     }
 
-    fn binding_group(&self, group: &[(&str, &GString)], out: &mut Vec<EnvVar>) {
-        let id = group
-            .iter()
-            .find(|(k, _)| *k == "credentialsId")
-            .map(|(_, s)| *s);
-        let Some(id) = id else { return };
+    fn binding_group(&self, group: &Group<'_>, out: &mut Vec<EnvVar>) {
+        let value = |key: &str| group.pairs.iter().find(|(k, _)| *k == key).map(|(_, s)| *s);
+        let Some(id) = value("credentialsId") else {
+            return;
+        };
         let id_text = self.decoded(id);
-        for (key, var) in group {
+        let class = value("$class").map(|c| self.decoded(c));
+        let secret_file = group.kind == Some("file") || class.as_deref() == Some("FileBinding");
+        let display = if secret_file {
+            format!("{SECRET_FILE} '{id_text}'")
+        } else {
+            format!("credentials '{id_text}'")
+        };
+        for (key, var) in &group.pairs {
             if !(*key == "variable" || key.ends_with("Variable")) {
                 continue;
             }
@@ -439,7 +517,7 @@ impl<'a> Builder<'a> {
                 value: Value {
                     text: id_text.clone(),
                     span: id.content.clone(),
-                    source: Source::Stored(format!("credentials '{id_text}'")),
+                    source: Source::Stored(display.clone()),
                 },
                 entry_span: var.content.clone(),
                 block: None,
@@ -477,48 +555,157 @@ impl<'a> Builder<'a> {
 
     /// `withNPM(npmrcConfig: 'id')`: a managed `.npmrc` (Config File Provider) for the block.
     fn with_npm(&self, at: usize, args_end: usize) -> Step {
-        let mut inputs = Vec::new();
-        for idx in at + 2..args_end {
-            if let (Some(key), true, Some(s)) = (
-                self.tok(idx).and_then(Token::ident),
-                self.is(idx + 1, ':'),
-                self.tok(idx + 2).and_then(Token::string),
-            ) {
+        let span = self.toks[at].span.start..self.tok(args_end).map_or(0, |t| t.span.end);
+        let config = (at + 2..args_end).find_map(|idx| {
+            let key = self.tok(idx).and_then(Token::ident)?;
+            let s = self.tok(idx + 2).and_then(Token::string)?;
+            (key == "npmrcConfig" && self.is(idx + 1, ':')).then_some((idx, s))
+        });
+        match config {
+            Some((idx, s)) => {
                 let text = self.decoded(s);
-                inputs.push(EnvVar {
-                    name: key.to_string(),
-                    key_span: self.toks[idx].span.clone(),
-                    value: Value {
-                        text: text.clone(),
-                        span: s.content.clone(),
+                let value = Value {
+                    source: Source::Stored(format!("managed npmrc {text}")),
+                    text,
+                    span: s.content.clone(),
+                };
+                managed_npmrc(span, self.toks[idx].span.clone(), value)
+            }
+            None => managed_npmrc(
+                span.clone(),
+                span.clone(),
+                Value {
+                    text: String::new(),
+                    span,
+                    source: Source::Other,
+                },
+            ),
+        }
+    }
+
+    /// `configFileProvider([configFile(fileId: 'id', targetLocation: '.npmrc')])`: the managed
+    /// files that are an npm config (written to an `.npmrc`, or named by the variable npm reads
+    /// its user config from). Maven settings and other managed files are no npm credential.
+    fn config_files(&self, at: usize, args_end: usize) -> Vec<Step> {
+        let mut out = Vec::new();
+        let mut idx = at + 2;
+        while idx < args_end {
+            let is_config = self.tok(idx).and_then(Token::ident) == Some("configFile")
+                && self.is(idx + 1, '(');
+            let Some(close) = is_config.then(|| self.close(idx + 1)).flatten() else {
+                idx += 1;
+                continue;
+            };
+            let pair = |key: &str| {
+                (idx + 2..close).find_map(|k| {
+                    let s = self.tok(k + 2).and_then(Token::string)?;
+                    (self.tok(k).and_then(Token::ident) == Some(key) && self.is(k + 1, ':'))
+                        .then_some((k, s))
+                })
+            };
+            let target = pair("targetLocation").map(|(_, s)| self.decoded(s));
+            let variable = pair("variable").map(|(_, s)| self.decoded(s));
+            let npmrc = target.as_deref().is_some_and(|t| t.ends_with(".npmrc"))
+                || variable
+                    .as_deref()
+                    .is_some_and(|v| v.eq_ignore_ascii_case("NPM_CONFIG_USERCONFIG"));
+            if let (true, Some((k, id))) = (npmrc, pair("fileId")) {
+                let text = self.decoded(id);
+                let span = self.toks[idx].span.start..self.tok(close).map_or(0, |t| t.span.end);
+                out.push(managed_npmrc(
+                    span,
+                    self.toks[k].span.clone(),
+                    Value {
                         source: Source::Stored(format!("managed npmrc {text}")),
+                        text,
+                        span: id.content.clone(),
                     },
-                    entry_span: self.toks[idx].span.start..s.content.end,
-                    block: None,
+                ));
+            }
+            idx = close + 1;
+        }
+        out
+    }
+
+    /// `tools { nodejs 'node-22.14.0' }`: a NodeJS installation whose name carries its version.
+    fn tools(&mut self, range: Range<usize>) {
+        for idx in range {
+            if self.tok(idx).and_then(Token::ident) != Some("nodejs") {
+                continue;
+            }
+            let s = match self.tok(idx + 1) {
+                Some(t) if t.is('(') => self.tok(idx + 2).and_then(Token::string),
+                Some(t) => t.string(),
+                None => None,
+            };
+            let Some(s) = s.filter(|s| groovy::is_verbatim(self.text, s)) else {
+                continue;
+            };
+            let name = self.decoded(s);
+            if let Some((at, version)) = version_in(&name) {
+                let start = s.content.start + at;
+                self.node.get_or_insert(NodeSetup {
+                    span: start..start + version.len(),
+                    version: version.to_string(),
                 });
             }
         }
-        let span = self.toks[at].span.start..self.tok(args_end).map_or(0, |t| t.span.end);
-        Step {
-            span: span.clone(),
-            env: Vec::new(),
-            scripts: Vec::new(),
-            action: Some(Action {
-                name: "jenkins:withnpm".into(),
-                version: None,
-                span,
-                inputs,
-                inputs_block: None,
-            }),
-            list_item: false,
-        }
     }
+}
+
+/// The credential a block reads from: [`SECRET_FILE`] bindings and managed config files.
+const SECRET_FILE: &str = "secret file credentials";
+
+/// One bracketed binding of `withCredentials([...])`.
+#[derive(Default)]
+struct Group<'a> {
+    /// `file`, `string`, `usernamePassword`: the name before `(`.
+    kind: Option<&'a str>,
+    pairs: Vec<(&'a str, &'a GString)>,
+}
+
+/// A step standing for a managed or secret-file `.npmrc` the block's steps publish with.
+fn managed_npmrc(span: Span, key_span: Span, value: Value) -> Step {
+    let input = EnvVar {
+        name: "npmrcConfig".into(),
+        entry_span: key_span.start..value.span.end.max(key_span.start),
+        key_span,
+        value,
+        block: None,
+    };
+    Step {
+        span: span.clone(),
+        env: Vec::new(),
+        scripts: Vec::new(),
+        action: Some(Action {
+            name: "jenkins:withnpm".into(),
+            version: None,
+            span,
+            inputs: vec![input],
+            inputs_block: None,
+        }),
+        list_item: false,
+    }
+}
+
+/// The Node version in a NodeJS tool installation name (`node22`, `NodeJS 20.11.1`,
+/// `8.16.0`), with its offset; a name without digits (`node-lts`) has none.
+fn version_in(name: &str) -> Option<(usize, &str)> {
+    let at = name.find(|c: char| c.is_ascii_digit())?;
+    let rest = &name[at..];
+    let len = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(rest.len());
+    let version = rest[..len].trim_end_matches('.');
+    let major: u32 = version.split('.').next()?.parse().ok()?;
+    // A Node major (0.x was the last before 4); anything else is a label, not a version.
+    (major >= 4 && major < 100).then_some((at, version))
 }
 
 fn style(delim: Delim) -> ScalarStyle {
     match delim {
         Delim::Single => ScalarStyle::SingleQuoted,
         Delim::TripleSingle | Delim::TripleDouble => ScalarStyle::Literal,
-        Delim::Double | Delim::DollarSlashy => ScalarStyle::DoubleQuoted,
+        Delim::Double | Delim::Slashy | Delim::DollarSlashy => ScalarStyle::DoubleQuoted,
     }
 }

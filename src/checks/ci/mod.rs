@@ -15,6 +15,7 @@ mod buildkite;
 mod circleci;
 mod drone;
 mod edits;
+pub(crate) mod fills;
 pub(crate) mod github;
 mod gitlab;
 mod jenkins;
@@ -113,7 +114,15 @@ impl System {
         )
     }
 
-    fn is_github(self) -> bool {
+    /// Systems whose .npmrc advice names the variable, host and file the job itself uses.
+    pub fn tailored_npmrc_advice(self) -> bool {
+        matches!(
+            self,
+            System::Jenkins | System::Drone | System::Woodpecker | System::Buildkite | System::OneDev
+        )
+    }
+
+    pub(crate) fn is_github(self) -> bool {
         matches!(self, System::GithubWorkflow | System::GithubAction)
     }
 }
@@ -260,8 +269,12 @@ pub struct Runner {
 #[derive(Debug, Clone)]
 pub struct NodeSetup {
     pub version: String,
-    /// The span of the version text itself (inside quotes, after `node:` in an image name).
+    /// The span of the version text itself (inside quotes, after `node:` in an image name), or
+    /// of the setting naming the file that holds it (`node-version-file: .nvmrc`).
     pub span: Span,
+    /// The repository file the version is read from (`.nvmrc`, `package.json#volta`): the
+    /// version is changed there, not at `span`.
+    pub from_file: Option<crate::finding::Related>,
 }
 
 /// One job: its steps and everything they see.
@@ -313,7 +326,7 @@ pub fn check(ctx: &mut FileCtx<'_>) {
             System::Travis => travis::pipeline(ctx, doc),
             System::Azure => azure::pipeline(ctx, doc),
             System::Bitbucket => bitbucket::pipeline(ctx, doc),
-            System::Drone | System::Woodpecker => drone::pipeline(ctx.text, system, doc),
+            System::Drone | System::Woodpecker => drone::pipeline(ctx.text, system, doc, ctx.path),
             System::Buildkite => buildkite::pipeline(ctx.text, doc),
             System::OneDev => onedev::pipeline(doc),
             System::Jenkins => continue,
@@ -331,6 +344,12 @@ static GH_EXPR: LazyLock<Regex> = LazyLock::new(|| {
 
 static GH_SECRET: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"\b(secrets|inputs|vars|env)\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_-]*)|\[\s*['"]([^'"]+)['"]\s*\])"#)
+        .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+});
+
+/// `steps.<id>.outputs.<name>` in a GitHub expression.
+static GH_STEP_OUTPUT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"\bsteps\s*\.\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\.\s*outputs\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_-]*)|\[\s*['"]([^'"]+)['"]\s*\])"#)
         .unwrap_or_else(|e| unreachable!("static regex: {e}"))
 });
 
@@ -537,6 +556,15 @@ fn github_expr_source(inner: &str) -> (Source, Option<String>) {
     if inner.contains("github.token") {
         short = true;
     }
+    if env_name.is_none() {
+        // Resolved against what earlier steps output (a secret manager's, a `$GITHUB_OUTPUT`
+        // write), under the key `steps.<id>.outputs.<name>`.
+        env_name = GH_STEP_OUTPUT.captures(inner).map(|c| {
+            let id = c.get(1).map(|m| m.as_str()).unwrap_or("");
+            let name = c.get(2).or(c.get(3)).map(|m| m.as_str()).unwrap_or("");
+            format!("steps.{id}.outputs.{name}")
+        });
+    }
     match (stored, short) {
         (Some(s), _) => (Source::Stored(s), None),
         (None, true) => (Source::ShortLived, None),
@@ -596,6 +624,10 @@ pub fn is_placeholder(value: &str) -> bool {
     let v = value.trim().trim_matches(|c| c == '"' || c == '\'');
     let lower = v.to_ascii_lowercase();
     if v.len() < 8 || v.contains(['<', '>', ' ']) {
+        return true;
+    }
+    // A secret reference a secret manager resolves (1Password's `op://vault/item/field`).
+    if lower.starts_with("op://") {
         return true;
     }
     let first = v.chars().next().unwrap_or('x');

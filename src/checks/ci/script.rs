@@ -45,6 +45,9 @@ pub struct Publish {
     pub oidc_capable: bool,
     /// Tokens handed to this command alone (`NODE_AUTH_TOKEN=... npm publish`, `--//host/:_authToken=`).
     pub inline: Vec<TokenUse>,
+    /// An action or reusable workflow of another repository, judged by its name and what is
+    /// passed to it: what it runs was not read.
+    pub unread: bool,
 }
 
 /// A command writing an auth setting into an npm (or Yarn) config file.
@@ -576,6 +579,7 @@ impl Analyser<'_> {
             registry,
             provenance: has_flag(args, "--provenance"),
             inline,
+            unread: false,
         });
     }
 
@@ -914,11 +918,19 @@ impl Analyser<'_> {
 
     /// Classifies the value found at `span` of the script.
     fn token_at(&self, span: Span, value: &str, expands: bool) -> Option<TokenUse> {
-        if let Some(e) = self
+        // A value made of several expressions (OneDev `@job_token@:@secret:access-token@`) is as
+        // long-lived as its stored part.
+        let overlapping: Vec<&Expr> = self
             .exprs
             .iter()
-            .find(|e| e.range.start < span.end.max(span.start + 1) && span.start < e.range.end)
-        {
+            .filter(|e| e.range.start < span.end.max(span.start + 1) && span.start < e.range.end)
+            .collect();
+        let chosen = overlapping
+            .iter()
+            .find(|e| e.source.is_stored())
+            .or(overlapping.first())
+            .copied();
+        if let Some(e) = chosen {
             let mut source = e.source.clone();
             if let (Source::Other, Some(name)) = (&source, &e.env_name) {
                 // Outside GitHub (Jenkins `${env.NPM_TOKEN}`), a token variable the file does not
@@ -1021,7 +1033,7 @@ fn auth_settings(text: &str) -> Vec<(String, Option<String>, Span)> {
 }
 
 /// `npm`, `npm@latest`, `npm@11`, `npm@^11.5.1`, `npm@11.6.0`: npm 11.5.1 or later.
-fn npm_spec_is_oidc_ready(spec: &str) -> bool {
+pub(crate) fn npm_spec_is_oidc_ready(spec: &str) -> bool {
     let Some(rest) = spec.strip_prefix("npm") else {
         return false;
     };

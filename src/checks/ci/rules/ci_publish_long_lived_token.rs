@@ -156,18 +156,41 @@ pub(super) fn publish_rules(
                 }
                 s
             };
-            let draft = Draft::at(PUBLISH, first.token.span.clone())
-                .message_key(if supported {
-                    "supported"
-                } else {
-                    "unsupported"
-                })
+            // A secret manager's (or a script's) value: a credential, lifetime unknown.
+            let fetched = crate::checks::ci::fills::split_fetched(&first.token.display)
+                .filter(|_| all_fetched(&tokens));
+            let suggestion = if publish.unread {
+                remote_uses::unread_suggestion(publish, system)
+            } else {
+                suggestion
+            };
+            let suggestion = match fetched {
+                Some((_, by)) => suggestion.note(format!(
+                    "then stop fetching the npm token ({by}) and revoke it in the store it comes from"
+                )),
+                None => suggestion,
+            };
+            let (key, token) = match fetched {
+                Some((name, _)) if supported => ("fetched", name.to_string()),
+                _ if supported => ("supported", first.token.display.clone()),
+                _ => ("unsupported", first.token.display.clone()),
+            };
+            let mut draft = Draft::at(PUBLISH, first.token.span.clone())
+                .message_key(key)
                 .arg("system", system.display())
                 .arg("job", job.name.clone())
-                .arg("token", first.token.display.clone())
+                .arg("token", token)
                 .arg("tool", publish.tool.clone())
                 .suggestion(suggestion)
                 .identity(who.clone());
+            if publish.unread {
+                draft = draft.confidence(Confidence::Medium);
+            }
+            if let Some((_, by)) = fetched {
+                draft = draft
+                    .confidence(Confidence::Medium)
+                    .arg("source", by.to_string());
+            }
             seen.emit(ctx, draft, &who);
         }
         return superseded;
@@ -242,4 +265,12 @@ fn stage_publish_edits(text: &str, publishes: &[(usize, &Publish)]) -> Vec<crate
     edits.sort_by_key(|e| e.span.start);
     edits.dedup_by_key(|e| e.span.start);
     edits
+}
+
+/// Every token reaching the publish was fetched at run time by an earlier step (a secret
+/// manager, a `$GITHUB_ENV` write of a computed value): none is known to be a stored secret.
+pub(super) fn all_fetched(tokens: &[JobToken]) -> bool {
+    tokens
+        .iter()
+        .all(|t| crate::checks::ci::fills::split_fetched(&t.token.display).is_some())
 }

@@ -30,7 +30,7 @@ pub(super) fn emit_writes(
                 )
                 .note("apply the suggestion of the job's publish finding: it deletes this write")
             } else {
-                npmrc_suggestion(system, w)
+                npmrc_suggestion(system, w, ctx.text)
             };
             let draft = Draft::at(NPMRC, w.span.clone())
                 .arg("target", w.target.clone())
@@ -44,7 +44,9 @@ pub(super) fn emit_writes(
     }
 }
 
-pub(super) fn npmrc_suggestion(system: System, w: &AuthWrite) -> Suggestion {
+/// `text`: the CI file, for the variable, registry key and quoting the write uses.
+pub(super) fn npmrc_suggestion(system: System, w: &AuthWrite, text: &str) -> Suggestion {
+    let written = text.get(w.token.span.clone());
     // Drone, Woodpecker and Buildkite would substitute `${NPM_TOKEN}` themselves (with nothing):
     // `$${NPM_TOKEN}` reaches the shell as `${NPM_TOKEN}`.
     let escape = |text: &str| {
@@ -67,10 +69,103 @@ pub(super) fn npmrc_suggestion(system: System, w: &AuthWrite) -> Suggestion {
         )
         .note("- uses: actions/setup-node@v6\n  with:\n    registry-url: 'https://registry.npmjs.org'\n- run: npm ci\n  env:\n    NODE_AUTH_TOKEN: ${{ secrets.NPM_READ_TOKEN }}")
         .note("for publishing, use trusted publishing (no token at all): https://docs.npmjs.com/trusted-publishers"),
+        None if system.tailored_npmrc_advice() => {
+            // Jenkins, Drone, Woodpecker, Buildkite, OneDev: the same variable, host and file.
+            let var = written
+                .and_then(variable_of)
+                .or_else(|| variable_of(&w.token.display))
+                .unwrap_or("NPM_TOKEN");
+            // The registry key as the command writes it (`//nexus.example/repository/npm/`),
+            // else from its host; a host read out of a printf format (`...npmjs.org\n//...`)
+            // ends at its escape.
+            let key = text
+                .get(w.span.clone())
+                .and_then(|command| AUTH_KEY.captures(command))
+                .and_then(|c| c.get(1))
+                .map(|m| m.as_str().to_string())
+                .or_else(|| {
+                    w.host
+                        .as_deref()
+                        .map(|h| h.split('\\').next().unwrap_or(h).trim_end_matches('/'))
+                        .filter(|h| !h.is_empty())
+                        .map(|h| format!("//{h}/"))
+                })
+                .unwrap_or_else(|| "//registry.npmjs.org/".into());
+            // `$HOME/.npmrc` would be substituted by some systems before the shell sees it.
+            let target = if w.target.contains("npmrc") && !w.target.contains('$') {
+                w.target.as_str()
+            } else {
+                "~/.npmrc"
+            };
+            let line = format!("{key}:_authToken=${{{var}}}");
+            let s = Suggestion::new(
+                format!("Keep the token out of files: write `{line}` literally (single quotes), for npm to expand"),
+                Applicability::Manual,
+            );
+            if system == System::Jenkins {
+                // In `'''...'''` Groovy leaves `${...}` alone; the shell's single quotes keep it
+                // literal, so only npm expands it, from the credential binding's variable.
+                let s = s.note(format!("sh '''echo '{line}' > {target}'''"));
+                if groovy_interpolates(text, &w.token.span) {
+                    s.note("here Groovy itself interpolates the secret into the command (a double-quoted string), which Jenkins warns about: write scripts that read a credential in single quotes and let the shell or npm expand the variable")
+                } else {
+                    s
+                }
+            } else if system == System::OneDev {
+                // OneDev substitutes `@secret:x@` into the command itself; an environment variable
+                // of the step keeps the value out of the command and the file.
+                let secret = w
+                    .token
+                    .display
+                    .strip_prefix("@secret:")
+                    .and_then(|d| d.strip_suffix('@'))
+                    .unwrap_or("npm_token");
+                // OneDev's own package registry takes the job token in front of the secret.
+                let job_token = if text[..w.token.span.start.min(text.len())].ends_with("@job_token@:") {
+                    "@job_token@:"
+                } else {
+                    ""
+                };
+                s.note(format!("echo '{line}' > {target}"))
+                    .note(format!("with the secret as a variable of the step:\nenvVars:\n- name: {var}\n  value: '{job_token}@secret:{secret}@'"))
+            } else {
+                s.note(escape(&format!("echo '{line}' > {target}")))
+            }
+        }
         None => Suggestion::new(
             "Keep the token out of files: write `//registry.npmjs.org/:_authToken=${NPM_TOKEN}` literally (single quotes)",
             Applicability::Manual,
         )
         .note(escape("echo '//registry.npmjs.org/:_authToken=${NPM_TOKEN}' > ~/.npmrc")),
     }
+}
+
+/// `NPM_TOKEN` of `$NPM_TOKEN`, `${NPM_TOKEN}`, `$${NPM_TOKEN}`, `${env.NPM_TOKEN}`, `@secret:x@`
+/// gives none (OneDev secrets are no variables).
+fn variable_of(text: &str) -> Option<&str> {
+    let t = text.trim().trim_start_matches('$').trim_start_matches('{');
+    let t = t.strip_prefix("env.").unwrap_or(t).trim_end_matches('}');
+    (!t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !t.starts_with(|c: char| c.is_ascii_digit()))
+    .then_some(t)
+}
+
+/// `//host/path/` of a `//host/path/:_authToken` setting in a command.
+static AUTH_KEY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"(//[A-Za-z0-9.\-]+(?::[0-9]+)?/(?:[A-Za-z0-9._~\-]+/)*):_auth[Tt]oken")
+        .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+});
+
+/// Whether `span` of a Jenkinsfile is a `$name`/`${...}` that Groovy interpolates: inside a
+/// double-quoted (or slashy) string and not escaped as `\$`.
+fn groovy_interpolates(text: &str, span: &Span) -> bool {
+    let Ok(tokens) = crate::parse::groovy::tokenize(text) else {
+        return false;
+    };
+    let escaped = span.start > 0 && text.as_bytes().get(span.start - 1) == Some(&b'\\');
+    text.get(span.clone()).is_some_and(|t| t.starts_with('$'))
+        && !escaped
+        && tokens.iter().filter_map(|t| t.string()).any(|s| {
+            s.delim.interpolates() && s.content.start <= span.start && span.end <= s.content.end
+        })
 }

@@ -90,7 +90,9 @@ pub(super) fn inline_local_actions(
                     out.node = Some(NodeElsewhere {
                         uses: a.span.clone(),
                         version: Some(n.version.clone()),
-                        related: model.related(&target, &n.span, "Node is set up here"),
+                        related: n.from_file.clone().unwrap_or_else(|| {
+                            model.related(&target, &n.span, "Node is set up here")
+                        }),
                     });
                 } else if let Some(s) = sets_up_node(cjob) {
                     out.node = Some(NodeElsewhere {

@@ -32,6 +32,7 @@ mod hardcoded_token;
 mod local_uses;
 mod npm_login_in_automation;
 mod oidc_token_still_set;
+mod remote_uses;
 mod suggest;
 mod trusted_publishing_misconfigured;
 
@@ -136,9 +137,17 @@ fn keep_groovy_strings(text: &str, mut s: Suggestion) -> Suggestion {
     if safe {
         return s;
     }
+    let wanted: Vec<String> = s
+        .edits
+        .iter()
+        .map(|e| format!("`{}`", e.replacement))
+        .collect();
     s.edits.clear();
     s.applicability = Applicability::Manual;
-    s.note("the automatic rewrite would change the Groovy around this script, not only the script: make the change by hand")
+    s.note(format!(
+        "the automatic rewrite would change the Groovy around this script, not only the script: make the change by hand ({}), in a `sh '''...'''` string where it needs single quotes",
+        wanted.join(", ")
+    ))
 }
 
 pub fn run(ctx: &mut FileCtx<'_>, pipeline: &Pipeline) {
@@ -236,7 +245,7 @@ fn job_rules_with(
     // Build args and logins (token writes come last: a job rewrite may cover them).
     for sf in steps {
         ci_token_in_docker_build_arg::report(ctx, job, sf, seen, reported);
-        npm_login_in_automation::report(ctx, job, sf, seen);
+        npm_login_in_automation::report(ctx, system, job, sf, seen);
     }
 
     let superseded = ci_publish_long_lived_token::publish_rules(
@@ -261,7 +270,8 @@ fn step_facts(
     package_scripts: &std::collections::BTreeMap<String, String>,
 ) -> Vec<StepFacts> {
     let mut steps: Vec<StepFacts> = Vec::new();
-    for step in &job.steps {
+    let mut exported = exported_tokens(ctx, system, job).into_iter().peekable();
+    for (i, step) in job.steps.iter().enumerate() {
         let scope_env: Vec<EnvVar> = job.env.iter().chain(step.env.iter()).cloned().collect();
         let resolve = |n: &str| resolve_in(&[&scope_env], n);
         let options = ctx.options;
@@ -289,11 +299,87 @@ fn step_facts(
         }
         if let Some(a) = &step.action {
             action_facts(ctx.text, a, &mut facts);
+            toolchain_facts(ctx, a, &mut facts);
+            if system.is_github() {
+                facts
+                    .publishes
+                    .extend(remote_uses::remote_publish(ctx, step, a));
+            }
+        }
+        while let Some((_, t)) = exported.next_if(|(at, _)| *at == i) {
+            facts.provided.push(t);
         }
         facts.publishes.retain(|p| !release_tool_skips_npm(ctx, p));
         steps.push(StepFacts { facts });
     }
     steps
+}
+
+/// Token variables that GitHub steps fetch at run time and export to the later steps (a secret
+/// manager's `exportEnv`, `echo "NPM_TOKEN=$(...)" >> "$GITHUB_ENV"`), by step index. Stored
+/// secrets written to `$GITHUB_ENV` are found by the script analysis itself.
+fn exported_tokens(ctx: &FileCtx<'_>, system: System, job: &Job) -> Vec<(usize, TokenUse)> {
+    use crate::checks::ci::fills;
+    if !system.is_github() {
+        return Vec::new();
+    }
+    let nodes: Vec<&Node> = job
+        .body
+        .as_ref()
+        .and_then(|b| b.get("steps"))
+        .map(|s| s.iter_seq().collect())
+        .unwrap_or_default();
+    let mut acc: Vec<fills::Fill> = Vec::new();
+    let mut out = Vec::new();
+    for (i, step) in job.steps.iter().enumerate() {
+        let (id, label) = nodes
+            .get(i)
+            .map(|n| fills::step_label(n))
+            .unwrap_or((None, "run".to_string()));
+        let resolve_env = |n: &str| resolve_in(&[&job.env, &step.env], n);
+        let new = fills::step_fills(step, id.as_deref(), &label, &acc, &resolve_env);
+        for f in &new {
+            let Some(name) = f.env.as_deref().filter(|n| *n != "*") else {
+                continue;
+            };
+            if !ctx.options.is_token_var(name) {
+                continue;
+            }
+            if let Some(Source::Stored(display)) = fills::resolve(std::slice::from_ref(f), name)
+                .filter(|s| matches!(s, Source::Stored(d) if fills::split_fetched(d).is_some()))
+            {
+                out.push((
+                    i,
+                    TokenUse {
+                        display: display.clone(),
+                        span: f.span.clone(),
+                        source: Source::Stored(display),
+                        placeholder: false,
+                    },
+                ));
+            }
+        }
+        acc.extend(new);
+    }
+    out
+}
+
+/// npm versions a set-up action pins: volta-cli/action's `npm-version` input, else the
+/// repository's `package.json#volta.npm` it installs.
+fn toolchain_facts(ctx: &FileCtx<'_>, a: &Action, facts: &mut Facts) {
+    if a.name != "volta-cli/action" {
+        return;
+    }
+    let npm = a
+        .input("npm-version")
+        .map(|v| v.value.text.clone())
+        .or_else(|| {
+            let read = |name: &str| repo_text(ctx, name);
+            crate::model::toolchain::volta(&read).1
+        });
+    if npm.is_some_and(|v| script::npm_spec_is_oidc_ready(&format!("npm@{}", v.trim()))) {
+        facts.npm_upgrade = true;
+    }
 }
 
 /// A release tool whose own configuration in the repository says it does not publish to
@@ -303,7 +389,7 @@ fn step_facts(
 fn release_tool_skips_npm(ctx: &FileCtx<'_>, p: &Publish) -> bool {
     use crate::model::release::{self, Destination};
     let read = |name: &str| repo_text(ctx, name);
-    match p.tool.as_str() {
+    match underlying_tool(&p.tool) {
         "semantic-release" => release::semantic_release_publishes(&read) == Some(false),
         "release-it" => release::release_it_publishes(&read) == Some(false),
         tool => match release::destination(tool, &read) {
@@ -312,6 +398,19 @@ fn release_tool_skips_npm(ctx: &FileCtx<'_>, p: &Publish) -> bool {
             None => false,
         },
     }
+}
+
+/// The publisher a tool name stands for: `npm run release (release-it)` (a package script) and
+/// `release-it in scripts/release.sh` (a repository script) are release-it runs.
+fn underlying_tool(tool: &str) -> &str {
+    let mut t = tool.split(" in ").next().unwrap_or(tool);
+    while let Some(inner) = t
+        .strip_suffix(')')
+        .and_then(|rest| rest.split_once(" (").map(|(_, inner)| inner))
+    {
+        t = inner;
+    }
+    t
 }
 
 /// Publishes and tokens that actions, pipes, tasks and deploy providers stand for.
@@ -348,6 +447,7 @@ fn action_facts(text: &str, a: &Action, facts: &mut Facts) {
         yarn_berry: false,
         oidc_capable: entry.oidc_capable,
         inline,
+        unread: false,
     };
     let Some(entry) = crate::catalogue::find_action(&a.name) else {
         other_action_facts(text, a, facts);
@@ -478,6 +578,7 @@ fn other_action_facts(text: &str, a: &Action, facts: &mut Facts) {
                 yarn_berry: false,
                 oidc_capable: false,
                 inline,
+                unread: false,
             });
         }
         "plugins/docker"
@@ -488,8 +589,8 @@ fn other_action_facts(text: &str, a: &Action, facts: &mut Facts) {
         | "docker-compose" => plugin_build_args(a, facts),
         "jenkins:withnpm" => {
             // Jenkins `withNPM(npmrcConfig: ...)`: a managed .npmrc (with its token) for the block.
-            if let Some(c) = a.input("npmrcConfig") {
-                let display = format!("managed npmrc {}", c.value.text);
+            if let Some(c) = a.input("npmrcConfig").filter(|c| c.value.source.is_stored()) {
+                let display = display_source(&c.value.source);
                 facts.provided.push(TokenUse {
                     display: display.clone(),
                     span: c.value.span.clone(),
@@ -784,8 +885,14 @@ fn tokens_for(ctx: &FileCtx<'_>, job: &Job, steps: &[StepFacts], i: usize) -> Ve
         .into_iter()
         .chain(job.env.iter().rev())
         .collect();
+    // What an unread action does with its other token inputs (a GitHub token, a deploy key)
+    // is unknown: only the npm ones count.
+    let unread = facts.is_some_and(|f| f.publishes.iter().any(|p| p.unread));
     if let Some(a) = step.and_then(|s| s.action.as_ref()) {
         for input in &a.inputs {
+            if unread && !remote_uses::npm_token_input(ctx, input) {
+                continue;
+            }
             if tokenish_name(&input.name) || input.name.eq_ignore_ascii_case("NPM_TOKEN") {
                 push(
                     TokenUse {

@@ -41,5 +41,15 @@ pub(super) fn report(
             &publish.tool,
         ))
         .identity(who.clone());
+    let draft = if publish.unread {
+        let system = System::from_kind(ctx.kind).unwrap_or(System::GithubWorkflow);
+        draft
+            .confidence(Confidence::Medium)
+            .suggestion(remote_uses::unread_suggestion(publish, system))
+    } else if ci_publish_long_lived_token::all_fetched(tokens) {
+        draft.confidence(Confidence::Medium)
+    } else {
+        draft
+    };
     seen.emit(ctx, draft, &who);
 }

@@ -522,6 +522,10 @@ pub(super) fn node_edit(
     // CircleCI's convenience images are tagged with full versions (`cimg/node:24.11`), so they
     // get their `lts` tag; `node:18-alpine` becomes `node:24-alpine` (the span is the version
     // part); a setup-node/NodeTool version becomes `24` inside its quotes.
+    if n.from_file.is_some() {
+        // The version is written in another file (`.nvmrc`, a workflow input's default).
+        return None;
+    }
     let before = ctx.text.get(..n.span.start).unwrap_or("");
     let line = before.rsplit('\n').next().unwrap_or("");
     if before.ends_with("cimg/node:") || line.trim_start().starts_with("tag:") {

@@ -128,6 +128,11 @@ pub(super) fn misconfiguration(
     .iter()
     .any(|t| publish.tool.contains(t))
         && !publish.tool.contains("yarn npm publish");
+    if needs_npm && pnpm_publishes_natively(ctx, job, &publish.tool) {
+        // pnpm >= 11 publishes and exchanges the OIDC token itself: the Node and npm of the
+        // job do not matter to trusted publishing.
+        return;
+    }
     if job.node.is_none() {
         if let Some(setup) = &elsewhere.node {
             // Node comes from a local action: judged by its version, pointed at the `uses:`.
@@ -167,18 +172,30 @@ pub(super) fn misconfiguration(
             if let Some(e) = node_edit(ctx, n) {
                 s.edits.push(e);
             }
-            let draft = Draft::at(MISCONFIGURED, n.span.clone())
+            if let Some(r) = &n.from_file {
+                s = s.note(format!(
+                    "set Node 24 where the version is written: {}:{}",
+                    r.path, r.line
+                ));
+            }
+            let mut draft = Draft::at(MISCONFIGURED, n.span.clone())
                 .message_key("old-node")
                 .arg("version", n.version.clone())
                 .suggestion(s);
+            if let Some(r) = &n.from_file {
+                draft = draft.related(r.clone());
+            }
             emit(ctx, seen, draft);
         }
         Some((n, v)) if needs_npm && !node_bundles_oidc_npm(v) && !npm_upgrade => {
             let s = upgrade_suggestion(ctx, p, job, publish_step);
-            let draft = Draft::at(MISCONFIGURED, n.span.clone())
+            let mut draft = Draft::at(MISCONFIGURED, n.span.clone())
                 .message_key("old-npm")
                 .arg("version", n.version.clone())
                 .suggestion(s);
+            if let Some(r) = &n.from_file {
+                draft = draft.related(r.clone());
+            }
             emit(ctx, seen, draft);
         }
         None if needs_npm
@@ -196,6 +213,35 @@ pub(super) fn misconfiguration(
         }
         _ => {}
     }
+}
+
+/// The publish goes through pnpm 11 or later, which does its own OIDC exchange (pnpm's
+/// `releasing/commands/src/publish/oidc`; pnpm <= 10 ran the npm CLI): `pnpm publish`, or
+/// changesets in a pnpm repository (it publishes with the repository's package manager). The
+/// version is `pnpm/action-setup`'s `version:` input, else `packageManager` in package.json.
+fn pnpm_publishes_natively(ctx: &FileCtx<'_>, job: &Job, tool: &str) -> bool {
+    let setup = job
+        .steps
+        .iter()
+        .filter_map(|s| s.action.as_ref())
+        .find(|a| a.name == "pnpm/action-setup");
+    let read = |name: &str| repo_text(ctx, name);
+    let pinned = crate::model::toolchain::pnpm_version(&read);
+    let inner = underlying_tool(tool);
+    let through_pnpm = inner == "pnpm publish"
+        || inner.contains("changeset") && (setup.is_some() || pinned.is_some());
+    if !through_pnpm {
+        return false;
+    }
+    let version = setup
+        .and_then(|a| a.input("version"))
+        .filter(|v| v.value.source == Source::Literal)
+        .map(|v| v.value.text.clone())
+        .or(pinned);
+    version
+        .as_deref()
+        .and_then(crate::model::toolchain::semver)
+        .is_some_and(|(major, _, _)| major >= 11)
 }
 
 pub(super) fn has_setup_node_expr(job: &Job) -> bool {
