@@ -647,6 +647,7 @@ impl<'a> Builder<'a> {
                 self.node.get_or_insert(NodeSetup {
                     span: start..start + version.len(),
                     version: version.to_string(),
+                    from_file: None,
                 });
             }
         }
