@@ -78,12 +78,21 @@ fn publishing_to_the_ci_systems_own_registry_is_no_npmjs_publish() {
     // the secret written into ~/.npmrc is reported, the publish is not.
     let report = json(&run_in(
         &dir("onedev", "bad"),
-        &["-f", "json", "--fail-on", "never", "nexirift/.onedev-buildspec.yml"],
+        &[
+            "-f",
+            "json",
+            "--fail-on",
+            "never",
+            "nexirift/.onedev-buildspec.yml",
+        ],
     ));
     let rules = rules_at(&report, "nexirift/.onedev-buildspec.yml");
     assert_eq!(rules, vec!["ci-token-written-to-npmrc".to_string()]);
     let notes = report["findings"][0]["suggestion"]["notes"].to_string();
-    assert!(notes.contains("@job_token@:@secret:access-token@"), "{notes}");
+    assert!(
+        notes.contains("@job_token@:@secret:access-token@"),
+        "{notes}"
+    );
 }
 
 const SYSTEMS: &[(&str, &str)] = &[
@@ -378,7 +387,11 @@ fn plugin_settings_and_npmrc_writes_of_drone_woodpecker_buildkite() {
     let tmp = tree();
     write(tmp.path(), "d/.drone.yaml", DRONE_PLUGIN_AND_NPMRC);
     write(tmp.path(), "w/.woodpecker.yaml", WOODPECKER_PLUGIN);
-    write(tmp.path(), "b/.buildkite/pipeline.yml", BUILDKITE_COMPOSE_AND_NPMRC);
+    write(
+        tmp.path(),
+        "b/.buildkite/pipeline.yml",
+        BUILDKITE_COMPOSE_AND_NPMRC,
+    );
     let report = json(&run_in(
         tmp.path(),
         &["-f", "json", "--fail-on", "never", "."],
@@ -400,7 +413,10 @@ fn plugin_settings_and_npmrc_writes_of_drone_woodpecker_buildkite() {
     ] {
         let found = rules_at(&report, path);
         for rule in rules {
-            assert!(found.iter().any(|r| r == rule), "{path}: no {rule} in {found:?}");
+            assert!(
+                found.iter().any(|r| r == rule),
+                "{path}: no {rule} in {found:?}"
+            );
         }
     }
 }
@@ -440,7 +456,10 @@ fn drone_and_buildkite_rewrites_escape_the_dollar_the_system_would_substitute() 
     // The real asl-auth pipeline (Drone 0.8): its build arg becomes a BuildKit secret.
     let tmp = tree();
     copy_tree(&dir("drone", "bad"), tmp.path());
-    let run = run_in(tmp.path(), &["--fix", "--unsafe-fixes", "-f", "json", ".drone.yml"]);
+    let run = run_in(
+        tmp.path(),
+        &["--fix", "--unsafe-fixes", "-f", "json", ".drone.yml"],
+    );
     let build = std::fs::read_to_string(tmp.path().join(".drone.yml")).unwrap_or_default();
     assert!(
         build.contains("--build-arg NPM_AUTH_USERNAME=$${NPM_AUTH_USERNAME} --secret id=npm_auth_token,env=NPM_AUTH_TOKEN"),
@@ -493,11 +512,31 @@ fn jenkins_credential_sources_the_reader_knows() {
     let report = json(&run);
     assert_eq!(report["errors"], serde_json::json!([]), "{}", run.stdout);
     for (path, rule, source) in [
-        ("managed/Jenkinsfile", "ci-publish-long-lived-token", "managed npmrc npmrc-publish"),
-        ("userconfig/Jenkinsfile", "ci-publish-long-lived-token", "secret file credentials 'npmrc'"),
-        ("copied/Jenkinsfile", "ci-publish-long-lived-token", "secret file credentials 'npmrc-file'"),
-        ("login/Jenkinsfile", "npm-login-in-automation", "npm-cli-login"),
-        ("dollar-slashy/Jenkinsfile", "ci-publish-long-lived-token", "credentials 'npm-token'"),
+        (
+            "managed/Jenkinsfile",
+            "ci-publish-long-lived-token",
+            "managed npmrc npmrc-publish",
+        ),
+        (
+            "userconfig/Jenkinsfile",
+            "ci-publish-long-lived-token",
+            "secret file credentials 'npmrc'",
+        ),
+        (
+            "copied/Jenkinsfile",
+            "ci-publish-long-lived-token",
+            "secret file credentials 'npmrc-file'",
+        ),
+        (
+            "login/Jenkinsfile",
+            "npm-login-in-automation",
+            "npm-cli-login",
+        ),
+        (
+            "dollar-slashy/Jenkinsfile",
+            "ci-publish-long-lived-token",
+            "credentials 'npm-token'",
+        ),
     ] {
         let f = report["findings"]
             .as_array()

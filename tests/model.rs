@@ -728,32 +728,32 @@ fn release_tool_config_decides_where_it_publishes() {
 
 /// A job extending (or `!reference`-ing) a hidden template of a file included through a
 /// wildcard publishes what the template runs, with the job's own token: reported on the job,
-/// with the template's `npm publish` as related. A missing target, an unknown `!reference` and
-/// an `extends:` loop are notes. The good tree mints the ID token in the job or in another
+/// with the template's `npm publish` as related. A template that writes its own token is
+/// reported in its file, where the fix goes. A missing target, an unknown `!reference` and an
+/// `extends:` loop are notes. The good tree mints the ID token in the job or in another
 /// template of the included file.
 #[test]
 fn gitlab_extends_and_references_across_included_files() {
     let dir = copy_case("gitlab-extends", "bad");
     let report = scan(dir.path(), &["."]);
-    let want: BTreeSet<_> = [15, 22]
-        .into_iter()
-        .map(|line| {
-            (
-                "ci-publish-long-lived-token".to_string(),
-                ".gitlab-ci.yml".to_string(),
-                line,
-            )
-        })
-        .collect();
+    let want: BTreeSet<_> = [
+        ("ci-publish-long-lived-token", ".gitlab-ci.yml", 15),
+        ("ci-publish-long-lived-token", ".gitlab-ci.yml", 22),
+        ("ci-publish-long-lived-token", "ci/templates.yml", 11),
+        ("ci-token-written-to-npmrc", "ci/templates.yml", 11),
+    ]
+    .into_iter()
+    .map(|(r, p, l)| (r.to_string(), p.to_string(), l))
+    .collect();
     assert_eq!(found(&report), want, "{report}");
     let f = finding(&report, "ci-publish-long-lived-token", ".gitlab-ci.yml", 15);
     assert_eq!(f["related"][0]["path"], "ci/templates.yml");
     assert_eq!(f["related"][0]["line"], 6);
     let notes = notes(&report);
     for want in [
-        ".gitlab-ci.yml:28: `pages` extends `.docs`, which no file of this pipeline defines",
-        ".gitlab-ci.yml:30: `!reference [.site, script]` names `.site`",
-        ".gitlab-ci.yml:33: `.loop-a` extends `.loop-b`, which extends `.loop-a` again",
+        ".gitlab-ci.yml:34: `pages` extends `.docs`, which no file of this pipeline defines",
+        ".gitlab-ci.yml:36: `!reference [.site, script]` names `.site`",
+        ".gitlab-ci.yml:39: `.loop-a` extends `.loop-b`, which extends `.loop-a` again",
     ] {
         assert!(
             notes.iter().any(|n| n.starts_with(want)),

@@ -216,7 +216,8 @@ impl<'a> Builder<'a> {
                                 {
                                     let span = t.span.start
                                         ..self.tok(args_end).map_or(t.span.end, |c| c.span.end);
-                                    let step = managed_npmrc(span, v.key_span.clone(), v.value.clone());
+                                    let step =
+                                        managed_npmrc(span, v.key_span.clone(), v.value.clone());
                                     self.job().steps.push(step);
                                 }
                             }
@@ -590,8 +591,8 @@ impl<'a> Builder<'a> {
         let mut out = Vec::new();
         let mut idx = at + 2;
         while idx < args_end {
-            let is_config = self.tok(idx).and_then(Token::ident) == Some("configFile")
-                && self.is(idx + 1, '(');
+            let is_config =
+                self.tok(idx).and_then(Token::ident) == Some("configFile") && self.is(idx + 1, '(');
             let Some(close) = is_config.then(|| self.close(idx + 1)).flatten() else {
                 idx += 1;
                 continue;

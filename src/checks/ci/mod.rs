@@ -118,7 +118,11 @@ impl System {
     pub fn tailored_npmrc_advice(self) -> bool {
         matches!(
             self,
-            System::Jenkins | System::Drone | System::Woodpecker | System::Buildkite | System::OneDev
+            System::Jenkins
+                | System::Drone
+                | System::Woodpecker
+                | System::Buildkite
+                | System::OneDev
         )
     }
 

@@ -145,7 +145,8 @@ pub(super) fn npmrc_suggestion(system: System, w: &AuthWrite, text: &str) -> Sug
 fn variable_of(text: &str) -> Option<&str> {
     let t = text.trim().trim_start_matches('$').trim_start_matches('{');
     let t = t.strip_prefix("env.").unwrap_or(t).trim_end_matches('}');
-    (!t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    (!t.is_empty()
+        && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         && !t.starts_with(|c: char| c.is_ascii_digit()))
     .then_some(t)
 }

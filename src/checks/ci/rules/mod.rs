@@ -589,7 +589,10 @@ fn other_action_facts(text: &str, a: &Action, facts: &mut Facts) {
         | "docker-compose" => plugin_build_args(a, facts),
         "jenkins:withnpm" => {
             // Jenkins `withNPM(npmrcConfig: ...)`: a managed .npmrc (with its token) for the block.
-            if let Some(c) = a.input("npmrcConfig").filter(|c| c.value.source.is_stored()) {
+            if let Some(c) = a
+                .input("npmrcConfig")
+                .filter(|c| c.value.source.is_stored())
+            {
                 let display = display_source(&c.value.source);
                 facts.provided.push(TokenUse {
                     display: display.clone(),
