@@ -772,23 +772,28 @@ fn gitlab_extends_and_references_across_included_files() {
 
 /// Stages handed to an `extends:` template of another repository (the 1ES pipeline template)
 /// and steps handed to a local step-list template run as written in the caller: their
-/// publishes are reported there (a `CmdLine@2` script included). The good tree publishes to an
-/// Azure Artifacts feed with the build's identity.
+/// publishes are reported there (a `CmdLine@2` script included). A `${{ parameters.auth }}` in
+/// a template is what its caller passes (`$(npmAuthToken)`). The good tree publishes to an
+/// Azure Artifacts feed with the build's identity, also through a template parameter
+/// (`$(System.AccessToken)`, short-lived).
 #[test]
 fn azure_stages_and_steps_passed_as_template_parameters() {
     let dir = copy_case("azure-parameters", "bad");
     let report = scan(dir.path(), &["."]);
-    let want: BTreeSet<_> = [29, 37]
-        .into_iter()
-        .map(|line| {
-            (
-                "ci-publish-long-lived-token".to_string(),
-                ".azure-pipelines/publish.yml".to_string(),
-                line,
-            )
-        })
-        .collect();
+    let want: BTreeSet<_> = [
+        (".azure-pipelines/publish.yml", 29),
+        (".azure-pipelines/publish.yml", 37),
+        (".azure-pipelines/templates/publish-npm.yml", 7),
+    ]
+    .into_iter()
+    .map(|(p, l)| ("ci-publish-long-lived-token".to_string(), p.to_string(), l))
+    .collect();
     assert_eq!(found(&report), want, "{report}");
+    named_run_agrees(
+        dir.path(),
+        &report,
+        &[".azure-pipelines/templates/publish-npm.yml"],
+    );
     named_run_agrees(dir.path(), &report, &[".azure-pipelines/publish.yml"]);
     named_run_agrees(
         dir.path(),
