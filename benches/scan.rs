@@ -1,12 +1,14 @@
-//! Criterion benchmarks: path classification, the literal-token sweep, and whole scans (walk +
+//! Criterion benchmarks: path classification, the literal-token sweep, whole scans (walk +
 //! classification + checks) of a generated tree, or of the tree named by
-//! `NPM_AUTH_SCAN_BENCH_TREE` (e.g. the one `../shared/bench/real-tree.sh` builds).
+//! `NPM_AUTH_SCAN_BENCH_TREE` (e.g. the one `../shared/bench/real-tree.sh` builds), and the cost
+//! of planning `--fix --unsafe-fixes` (re-scan and invariants) over the fixture trees.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use npm_auth_scan::discover::{classify, WalkOptions};
+use npm_auth_scan::fix::{self, FixMode, Overlay};
 use npm_auth_scan::scan::{scan, scan_text, ScanSettings};
 use npm_auth_scan::token::find_npm_tokens;
 
@@ -148,11 +150,94 @@ fn bench_scan(c: &mut Criterion) {
     g.finish();
 }
 
+/// Every fixture tree with something to fix (`fixtures/<rule>/bad/`, `fixtures/fix-safety/*/`),
+/// copied into a folder of its own with a `.git`, so each is its own repository.
+fn fixture_repos() -> (tempfile::TempDir, Vec<PathBuf>) {
+    fn copy(from: &Path, to: &Path) {
+        for e in std::fs::read_dir(from).into_iter().flatten().flatten() {
+            let (src, dest) = (e.path(), to.join(e.file_name()));
+            if src.is_dir() {
+                std::fs::create_dir_all(&dest).unwrap_or_else(|e| panic!("{e}"));
+                copy(&src, &dest);
+            } else {
+                std::fs::copy(&src, &dest).unwrap_or_else(|e| panic!("{e}"));
+            }
+        }
+    }
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut trees: Vec<PathBuf> = std::fs::read_dir(&fixtures)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("bad"))
+        .filter(|p| p.is_dir())
+        .collect();
+    trees.extend(
+        std::fs::read_dir(fixtures.join("fix-safety"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir()),
+    );
+    trees.sort();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut roots = Vec::new();
+    for (i, t) in trees.iter().enumerate() {
+        let root = dir.path().join(format!("repo{i}"));
+        std::fs::create_dir_all(root.join(".git")).unwrap_or_else(|e| panic!("{e}"));
+        copy(t, &root);
+        roots.push(root);
+    }
+    (dir, roots)
+}
+
+fn bench_fix(c: &mut Criterion) {
+    let (_keep, roots) = fixture_repos();
+    let settings = ScanSettings::default();
+    let mode = FixMode { unsafe_fixes: true };
+    let report = scan(&roots, Vec::new(), &settings);
+    let (plans, _) = fix::plan(&report, mode, &settings, &roots);
+    let mut g = c.benchmark_group(format!(
+        "fix ({} fixture repositories, {} files planned)",
+        roots.len(),
+        plans.len()
+    ));
+    g.sample_size(10);
+    g.bench_function("scan only", |b| {
+        b.iter(|| scan(black_box(&roots), Vec::new(), &settings).findings.len())
+    });
+    g.bench_function("scan + plan (re-scan and invariants)", |b| {
+        b.iter(|| {
+            let report = scan(black_box(&roots), Vec::new(), &settings);
+            fix::plan(&report, mode, &settings, &roots).0.len()
+        })
+    });
+    // The invariants alone, on the planned texts: per file, then across files per repository.
+    g.bench_function("invariants only", |b| {
+        b.iter(|| {
+            let mut broken = 0;
+            for p in &plans {
+                let original = report.originals.get(&p.path).map(|t| &**t).unwrap_or("");
+                broken += usize::from(fix::check_file(p.kind, original, &p.fixed).is_err());
+                let overlay = Overlay {
+                    root: p.repo.clone(),
+                    fixed: [(p.rel.clone(), p.fixed.as_str())].into_iter().collect(),
+                };
+                broken += fix::check_repo(&[(p.rel.clone(), p.kind, original)], &overlay).len();
+            }
+            broken
+        })
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
     bench_classify,
     bench_sweep,
     bench_parse_and_check,
-    bench_scan
+    bench_scan,
+    bench_fix
 );
 criterion_main!(benches);

@@ -17,7 +17,7 @@ pub const TRUSTED_PUBLISHERS_URL: &str = "https://docs.npmjs.com/trusted-publish
 
 /// The CI systems npm accepts OIDC tokens from (facts §10, 2026-09-16).
 pub const TRUSTED_PROVIDERS: &str =
-    "GitHub Actions (GitHub-hosted runners), GitLab.com shared runners or CircleCI cloud";
+    "GitHub Actions (GitHub-hosted runners), GitLab.com shared runners or CircleCI cloud, as of 2026-09-16";
 
 /// `npm token create` for a stage-only token named after the CI system (`travis`, `azure`, ...).
 pub fn stage_only_token_create(ci: &str, pkg: &str) -> String {
@@ -27,7 +27,7 @@ pub fn stage_only_token_create(ci: &str, pkg: &str) -> String {
 }
 
 /// The job's publish command under staged publishing.
-pub const STAGE_PUBLISH: &str = "in the job, run `npm stage publish` instead of `npm publish` (npm >= 11.20.0 or >= 12.1.0 for stage-only tokens); a maintainer with 2FA approves the staged version on npmjs.com (`npm stage list`, then approve), and since 2026-10-02 this also creates a new package";
+pub const STAGE_PUBLISH: &str = "in the job, run `npm stage publish` instead of `npm publish` (stage-only tokens need npm >= 11.20.0 or >= 12.1.0, released 2026-09-21); a maintainer with 2FA approves the staged version on npmjs.com (`npm stage list`, then approve), and since 2026-10-02 this also creates a new package";
 
 /// The bypass-2FA write token, labelled as what it is now.
 pub fn bypass_stopgap(ci: &str, pkg: &str) -> String {
@@ -58,7 +58,7 @@ pub fn without_trusted_publishing(
             stage_only_token_create(ci, pkg)
         ),
         STAGE_PUBLISH.to_owned(),
-        "store the token as a CI secret read only by the publish step, and rotate it before it expires (write tokens live at most 90 days)".to_owned(),
+        "store the token as a CI secret read only by the publish step, and rotate it before it expires (write tokens live at most 90 days: npm changelog, 2025-09-29)".to_owned(),
     ];
     notes.push(if self_hosted {
         format!("or publish with no stored token at all: trusted publishing needs a cloud-hosted runner ({TRUSTED_PROVIDERS}): {TRUSTED_PUBLISHERS_URL}")
@@ -87,11 +87,11 @@ pub fn ci_slug(system: &str) -> String {
 
 /// The one-line advice for a token that may publish (config files, where the CI system is not
 /// known): trusted publishing where available, else stage-only.
-pub const PUBLISH_TOKEN_NOTE: &str = "npm token create --name=ci-stage --packages=<your-package> --packages-and-scopes-permission=read-write-stage-only --expires=90   # only if this token publishes and trusted publishing is not available: then run `npm stage publish` (npm >= 11.20.0) and approve with 2FA; bypass-2FA write tokens lose direct publishing around January 2027";
+pub const PUBLISH_TOKEN_NOTE: &str = "npm token create --name=ci-stage --packages=<your-package> --packages-and-scopes-permission=read-write-stage-only --expires=90   # only if this token publishes and trusted publishing is not available: then run `npm stage publish` (npm >= 11.20.0, 2026-09-21) and approve with 2FA; bypass-2FA write tokens lose direct publishing around January 2027 (npm changelog, 2026-07-07)";
 
 /// `npm stage publish` with a stored token: the recommended shape, as long as the token is
 /// stage-only (a low finding says so).
-pub const STAGE_TOKEN_CHECK: &str = "make sure the token is stage-only (`--packages-and-scopes-permission=read-write-stage-only`): a read-write token here could also publish directly until around January 2027";
+pub const STAGE_TOKEN_CHECK: &str = "make sure the token is stage-only (`--packages-and-scopes-permission=read-write-stage-only`): a read-write bypass-2FA token here could also publish directly until around January 2027 (npm changelog, 2026-07-07)";
 
 /// The sentence a login message adds for `tool`: `npm adduser` is gone in npm 12.
 pub fn login_npm12_note(tool: &str) -> &'static str {

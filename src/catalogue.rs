@@ -57,6 +57,8 @@ pub struct Command {
     pub yarn_berry: bool,
     pub credential: String,
     pub oidc: String,
+    pub oidc_status: OidcStatus,
+    pub oidc_source: String,
     #[serde(default = "yes")]
     pub oidc_capable: bool,
     pub example: String,
@@ -87,9 +89,23 @@ pub struct Action {
     pub provides_token: bool,
     pub credential: String,
     pub oidc: String,
+    pub oidc_status: OidcStatus,
+    pub oidc_source: String,
     #[serde(default = "yes")]
     pub oidc_capable: bool,
     pub fixture: String,
+}
+
+/// What is known of a publisher's trusted publishing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OidcStatus {
+    /// A source says from which version it works.
+    Supported,
+    /// A source says it cannot.
+    None,
+    /// No source read settles it: the entry says so instead of guessing.
+    Unverified,
 }
 
 fn yes() -> bool {
@@ -268,14 +284,14 @@ pub fn markdown() -> String {
             format!("`{}` {}", e.programs.join("` / `"), e.words.join(" "))
         };
         out.push_str(&format!(
-            "| `{}` | {} | {} | {} |\n",
-            e.tool, shape, e.credential, e.oidc
+            "| `{}` | {} | {} | {} (source: {}) |\n",
+            e.tool, shape, e.credential, e.oidc, e.oidc_source
         ));
     }
     for a in &c.actions {
         out.push_str(&format!(
-            "| `{}` | `{}` | {} | {} |\n",
-            a.tool, a.uses, a.credential, a.oidc
+            "| `{}` | `{}` | {} | {} (source: {}) |\n",
+            a.tool, a.uses, a.credential, a.oidc, a.oidc_source
         ));
     }
     out.push_str(&format!(
@@ -366,6 +382,55 @@ mod tests {
         assert!(!tool_oidc_capable("bun publish"));
         assert!(!tool_oidc_capable("yarn publish"));
         assert!(tool_oidc_capable("npm publish"));
+    }
+
+    /// Each entry's OIDC words agree with its status, and a source with a date backs them.
+    #[test]
+    fn oidc_status_agrees_with_its_words_and_is_sourced() {
+        let c = get();
+        let entries = c
+            .commands
+            .iter()
+            .map(|e| {
+                (
+                    &e.id,
+                    &e.oidc,
+                    e.oidc_status,
+                    &e.oidc_source,
+                    e.oidc_capable,
+                )
+            })
+            .chain(c.actions.iter().map(|a| {
+                (
+                    &a.id,
+                    &a.oidc,
+                    a.oidc_status,
+                    &a.oidc_source,
+                    a.oidc_capable,
+                )
+            }));
+        let dated = regex::Regex::new(r"\b20\d\d-\d\d-\d\d\b")
+            .unwrap_or_else(|e| unreachable!("static regex: {e}"));
+        for (id, oidc, status, source, capable) in entries {
+            match status {
+                OidcStatus::Unverified => {
+                    assert!(oidc.starts_with("unverified"), "{id}: {oidc}")
+                }
+                OidcStatus::None => assert!(oidc.starts_with("none"), "{id}: {oidc}"),
+                OidcStatus::Supported => assert!(
+                    oidc.contains(">=") && !oidc.contains("unverified"),
+                    "{id}: a supported entry names its first version: {oidc}"
+                ),
+            }
+            assert!(
+                capable || status == OidcStatus::None,
+                "{id}: only an entry known not to do OIDC is treated as unable to"
+            );
+            assert!(
+                dated.is_match(source),
+                "{id}: source without a date: {source}"
+            );
+        }
     }
 
     #[test]

@@ -67,6 +67,15 @@ pub(crate) fn map_offset(offset: usize, redactions: &[(Span, String)]) -> usize 
     (offset as isize + shift).max(0) as usize
 }
 
+/// `diff` (from [`render_diff`]) with its header naming `to` instead of `from`.
+pub fn rename_diff(diff: &str, from: &str, to: &str) -> String {
+    let old = format!("--- a/{from}\n+++ b/{from}\n");
+    match diff.strip_prefix(&old) {
+        Some(rest) => format!("--- a/{to}\n+++ b/{to}\n{rest}"),
+        None => diff.to_string(),
+    }
+}
+
 /// Unified diff of the suggestion, computed on redacted text so no secret can show.
 pub fn render_diff(
     path: &str,

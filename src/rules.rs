@@ -189,6 +189,25 @@ mod tests {
         assert_eq!(bad.errors.len(), 1);
     }
 
+    /// What `explain` cites about npm (and pnpm) carries a date: the change's own, or the day
+    /// the page was read (`as of ...`).
+    #[test]
+    fn npm_references_are_dated() {
+        for rule in all() {
+            for r in &rule.references {
+                let npm = ["docs.npmjs.com", "github.com/npm/", "github.blog/", "pnpm"]
+                    .iter()
+                    .any(|h| r.url.contains(h));
+                assert!(
+                    !npm || r.date.as_deref().is_some_and(|d| d.contains("20")),
+                    "{}: reference {} has no date",
+                    rule.id,
+                    r.url
+                );
+            }
+        }
+    }
+
     #[test]
     fn fill_replaces_known_placeholders_only() {
         let args = [("var", "NPM_TOKEN".to_string())];

@@ -339,7 +339,19 @@ fn assemble(
                 .candidates
                 .insert(candidate.display.clone(), candidate.clone());
         }
-        report.findings.extend(outcome.findings);
+        let mut findings = outcome.findings;
+        if candidate.display.starts_with('/') {
+            // `a//abs/path` applies nowhere: an absolute root's diffs name the file as `--diff`
+            // does, from its repository root.
+            let rel = crate::fix::diff_path(
+                &candidate.fs_path,
+                roots.get(candidate.root).map(PathBuf::as_path),
+            );
+            for s in findings.iter_mut().filter_map(|f| f.suggestion.as_mut()) {
+                s.diff = crate::edit::rename_diff(&s.diff, &candidate.display, &rel);
+            }
+        }
+        report.findings.extend(findings);
         report.errors.extend(outcome.errors);
         report.notes.extend(outcome.notes);
     }

@@ -158,6 +158,57 @@ fn each_publish_uses_the_registry_in_effect_at_its_step() {
 }
 
 #[test]
+fn the_npmrc_a_job_has_written_so_far_decides_where_each_publish_goes() {
+    // `registry=`, `@scope:registry=` and `//host/:_authToken` lines written into the project
+    // .npmrc by earlier commands: a GitHub Packages or GitLab registry publish is not npm's,
+    // an npmjs publish after one is; as a tree and as named files.
+    let dir = fixtures().join("semantics/registry-npmrc-written/bad");
+    for target in [
+        ".",
+        ".github/workflows/release.yml",
+        "gitlab/.gitlab-ci.yml",
+    ] {
+        let report = json(&run_in(&dir, &["--format", "json", target]));
+        let found = findings(&report);
+        let publishes: Vec<_> = found
+            .iter()
+            .filter(|f| f.0 == "ci-publish-long-lived-token")
+            .collect();
+        let expected = if target == "." { 2 } else { 1 };
+        assert_eq!(publishes.len(), expected, "{target}: {found:?}");
+        assert!(
+            publishes.iter().all(|f| f.2.contains("NPM_TOKEN")),
+            "{target}: {found:?}"
+        );
+        assert!(
+            !found.iter().any(|f| f.2.contains("GH_PACKAGES_TOKEN")),
+            "{target}: the GitHub Packages token is not npm's: {found:?}"
+        );
+    }
+    let dir = fixtures().join("semantics/registry-npmrc-written/good");
+    for target in [
+        ".",
+        ".github/workflows/release.yml",
+        "gitlab/.gitlab-ci.yml",
+    ] {
+        let report = json(&run_in(&dir, &["--format", "json", target]));
+        let found = findings(&report);
+        // The GitHub Packages token written in clear is still a token in a file, but its
+        // suggestion is for its own registry: no npmjs setup, no trusted publishing.
+        assert!(
+            found.iter().all(|f| f.0 == "ci-token-written-to-npmrc"),
+            "{target}: {found:?}"
+        );
+        for f in report["findings"].as_array().into_iter().flatten() {
+            let notes = f["suggestion"]["notes"].to_string();
+            assert!(notes.contains("https://npm.pkg.github.com"), "{notes}");
+            assert!(!notes.contains("registry.npmjs.org"), "{notes}");
+            assert!(!notes.contains("trusted publishing"), "{notes}");
+        }
+    }
+}
+
+#[test]
 fn npm_and_token_in_any_order_name_a_token_in_dockerfiles_and_compose() {
     let bad = case("token-names", "bad");
     for rule in [
@@ -250,6 +301,14 @@ fn onbuild_instructions_are_checked_like_the_instruction_they_wrap() {
     let rules: Vec<&str> = bad.iter().map(|f| f.0.as_str()).collect();
     assert!(rules.contains(&"dockerfile-token-arg"), "{bad:?}");
     assert!(rules.contains(&"dockerfile-npmrc-in-layer"), "{bad:?}");
+    assert!(rules.contains(&"dockerfile-token-env"), "{bad:?}");
+    // Each says where it comes from, and that it runs in the child image's build.
+    for f in &bad {
+        assert!(
+            f.2.contains("`ONBUILD` instruction") && f.2.contains("child image"),
+            "{f:?}"
+        );
+    }
     let dir = fixtures().join("semantics/onbuild/bad");
     let named = json(&run_in(&dir, &["--format", "json", "Dockerfile"]));
     assert_eq!(rules_of(&named).len(), bad.len());

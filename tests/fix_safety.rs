@@ -100,47 +100,98 @@ fn circleci_oidc_claims_are_json_and_the_orb_node_moves() {
     });
 }
 
+/// `--fix` of `target` in a copy of `name` writes nothing, and says why on stderr.
+fn rolls_back(name: &str, target: &str, why: &str) {
+    let t = case(name);
+    let files = files_below(t.path());
+    let before: Vec<Vec<u8>> = files
+        .iter()
+        .map(|f| std::fs::read(f).unwrap_or_default())
+        .collect();
+    let run = fix(t.path(), target);
+    assert!(
+        run.stderr.contains(why),
+        "{name} {target}: expected {why:?} in\n{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("0 fixes applied"), "{}", run.stderr);
+    for (f, old) in files.iter().zip(before) {
+        assert_eq!(
+            std::fs::read(f).unwrap_or_default(),
+            old,
+            "{name} {target}: {} was written",
+            f.display()
+        );
+    }
+}
+
 #[test]
 fn a_build_secret_reads_a_variable_the_step_sets_and_the_dockerfile_mounts() {
-    both_runs(
-        "docker-secret-env",
-        ".github/workflows/docker.yml",
-        |dir, run| {
-            let ci = read(dir, ".github/workflows/docker.yml");
-            assert!(
-                ci.contains("--secret id=npm_token,env=NPM_TOKEN"),
-                "{ci}\n{}",
-                run.stderr
-            );
-            assert!(
-                ci.contains("        env:\n          NPM_TOKEN: ${{ secrets.NPM_READ }}\n"),
-                "the step sets the variable the secret reads, under the secret's old name:\n{ci}"
-            );
-        },
-    );
     let t = case("docker-secret-env");
-    fix(t.path(), ".");
+    let run = fix(t.path(), ".");
+    let ci = read(t.path(), ".github/workflows/docker.yml");
+    assert!(
+        ci.contains("--secret id=npm_token,env=NPM_TOKEN"),
+        "{ci}\n{}",
+        run.stderr
+    );
+    assert!(
+        ci.contains("        env:\n          NPM_TOKEN: ${{ secrets.NPM_READ }}\n"),
+        "the step sets the variable the secret reads, under the secret's old name:\n{ci}"
+    );
     let df = read(t.path(), "Dockerfile");
     assert!(
         df.contains("RUN --mount=type=secret,id=npm_token,env=NPM_TOKEN npm ci"),
         "{df}"
     );
+    // Either file alone would break the build the other still describes.
+    rolls_back(
+        "docker-secret-env",
+        ".github/workflows/docker.yml",
+        "the build no longer passes `--build-arg NPM_TOKEN`, which Dockerfile still reads (`ARG NPM_TOKEN`)",
+    );
+    rolls_back(
+        "docker-secret-env",
+        "Dockerfile",
+        ".github/workflows/docker.yml builds it with build arg `NPM_TOKEN` and passes no secret it would mount (`npm_token`)",
+    );
 }
 
 #[test]
 fn a_build_secret_the_dockerfile_does_not_mount_rolls_back_both_files() {
-    let t = case("docker-secret-mismatch");
-    let ci_before = read(t.path(), ".github/workflows/docker.yml");
-    let df_before = read(t.path(), "Dockerfile");
-    let run = fix(t.path(), ".");
-    assert!(
-        run.stderr
-            .contains("the build passes secret `npm_token` but Dockerfile mounts `npmrc`"),
-        "{}",
-        run.stderr
+    // The Dockerfile writes `.npmrc` in a RUN: its rewrite mounts a whole `.npmrc` file (id
+    // `npmrc`) while the CI rewrite passes the token as a variable (id `npm_token`).
+    let mismatch = "the build passes secret `npm_token` but Dockerfile mounts `npmrc` (a whole .npmrc file): nothing would reach that mount, so neither file is rewritten; by hand, either pass the file";
+    rolls_back("docker-secret-mismatch", ".", mismatch);
+    rolls_back(
+        "docker-secret-mismatch",
+        ".github/workflows/docker.yml",
+        "which Dockerfile still reads (`ARG NPM_TOKEN`), and Dockerfile mounts no secret `npm_token`",
     );
-    assert_eq!(read(t.path(), ".github/workflows/docker.yml"), ci_before);
-    assert_eq!(read(t.path(), "Dockerfile"), df_before);
+    rolls_back(
+        "docker-secret-mismatch",
+        "Dockerfile",
+        "builds it with build arg `NPM_TOKEN` and passes no secret it would mount (`npmrc`)",
+    );
+}
+
+#[test]
+fn a_compose_build_secret_the_dockerfile_mounts_as_an_npmrc_file_is_left_by_hand() {
+    rolls_back(
+        "docker-npmrc-compose",
+        ".",
+        "service `web` passes build secret `npm_token` but Dockerfile mounts `npmrc` (a whole .npmrc file)",
+    );
+    rolls_back(
+        "docker-npmrc-compose",
+        "compose.yaml",
+        "service `web` no longer passes build arg `NPM_TOKEN`, which Dockerfile still reads (`ARG NPM_TOKEN`)",
+    );
+    rolls_back(
+        "docker-npmrc-compose",
+        "Dockerfile",
+        "compose.yaml builds it with build arg `NPM_TOKEN` and passes no secret it would mount (`npmrc`)",
+    );
 }
 
 #[test]
@@ -395,4 +446,36 @@ fn a_dockerfile_for_another_registry_gets_no_npmjs_token_line() {
             .any(|n| n.contains("//npm.pkg.github.com/:_authToken=${NPM_TOKEN}")),
         "{notes:#?}"
     );
+}
+
+#[test]
+fn per_finding_json_diffs_name_the_file_by_its_path_and_apply_from_an_absolute_root() {
+    let t = case("docker-secret-env");
+    let repo = t.path();
+    assert!(git(repo, &["init", "-q"]).status.success());
+    let abs = repo.to_string_lossy().into_owned();
+    for root in [".", abs.as_str()] {
+        let report = json(&run_in(repo, &["-f", "json", "--fail-on", "never", root]));
+        let findings = report["findings"].as_array().cloned().unwrap_or_default();
+        assert!(!findings.is_empty(), "{report}");
+        for f in findings {
+            let path = f["path"].as_str().unwrap_or_default();
+            let diff = f["suggestion"]["diff"].as_str().unwrap_or_default();
+            assert!(!diff.contains("a//"), "{root}: {diff}");
+            if root == "." {
+                // A relative root: the header is the finding's `path`.
+                assert!(diff.starts_with(&format!("--- a/{path}\n")), "{diff}");
+            }
+            // Each finding's diff applies alone from the repository root.
+            let patch = repo.join("one.patch");
+            std::fs::write(&patch, diff).unwrap_or_else(|e| panic!("{e}"));
+            let check = git(repo, &["apply", "--check", "one.patch"]);
+            assert!(
+                check.status.success(),
+                "{root}: {}\n{diff}",
+                String::from_utf8_lossy(&check.stderr)
+            );
+            let _ = std::fs::remove_file(&patch);
+        }
+    }
 }

@@ -75,11 +75,46 @@ pub fn check(ctx: &mut FileCtx<'_>) {
         uses: &uses,
         text,
     };
+    let first = ctx.drafts.len();
     checker.args(ctx);
     checker.envs(ctx);
     checker.layers(ctx);
     checker.copies(ctx);
     checker.logins(ctx);
+    mark_onbuild(ctx, &df, first);
+}
+
+/// Said of a finding on an `ONBUILD` instruction: this image's build never runs it.
+const ONBUILD_NOTE: &str = " This comes from an `ONBUILD` instruction: it runs in the build of every child image built FROM this one (right after the child's FROM), not in this image's own build.";
+
+/// Findings (from `first` on) on an `ONBUILD` instruction say so: where the fix goes is here,
+/// but what the message describes happens in the child image's build.
+fn mark_onbuild(ctx: &mut FileCtx<'_>, df: &Dockerfile, first: usize) {
+    let onbuild: Vec<&Span> = df
+        .instructions
+        .iter()
+        .filter(|i| i.onbuild)
+        .map(|i| &i.span)
+        .collect();
+    if onbuild.is_empty() {
+        return;
+    }
+    for draft in ctx.drafts.iter_mut().skip(first) {
+        let on = onbuild
+            .iter()
+            .any(|s| s.start <= draft.span.start && draft.span.start < s.end.max(s.start + 1));
+        if !on {
+            continue;
+        }
+        let Some(rule) = crate::rules::get(draft.rule) else {
+            continue;
+        };
+        let message = match &draft.message {
+            Some(m) => m.clone(),
+            None => rule.render_message(draft.message_key, &draft.args),
+        };
+        draft.message = Some(format!("{message}{ONBUILD_NOTE}"));
+    }
 }
 
 /// Every variable that reaches npm auth, and where; `ENV` aliases (`ENV T=$NPM_TOKEN`) followed
@@ -1155,7 +1190,7 @@ const ENV_USE: &str = "copied into an `ENV` that reaches npm auth";
 /// What `npm config set` writes to, for messages and matching removals.
 const USER_CONFIG: &str = "the user npm config";
 
-const PUBLISH_NOTE: &str = "this build publishes, which a read-only token cannot: publish from a CI job with trusted publishing (OIDC, no token) instead of inside the image build; failing that, a stage-only granular token (npm token create --name=docker-publish --packages-and-scopes-permission=read-write-stage-only --expires=90) and `npm stage publish` (npm >= 11.20.0), approved by a maintainer with 2FA";
+const PUBLISH_NOTE: &str = "this build publishes, which a read-only token cannot: publish from a CI job with trusted publishing (OIDC, no token) instead of inside the image build; failing that, a stage-only granular token (npm token create --name=docker-publish --packages-and-scopes-permission=read-write-stage-only --expires=90) and `npm stage publish` (npm >= 11.20.0, 2026-09-21; stage-only tokens since 2026-09-18, npm changelog), approved by a maintainer with 2FA";
 
 const TOKEN_NOTE: &str = "npm token create --name=docker-build --packages-and-scopes-permission=read-only --packages-all --expires=90   # a read-only granular token for installs";
 

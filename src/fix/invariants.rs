@@ -93,6 +93,12 @@ struct SecretFlag {
     env: Option<String>,
     /// Whether that variable is set where the command runs.
     env_set: bool,
+    /// The file it reads (`src=`/`source=`), as written.
+    src: Option<String>,
+    /// Whether an earlier line of the same step or job writes that file.
+    src_made: bool,
+    /// The folder the command runs in, relative to the repository root (`working-directory`).
+    workdir: Option<String>,
     /// The Dockerfile the build reads, relative to the repository root.
     dockerfile: Option<String>,
 }
@@ -112,6 +118,21 @@ struct Shape {
     referenced: BTreeSet<String>,
     /// The Dockerfiles the file's container builds read, relative to the repository root.
     builds: Vec<String>,
+    /// Files the scripts write (redirections, `tee`, `cp`/`mv`/`install` targets, `touch`),
+    /// with the job they run in, in the order they run.
+    written: Vec<(String, String)>,
+    /// The variables set where each `docker compose` (or `docker-compose`) command runs.
+    compose_env: Vec<BTreeSet<String>>,
+    /// What each container build passes: the Dockerfile, `--build-arg` names, secret ids.
+    build_inputs: Vec<BuildInputs>,
+}
+
+/// What one container build (a CI command or a compose service) hands the Dockerfile it reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct BuildInputs {
+    dockerfile: String,
+    args: BTreeSet<String>,
+    secrets: BTreeSet<String>,
 }
 
 /// Why a fixed file breaks what the original did, if it does.
@@ -198,7 +219,7 @@ fn shape(kind: FileKind, text: &str) -> Option<Shape> {
             for ins in df.instructions.iter().filter(|i| i.is("RUN")) {
                 let Some(script) = ins.script() else { continue };
                 let scope = format!("stage {}", ins.stage.unwrap_or(0));
-                add_script(&mut out, &scope, &script.text, &[]);
+                add_script(&mut out, &scope, &script.text, &[], None);
             }
             Some(out)
         }
@@ -212,7 +233,14 @@ fn shape(kind: FileKind, text: &str) -> Option<Shape> {
         | FileKind::Compose => {
             let docs = yaml::parse(text).ok()?;
             for doc in &docs {
-                walk(&mut out, &doc.root, &mut Vec::new(), &mut Vec::new(), 0);
+                walk(
+                    &mut out,
+                    &doc.root,
+                    &mut Vec::new(),
+                    &mut Vec::new(),
+                    None,
+                    0,
+                );
                 if kind == FileKind::GithubWorkflow {
                     out.reusable |= doc.root.get("on").is_some_and(|on| {
                         on.as_str() == Some("workflow_call")
@@ -227,11 +255,29 @@ fn shape(kind: FileKind, text: &str) -> Option<Shape> {
     }
 }
 
-fn walk(out: &mut Shape, node: &Node, path: &mut Vec<String>, env: &mut Vec<String>, depth: usize) {
+fn walk(
+    out: &mut Shape,
+    node: &Node,
+    path: &mut Vec<String>,
+    env: &mut Vec<String>,
+    workdir: Option<&str>,
+    depth: usize,
+) {
     if depth > 32 {
         return;
     }
     if let Some(map) = node.as_mapping() {
+        // GitHub `working-directory` (step, or job `defaults.run`), CircleCI `working_directory`.
+        let workdir = ["working-directory", "working_directory"]
+            .iter()
+            .find_map(|k| node.get(k).and_then(Node::as_str))
+            .or_else(|| {
+                node.get("defaults")
+                    .and_then(|d| d.get("run"))
+                    .and_then(|r| r.get("working-directory"))
+                    .and_then(Node::as_str)
+            })
+            .or(workdir);
         let mut seen = BTreeSet::new();
         for e in map.iter().filter(|e| !e.merged) {
             if let Some(k) = e.key.as_str() {
@@ -268,7 +314,7 @@ fn walk(out: &mut Shape, node: &Node, path: &mut Vec<String>, env: &mut Vec<Stri
                 let mut scripts = Vec::new();
                 crate::checks::ci::scripts_of(v, &mut scripts);
                 for s in scripts {
-                    add_script(out, &scope, s.scalar.value(), env);
+                    add_script(out, &scope, s.scalar.value(), env, workdir);
                 }
             }
             if TOOL_KEYS.contains(&key) {
@@ -283,13 +329,13 @@ fn walk(out: &mut Shape, node: &Node, path: &mut Vec<String>, env: &mut Vec<Stri
                 }
             }
             path.push(key.to_string());
-            walk(out, v, path, env, depth + 1);
+            walk(out, v, path, env, workdir, depth + 1);
             path.pop();
         }
         env.truncate(pushed);
     } else {
         for child in node.iter_seq() {
-            walk(out, child, path, env, depth + 1);
+            walk(out, child, path, env, workdir, depth + 1);
         }
     }
 }
@@ -303,7 +349,7 @@ fn scope_of(path: &[String]) -> String {
     path[..end].join(".")
 }
 
-fn add_script(out: &mut Shape, scope: &str, value: &str, env: &[String]) {
+fn add_script(out: &mut Shape, scope: &str, value: &str, env: &[String], workdir: Option<&str>) {
     out.scripts.insert(value.to_string());
     let blanked = EXPRESSION.replace_all(value, |c: &regex::Captures<'_>| {
         "_".repeat(c.get(0).map_or(0, |m| m.len()))
@@ -366,16 +412,257 @@ fn add_script(out: &mut Shape, scope: &str, value: &str, env: &[String]) {
                 }
             }
         }
-        let builds = matches!(name, "docker" | "podman" | "buildah" | "nerdctl")
+        let compose = name == "docker-compose"
+            || (name == "docker" && args.first().is_some_and(|w| w.value == "compose"));
+        if compose {
+            out.compose_env.push(
+                env.iter()
+                    .cloned()
+                    .chain(assigned.iter().map(|a| a.to_string()))
+                    .collect(),
+            );
+        }
+        let builds = !compose
+            && matches!(name, "docker" | "podman" | "buildah" | "nerdctl")
             && args
                 .iter()
                 .any(|w| w.value == "build" || w.value == "buildx");
         if builds {
             out.builds.extend(dockerfile_of(args));
-            out.secrets
-                .extend(secret_flags(scope, args, env, &assigned));
+            if let Some(dockerfile) = dockerfile_of(args) {
+                out.build_inputs.push(BuildInputs {
+                    dockerfile,
+                    args: build_arg_names(args),
+                    secrets: secret_flags(scope, args, env, &assigned)
+                        .into_iter()
+                        .map(|f| f.id)
+                        .collect(),
+                });
+            }
+            let mut flags = secret_flags(scope, args, env, &assigned);
+            for f in &mut flags {
+                f.workdir = workdir.map(str::to_string);
+                f.src_made = f.src.as_deref().is_some_and(|src| {
+                    out.written
+                        .iter()
+                        .any(|(s, w)| s == scope && same_file(w, src))
+                });
+            }
+            out.secrets.extend(flags);
+        }
+        for target in written_files(c) {
+            out.written.push((scope.to_string(), target));
         }
     }
+}
+
+fn listed(ids: &BTreeSet<String>) -> String {
+    ids.iter()
+        .map(|m| format!("`{m}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What to do by hand when a build passes secret `passed` and the Dockerfile mounts others.
+fn mismatch_advice(passed: &str, mounted: &BTreeSet<String>) -> String {
+    if mounted.contains("npmrc") {
+        format!(
+            " (a whole .npmrc file): nothing would reach that mount, so neither file is rewritten; by hand, either pass the file (`docker build --secret id=npmrc,src=<an .npmrc that is there when the build runs>`; compose: `secrets: {{npmrc: {{file: ...}}}}`), or keep `{passed}` and mount it in the Dockerfile as a variable (`RUN --mount=type=secret,id={passed},env=NPM_TOKEN npm ci`, with a committed `.npmrc` line `//registry.npmjs.org/:_authToken=${{NPM_TOKEN}}`)"
+        )
+    } else {
+        format!(": nothing would reach that mount, so neither file is rewritten; make the ids agree by hand (pass {} or mount `{passed}`)", listed(mounted))
+    }
+}
+
+/// The names a build command passes with `--build-arg NAME[=value]`.
+fn build_arg_names(args: &[shell::Word]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for (i, w) in args.iter().enumerate() {
+        let value = if w.value == "--build-arg" {
+            args.get(i + 1).map(|n| n.value.as_str())
+        } else {
+            w.value.strip_prefix("--build-arg=")
+        };
+        if let Some(v) = value {
+            out.insert(v.split('=').next().unwrap_or(v).to_string());
+        }
+    }
+    out
+}
+
+/// The builds of every compose service of `text` (at `rel`): the Dockerfile, build args and build
+/// secret ids.
+fn compose_builds(rel: &str, text: &str) -> Vec<BuildInputs> {
+    let dir = Path::new(rel).parent().unwrap_or(Path::new(""));
+    let mut out = Vec::new();
+    for doc in yaml::parse(text).unwrap_or_default() {
+        for (_, svc) in doc
+            .root
+            .get("services")
+            .into_iter()
+            .flat_map(Node::iter_map)
+        {
+            let Some(build) = svc.get("build") else {
+                continue;
+            };
+            let context = build
+                .as_str()
+                .or_else(|| build.get("context").and_then(Node::as_str))
+                .unwrap_or(".");
+            let file = build
+                .get("dockerfile")
+                .and_then(Node::as_str)
+                .unwrap_or("Dockerfile");
+            let mut args = BTreeSet::new();
+            if let Some(a) = build.get("args") {
+                args.extend(
+                    a.iter_seq()
+                        .filter_map(Node::as_str)
+                        .map(|s| s.split('=').next().unwrap_or(s).trim().to_string()),
+                );
+                args.extend(
+                    a.iter_map()
+                        .filter_map(|(k, _)| k.as_str().map(str::to_string)),
+                );
+            }
+            let secrets = build
+                .get("secrets")
+                .into_iter()
+                .flat_map(Node::iter_seq)
+                .filter_map(|s| {
+                    s.as_str()
+                        .or_else(|| s.get("target").and_then(Node::as_str))
+                        .or_else(|| s.get("source").and_then(Node::as_str))
+                        .map(str::to_string)
+                })
+                .collect();
+            out.push(BuildInputs {
+                dockerfile: normalize_rel(&dir.join(context).join(file)),
+                args,
+                secrets,
+            });
+        }
+    }
+    out
+}
+
+/// The `ARG` names a Dockerfile declares.
+fn declared_args(text: &str) -> BTreeSet<String> {
+    dockerfile::parse(text)
+        .instructions
+        .iter()
+        .filter_map(|i| match &i.args {
+            dockerfile::Args::Arg(pairs) => Some(pairs.iter().map(|kv| kv.key.clone())),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+/// Compose files where a repository usually keeps them: at the root and in `dir` and its parents.
+fn compose_files_near(dir: &Path, repo: &dyn RepoView) -> Vec<String> {
+    const NAMES: &[&str] = &[
+        "compose.yaml",
+        "compose.yml",
+        "docker-compose.yml",
+        "docker-compose.yaml",
+    ];
+    let mut out: Vec<String> = Vec::new();
+    for d in dir.ancestors() {
+        for n in NAMES {
+            let rel = normalize_rel(&d.join(n));
+            if !out.contains(&rel) && repo.exists(&rel) {
+                out.push(rel);
+            }
+        }
+    }
+    out
+}
+
+/// Why a rewritten Dockerfile would break a build in the repository that the run does not change
+/// with it, if one would: the build still passes, as `--build-arg`, an `ARG` the fix removed,
+/// and no secret the Dockerfile now mounts (a named-file run, or the builder's fix rolled back).
+fn dockerfile_builders(rel: &str, before: &str, after: &str, repo: &dyn RepoView) -> Vec<String> {
+    let removed: BTreeSet<String> = declared_args(before)
+        .difference(&declared_args(after))
+        .cloned()
+        .collect();
+    if removed.is_empty() {
+        return Vec::new();
+    }
+    let mounted = mounted_ids(after);
+    let workflows = repo
+        .list(".github/workflows")
+        .into_iter()
+        .filter(|f| f.ends_with(".yml") || f.ends_with(".yaml"))
+        .map(|f| (f, FileKind::GithubWorkflow));
+    let ci = CI_FILES.iter().map(|(f, k)| (f.to_string(), *k));
+    let compose = compose_files_near(Path::new(rel).parent().unwrap_or(Path::new("")), repo)
+        .into_iter()
+        .map(|f| (f, FileKind::Compose));
+    let mut out = Vec::new();
+    for (file, kind) in workflows.chain(ci).chain(compose) {
+        let Some(text) = repo.text(&file) else {
+            continue;
+        };
+        let builds = if kind == FileKind::Compose {
+            compose_builds(&file, &text)
+        } else {
+            shape(kind, &text)
+                .map(|s| s.build_inputs)
+                .unwrap_or_default()
+        };
+        for b in builds.iter().filter(|b| b.dockerfile == rel) {
+            let Some(arg) = b.args.intersection(&removed).next() else {
+                continue;
+            };
+            if b.secrets.iter().any(|id| mounted.contains(id)) {
+                continue;
+            }
+            out.push(format!(
+                "{file} builds it with build arg `{arg}` and passes no secret it would mount ({}): that file must change in the same run (fix the whole repository, or by hand)",
+                mounted
+                    .iter()
+                    .map(|m| format!("`{m}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    out
+}
+
+/// The files a command writes: redirection targets, and the destinations of `tee`, `touch`,
+/// `cp`, `mv`, `install`, `ln`.
+fn written_files(c: &shell::Command) -> Vec<String> {
+    let mut out: Vec<String> = c.file_writes().map(|(_, t)| t.value.clone()).collect();
+    let operands: Vec<&str> = c
+        .args()
+        .iter()
+        .map(|w| w.value.as_str())
+        .filter(|v| !v.starts_with('-'))
+        .collect();
+    match c.base_name() {
+        Some("tee" | "touch") => out.extend(operands.iter().map(|s| s.to_string())),
+        Some("cp" | "mv" | "install" | "ln") => out.extend(
+            operands
+                .last()
+                .filter(|_| operands.len() > 1)
+                .map(|s| s.to_string()),
+        ),
+        _ => {}
+    }
+    out
+}
+
+/// Whether two spellings of a path in one job name the same file (`./a` and `a`,
+/// `$RUNNER_TEMP/x` and `${RUNNER_TEMP}/x`).
+fn same_file(a: &str, b: &str) -> bool {
+    let canon = |p: &str| {
+        let p = p.replace("${", "$").replace('}', "");
+        normalize_rel(Path::new(&p))
+    };
+    canon(a) == canon(b)
 }
 
 /// The `--secret` flags of a build command, with the variable each reads and the Dockerfile.
@@ -404,7 +691,11 @@ fn secret_flags(
             let opts: BTreeMap<&str, &str> =
                 v.split(',').filter_map(|o| o.split_once('=')).collect();
             let id = opts.get("id").copied().unwrap_or("").to_string();
-            let env_var = match (opts.get("env"), opts.get("src").or(opts.get("source"))) {
+            let src = opts
+                .get("src")
+                .or(opts.get("source"))
+                .map(|s| s.to_string());
+            let env_var = match (opts.get("env"), &src) {
                 (Some(e), _) => Some(e.to_string()),
                 (None, None) if !id.is_empty() => Some(id.clone()),
                 _ => None,
@@ -418,6 +709,9 @@ fn secret_flags(
                 id,
                 env: env_var,
                 env_set,
+                src,
+                src_made: false,
+                workdir: None,
                 dockerfile: dockerfile
                     .clone()
                     .map(|d| d.trim_start_matches("./").to_string()),
@@ -581,6 +875,10 @@ pub trait RepoView {
     fn text(&self, rel: &str) -> Option<String>;
     /// Files directly in folder `rel`, relative to the repository root.
     fn list(&self, rel: &str) -> Vec<String>;
+    /// Whether `rel` exists (a file or a folder).
+    fn exists(&self, rel: &str) -> bool {
+        self.text(rel).is_some()
+    }
 }
 
 /// A [`RepoView`] over a folder on disk with some files replaced by their fixed text.
@@ -613,6 +911,10 @@ impl RepoView for Overlay<'_> {
             .unwrap_or_default();
         out.sort();
         out
+    }
+
+    fn exists(&self, rel: &str) -> bool {
+        self.fixed.contains_key(rel) || self.root.join(rel).exists()
     }
 }
 
@@ -659,35 +961,106 @@ pub fn check_repo(changed: &[(String, FileKind, &str)], repo: &dyn RepoView) -> 
             }
         }
         for s in new.secrets.iter().filter(|s| !old.secrets.contains(s)) {
+            if let Some(why) = missing_secret_file(s, repo) {
+                out.push(RepoViolation {
+                    reason: why,
+                    files: vec![rel.clone()],
+                    grant: Vec::new(),
+                });
+            }
+        }
+        for s in new.secrets.iter().filter(|s| !old.secrets.contains(s)) {
             let Some(df) = &s.dockerfile else { continue };
             let Some(text) = repo.text(df) else { continue };
             let mounted = mounted_ids(&text);
             if !mounted.is_empty() && !mounted.contains(&s.id) {
                 out.push(RepoViolation {
                     reason: format!(
-                        "the build passes secret `{}` but {df} mounts {}",
+                        "the build passes secret `{}` but {df} mounts {}{}",
                         s.id,
-                        mounted
-                            .iter()
-                            .map(|m| format!("`{m}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        listed(&mounted),
+                        mismatch_advice(&s.id, &mounted)
                     ),
                     files: vec![rel.clone(), df.clone()],
+                    grant: Vec::new(),
+                });
+                continue;
+            }
+            // The Dockerfile kept its `ARG` (a named-file run, or its own fix rolled back): the
+            // build arg the fix removed is what it still reads.
+            let passed_before: BTreeSet<&String> = old
+                .build_inputs
+                .iter()
+                .filter(|b| &b.dockerfile == df)
+                .flat_map(|b| b.args.iter())
+                .collect();
+            let passed_after: BTreeSet<&String> = new
+                .build_inputs
+                .iter()
+                .filter(|b| &b.dockerfile == df)
+                .flat_map(|b| b.args.iter())
+                .collect();
+            let declared = declared_args(&text);
+            if let Some(arg) = passed_before
+                .difference(&passed_after)
+                .find(|a| declared.contains(a.as_str()))
+            {
+                if !mounted.contains(&s.id) {
+                    out.push(RepoViolation {
+                        reason: format!(
+                            "the build no longer passes `--build-arg {arg}`, which {df} still reads (`ARG {arg}`), and {df} mounts no secret `{}`: its own fix must be in the same run (fix the whole repository)",
+                            s.id
+                        ),
+                        files: vec![rel.clone()],
+                        grant: Vec::new(),
+                    });
+                }
+            }
+        }
+        if *kind == FileKind::Dockerfile {
+            for why in dockerfile_builders(rel, before, &after, repo) {
+                out.push(RepoViolation {
+                    reason: why,
+                    files: vec![rel.clone()],
                     grant: Vec::new(),
                 });
             }
         }
         if *kind == FileKind::Compose {
-            let known = compose_secrets(rel, before, repo);
+            let known = compose_secrets(rel, before, before, repo);
             out.extend(
-                compose_secrets(rel, &after, repo)
+                compose_secrets(rel, &after, before, repo)
                     .into_iter()
                     .filter(|v| !known.iter().any(|k| k.reason == v.reason)),
             );
         }
     }
     out
+}
+
+/// Why the file a `--secret id=X,src=Z` flag reads would be missing when the build runs, if it
+/// would: `Z` must be written by an earlier line of the same job, or, as a path inside the
+/// repository (relative to the step's working directory), exist there. A path through a variable
+/// (`$HOME/.npmrc`) or outside the repository is on the runner: only an earlier line can make it.
+fn missing_secret_file(s: &SecretFlag, repo: &dyn RepoView) -> Option<String> {
+    let src = s.src.as_deref()?;
+    if s.src_made {
+        return None;
+    }
+    let on_runner = src.contains('$') || src.starts_with('~') || src.starts_with('/');
+    let rel = normalize_rel(&Path::new(s.workdir.as_deref().unwrap_or("")).join(src));
+    if !on_runner && !rel.is_empty() && !rel.starts_with("..") && repo.exists(&rel) {
+        return None;
+    }
+    let place = if on_runner {
+        "no earlier line of the job creates it"
+    } else {
+        "it is not in the repository and no earlier line of the job creates it"
+    };
+    Some(format!(
+        "`{}` reads the file `{src}`, but {place}: the build would fail or get no secret",
+        s.text
+    ))
 }
 
 /// The secret ids a Dockerfile's `RUN --mount=type=secret` instructions read.
@@ -844,18 +1217,38 @@ fn callers_without_id_token(rel: &str, repo: &dyn RepoView) -> Vec<(String, Stri
 }
 
 /// Compose `build.secrets`: declared at top level, and mounted under that id by the Dockerfile.
-fn compose_secrets(rel: &str, text: &str, repo: &dyn RepoView) -> Vec<RepoViolation> {
+/// `original` is the file before the fix: the variables it read are the ones whoever runs compose
+/// already provides.
+fn compose_secrets(
+    rel: &str,
+    text: &str,
+    original: &str,
+    repo: &dyn RepoView,
+) -> Vec<RepoViolation> {
     let mut out = Vec::new();
     let Ok(docs) = yaml::parse(text) else {
         return out;
     };
     let dir = Path::new(rel).parent().unwrap_or(Path::new(""));
+    let provided = ComposeEnv::of(rel, original, repo);
+    let args_of = |builds: Vec<BuildInputs>, df: &str| -> BTreeSet<String> {
+        builds
+            .into_iter()
+            .filter(|b| b.dockerfile == df)
+            .flat_map(|b| b.args)
+            .collect()
+    };
     for doc in &docs {
-        let declared: BTreeSet<&str> = doc
+        let declarations: BTreeMap<&str, &Node> = doc
             .root
             .get("secrets")
-            .map(|s| s.iter_map().filter_map(|(k, _)| k.as_str()).collect())
+            .map(|s| {
+                s.iter_map()
+                    .filter_map(|(k, v)| Some((k.as_str()?, v)))
+                    .collect()
+            })
             .unwrap_or_default();
+        let declared: BTreeSet<&str> = declarations.keys().copied().collect();
         let Some(services) = doc.root.get("services") else {
             continue;
         };
@@ -875,7 +1268,14 @@ fn compose_secrets(rel: &str, text: &str, repo: &dyn RepoView) -> Vec<RepoViolat
                 .and_then(Node::as_str)
                 .unwrap_or("Dockerfile");
             let df = normalize_rel(&dir.join(context).join(file));
-            let mounted = repo.text(&df).map(|t| mounted_ids(&t)).unwrap_or_default();
+            let df_text = repo.text(&df);
+            let mounted = df_text.as_deref().map(mounted_ids).unwrap_or_default();
+            let df_args = df_text.as_deref().map(declared_args).unwrap_or_default();
+            let before = args_of(compose_builds(rel, original), &df);
+            let now = args_of(compose_builds(rel, text), &df);
+            let still_read = before
+                .difference(&now)
+                .find(|a| df_args.contains(a.as_str()));
             for s in secrets.iter_seq() {
                 let source = s
                     .as_str()
@@ -891,17 +1291,31 @@ fn compose_secrets(rel: &str, text: &str, repo: &dyn RepoView) -> Vec<RepoViolat
                         files: vec![rel.to_string()],
                         grant: Vec::new(),
                     });
+                } else if let Some(why) = declarations
+                    .get(source)
+                    .and_then(|d| provided.unset(source, d, svc_name))
+                {
+                    out.push(RepoViolation {
+                        reason: why,
+                        files: vec![rel.to_string()],
+                        grant: Vec::new(),
+                    });
                 } else if !mounted.is_empty() && !mounted.contains(id) {
                     out.push(RepoViolation {
                         reason: format!(
-                            "service `{svc_name}` passes build secret `{id}` but {df} mounts {}",
-                            mounted
-                                .iter()
-                                .map(|m| format!("`{m}`"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                            "service `{svc_name}` passes build secret `{id}` but {df} mounts {}{}",
+                            listed(&mounted),
+                            mismatch_advice(id, &mounted)
                         ),
                         files: vec![rel.to_string(), df.clone()],
+                        grant: Vec::new(),
+                    });
+                } else if let Some(arg) = still_read.filter(|_| !mounted.contains(id)) {
+                    out.push(RepoViolation {
+                        reason: format!(
+                            "service `{svc_name}` no longer passes build arg `{arg}`, which {df} still reads (`ARG {arg}`), and {df} mounts no secret `{id}`: its own fix must be in the same run (fix the whole repository)"
+                        ),
+                        files: vec![rel.to_string()],
                         grant: Vec::new(),
                     });
                 }
@@ -909,6 +1323,149 @@ fn compose_secrets(rel: &str, text: &str, repo: &dyn RepoView) -> Vec<RepoViolat
         }
     }
     out
+}
+
+/// What provides the values of a compose file's secrets where compose runs.
+struct ComposeEnv<'a> {
+    /// The compose file's folder, relative to the repository root.
+    dir: PathBuf,
+    /// Variables the original file interpolated or passed through by name (`- NPM_TOKEN`).
+    read: BTreeSet<String>,
+    /// Services whose original build args passed a literal (no variable): a token written into the
+    /// file, which the fix takes out; the variable that replaces it is the user's to export.
+    literal: BTreeSet<String>,
+    /// Variables the `.env` beside the file defines (compose resolves `environment:` secrets from
+    /// it too, docker/compose 2ca7b96e).
+    dotenv: BTreeSet<String>,
+    /// Variables set where a CI job runs `docker compose` (or `docker-compose`).
+    ci: BTreeSet<String>,
+    repo: &'a dyn RepoView,
+}
+
+/// CI files at fixed places (GitHub workflows are listed from their folder).
+const CI_FILES: &[(&str, FileKind)] = &[
+    (".gitlab-ci.yml", FileKind::GitlabCi),
+    (".circleci/config.yml", FileKind::CircleCi),
+    (".travis.yml", FileKind::Travis),
+    ("azure-pipelines.yml", FileKind::AzurePipelines),
+    ("bitbucket-pipelines.yml", FileKind::BitbucketPipelines),
+];
+
+impl<'a> ComposeEnv<'a> {
+    fn of(rel: &str, original: &str, repo: &'a dyn RepoView) -> Self {
+        let dir = Path::new(rel)
+            .parent()
+            .unwrap_or(Path::new(""))
+            .to_path_buf();
+        let mut read: BTreeSet<String> = crate::token::env_refs(original)
+            .into_iter()
+            .map(|r| r.name.to_string())
+            .collect();
+        let mut literal = BTreeSet::new();
+        for doc in yaml::parse(original).unwrap_or_default() {
+            for (name, svc) in doc
+                .root
+                .get("services")
+                .into_iter()
+                .flat_map(Node::iter_map)
+            {
+                let build_args = svc.get("build").and_then(|b| b.get("args"));
+                let env = svc.get("environment");
+                for block in build_args.into_iter().chain(env) {
+                    // `- NAME` and `NAME:` with no value pass the variable of that name through.
+                    read.extend(
+                        block
+                            .iter_seq()
+                            .filter_map(Node::as_str)
+                            .filter(|s| !s.contains('='))
+                            .map(|s| s.trim().to_string()),
+                    );
+                    read.extend(
+                        block
+                            .iter_map()
+                            .filter(|(_, v)| v.is_null())
+                            .filter_map(|(k, _)| k.as_str().map(str::to_string)),
+                    );
+                }
+                let values: Vec<&str> = build_args
+                    .into_iter()
+                    .flat_map(|a| {
+                        a.iter_seq()
+                            .filter_map(Node::as_str)
+                            .filter_map(|s| s.split_once('=').map(|(_, v)| v))
+                            .chain(a.iter_map().filter_map(|(_, v)| v.as_str()))
+                    })
+                    .collect();
+                if !values.is_empty() && values.iter().all(|v| !v.contains('$')) {
+                    literal.extend(name.as_str().map(str::to_string));
+                }
+            }
+        }
+        let dotenv = repo
+            .text(&normalize_rel(&dir.join(".env")))
+            .map(|t| {
+                t.lines()
+                    .filter_map(|l| {
+                        let l = l.trim();
+                        let l = l.strip_prefix("export ").unwrap_or(l);
+                        let (k, _) = l.split_once('=')?;
+                        (!k.starts_with('#')).then(|| k.trim().to_string())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut ci = BTreeSet::new();
+        let workflows = repo.list(".github/workflows").into_iter().filter_map(|f| {
+            (f.ends_with(".yml") || f.ends_with(".yaml")).then_some((f, FileKind::GithubWorkflow))
+        });
+        let fixed = CI_FILES.iter().map(|(f, k)| (f.to_string(), *k));
+        for (file, kind) in workflows.chain(fixed) {
+            let Some(shape) = repo.text(&file).and_then(|t| shape(kind, &t)) else {
+                continue;
+            };
+            if shape.compose_env.is_empty() {
+                continue;
+            }
+            for env in &shape.compose_env {
+                ci.extend(env.iter().cloned());
+            }
+            // Outside GitHub, a project variable the file reads is in every job's environment.
+            if kind != FileKind::GithubWorkflow {
+                ci.extend(shape.referenced.iter().cloned());
+            }
+        }
+        ComposeEnv {
+            dir,
+            read,
+            literal,
+            dotenv,
+            ci,
+            repo,
+        }
+    }
+
+    /// Why the value of top-level secret `name` (declared as `decl`) would be missing when
+    /// service `service` builds, if it would.
+    fn unset(&self, name: &str, decl: &Node, service: &str) -> Option<String> {
+        if let Some(var) = decl.get("environment").and_then(Node::as_str) {
+            let set = self.read.contains(var)
+                || self.dotenv.contains(var)
+                || self.ci.contains(var)
+                || self.literal.contains(service);
+            return (!set).then(|| format!(
+                "secret `{name}` reads the variable `{var}`, which nothing provides where compose runs (the file did not read it before, `.env` does not set it, no CI job running compose sets it): the build would get an empty secret"
+            ));
+        }
+        let file = decl.get("file").and_then(Node::as_str)?;
+        // `~/.npmrc` and absolute paths are on the machine that runs compose.
+        if file.starts_with('~') || file.starts_with('/') || file.contains('$') {
+            return None;
+        }
+        let rel = normalize_rel(&self.dir.join(file));
+        (rel.starts_with("..") || !self.repo.exists(&rel)).then(|| {
+            format!("secret `{name}` reads the file `{file}`, which is not in the repository: the build would fail")
+        })
+    }
 }
 
 /// `a/./b/../c` as `a/c`, `/`-separated.
@@ -1162,6 +1719,94 @@ mod tests {
             built_dockerfiles(WF, ".github/workflows/ci.yml", &ci_before),
             vec!["docker/app.Dockerfile".to_string()]
         );
+    }
+
+    #[test]
+    fn a_build_secret_file_must_exist_or_be_made_earlier_in_the_job() {
+        let rel = ".github/workflows/ci.yml";
+        let before = job("      - run: docker build --build-arg NPM_TOKEN=${{ secrets.T }} .\n");
+        let changed = [(rel.to_string(), WF, before.as_str())];
+        let check = |after: String, extra: &[(&'static str, &str)]| {
+            let mut files = BTreeMap::from([(rel, after)]);
+            files.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+            check_repo(&changed, &Mem(files))
+        };
+        let flag = |src: &str| format!("      - run: docker build --secret id=npmrc,src={src} .\n");
+        // In the repository, relative to where the step runs.
+        assert!(check(job(&flag("ci/npmrc")), &[("ci/npmrc", "x")]).is_empty());
+        let v = check(job(&flag("ci/npmrc")), &[]);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(
+            v[0].reason
+                .contains("reads the file `ci/npmrc`, but it is not in the repository"),
+            "{v:?}"
+        );
+        let in_sub = job("      - run: docker build --secret id=npmrc,src=npmrc .\n        working-directory: ci\n");
+        assert!(check(in_sub.clone(), &[("ci/npmrc", "x")]).is_empty());
+        assert!(!check(in_sub, &[("npmrc", "x")]).is_empty());
+        // On the runner: only an earlier line of the same job makes it.
+        let v = check(job(&flag("$RUNNER_TEMP/npmrc")), &[]);
+        assert!(
+            v[0].reason
+                .contains("no earlier line of the job creates it"),
+            "{v:?}"
+        );
+        let made = job("      - run: printf '%s\\n' \"$NPMRC\" > \"$RUNNER_TEMP/npmrc\"\n      - run: docker build --secret id=npmrc,src=${RUNNER_TEMP}/npmrc .\n");
+        assert!(check(made, &[]).is_empty());
+        let copied = job("      - run: |\n          cp ci/npmrc.template ./build.npmrc\n          docker build --secret id=npmrc,src=build.npmrc .\n");
+        assert!(check(copied, &[]).is_empty());
+        // A file made in another job is not there.
+        let elsewhere = "on: push\njobs:\n  prep:\n    runs-on: ubuntu-latest\n    steps:\n      - run: touch /tmp/npmrc\n  publish:\n    runs-on: ubuntu-latest\n    steps:\n      - run: docker build --secret id=npmrc,src=/tmp/npmrc .\n";
+        assert!(!check(elsewhere.to_string(), &[]).is_empty());
+    }
+
+    #[test]
+    fn a_compose_build_secret_reads_a_source_that_is_set() {
+        let df = "FROM node\nRUN --mount=type=secret,id=npm_token,env=NPM_TOKEN npm ci\n";
+        let after = |decl: &str| {
+            format!("services:\n  api:\n    build:\n      context: .\n      secrets:\n        - npm_token\nsecrets:\n  npm_token:\n{decl}")
+        };
+        let run = |before: &str, decl: &str, extra: &[(&'static str, &str)]| {
+            let changed = [("compose.yaml".to_string(), FileKind::Compose, before)];
+            let mut files = BTreeMap::from([
+                ("compose.yaml", after(decl)),
+                ("Dockerfile", df.to_string()),
+            ]);
+            files.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+            check_repo(&changed, &Mem(files))
+        };
+        let env = "    environment: NPM_TOKEN\n";
+        // The original interpolated the variable, or passed it through by name.
+        let interpolated = "services:\n  api:\n    build:\n      context: .\n      args:\n        NPM_TOKEN: ${NPM_TOKEN}\n";
+        assert!(run(interpolated, env, &[]).is_empty());
+        let by_name =
+            "services:\n  api:\n    build:\n      context: .\n      args:\n        - NPM_TOKEN\n";
+        assert!(run(by_name, env, &[]).is_empty());
+        // Read under another name before: nothing sets NPM_TOKEN ...
+        let other = "services:\n  api:\n    build:\n      context: .\n      args:\n        NPM_TOKEN: ${GH_PACKAGES}\n";
+        let v = run(other, env, &[]);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(
+            v[0].reason
+                .contains("reads the variable `NPM_TOKEN`, which nothing provides"),
+            "{v:?}"
+        );
+        // ... unless `.env` beside the file or a CI job running compose sets it.
+        assert!(run(other, env, &[(".env", "# local\nNPM_TOKEN=x\n")]).is_empty());
+        let ci = "on: push\njobs:\n  up:\n    runs-on: ubuntu-latest\n    steps:\n      - run: docker compose build\n        env:\n          NPM_TOKEN: ${{ secrets.T }}\n";
+        assert!(run(other, env, &[(".github/workflows/ci.yml", ci)]).is_empty());
+        let gitlab = "build:\n  script:\n    - docker compose build --build-arg X=$NPM_TOKEN\n";
+        assert!(run(other, env, &[(".gitlab-ci.yml", gitlab)]).is_empty());
+        let unrelated = ci.replace("docker compose build", "npm test");
+        assert!(!run(other, env, &[(".github/workflows/ci.yml", &unrelated)]).is_empty());
+        // A literal token taken out of the file: the variable is the user's to export.
+        let literal = "services:\n  api:\n    build:\n      context: .\n      args:\n        - NPM_TOKEN=npm_literal\n";
+        assert!(run(literal, env, &[]).is_empty());
+        // `file:` inside the repository must exist; on the compose machine it is not checked.
+        let file = "    file: ./ci/npmrc\n";
+        assert!(!run(interpolated, file, &[]).is_empty());
+        assert!(run(interpolated, file, &[("ci/npmrc", "x")]).is_empty());
+        assert!(run(interpolated, "    file: ~/.npmrc\n", &[]).is_empty());
     }
 
     #[test]

@@ -70,18 +70,18 @@ impl Action {
             Action::Revoke => {
                 "An npm_ token may still be live: revoke it first, on npmjs.com (Access Tokens) or \
                  with `npm token revoke <token-id>` from a logged-in session (`npm token list` shows \
-                 the id; a bypass-2FA token cannot revoke tokens since 2026-08-03), then delete it \
+                 the id; a bypass-2FA token cannot revoke tokens since 2026-08-03, npm docs), then delete it \
                  from the file and from the git history. A token of another registry is rotated in \
                  that registry's own administration. Classic (UUID) npmjs.org tokens were revoked by \
-                 npm on 2025-12-09: only the line remains to delete."
+                 npm on 2025-12-09 (npm changelog): only the line remains to delete."
             }
             Action::TrustedPublishing => {
                 "Trusted publishing (OIDC) needs npm >= 11.5.1 and Node >= 22.14.0 and works from \
                  GitHub Actions (GitHub-hosted runners), GitLab.com shared runners and CircleCI \
-                 cloud; register each job with its `npm trust` command. Elsewhere, publish with \
-                 a stage-only granular token and `npm stage publish` (npm >= 11.20.0), approved by \
-                 a maintainer with 2FA: bypass-2FA tokens stop publishing directly around \
-                 January 2027."
+                 cloud (docs.npmjs.com/trusted-publishers, as of 2026-09-16); register each job with its `npm trust` command. Elsewhere, publish with \
+                 a stage-only granular token and `npm stage publish` (npm >= 11.20.0, 2026-09-21), \
+                 approved by a maintainer with 2FA: bypass-2FA tokens stop publishing directly \
+                 around January 2027 (npm changelog, 2026-07-07)."
             }
             Action::BuildSecrets => {
                 "Pass the token as a BuildKit secret (`RUN --mount=type=secret`, compose \

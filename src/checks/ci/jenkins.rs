@@ -701,7 +701,7 @@ fn version_in(name: &str) -> Option<(usize, &str)> {
     let version = rest[..len].trim_end_matches('.');
     let major: u32 = version.split('.').next()?.parse().ok()?;
     // A Node major (0.x was the last before 4); anything else is a label, not a version.
-    (major >= 4 && major < 100).then_some((at, version))
+    (4..100).contains(&major).then_some((at, version))
 }
 
 fn style(delim: Delim) -> ScalarStyle {

@@ -41,7 +41,7 @@ pub struct Publish {
     /// Yarn Berry (`yarn npm publish`): a configured `npmAuthToken` wins over OIDC.
     pub yarn_berry: bool,
     /// The tool can publish with trusted publishing at all (`rules/catalogue.toml`: not
-    /// `bun publish`, Yarn 1, `rush publish`).
+    /// `bun publish`, Yarn 1: entries whose `oidc_status` is `none`).
     pub oidc_capable: bool,
     /// Tokens handed to this command alone (`NODE_AUTH_TOKEN=... npm publish`, `--//host/:_authToken=`).
     pub inline: Vec<TokenUse>,
@@ -63,6 +63,19 @@ pub struct AuthWrite {
     /// A rewrite of the word that holds the setting which writes a `${VAR}` placeholder instead
     /// of the value (npm expands it when it reads the file): (file span, replacement).
     pub placeholder: Option<(Span, String)>,
+}
+
+/// A default registry set for later npm commands of the job.
+#[derive(Debug, Clone)]
+pub struct RegistrySet {
+    /// The command (file span).
+    pub span: Span,
+    /// `@scope:registry=`: only for packages of that scope (`@acme`).
+    pub scope: Option<String>,
+    pub url: String,
+    /// Written to a project `.npmrc` (which npm reads before the user config that
+    /// `npm config set` and setup-node write).
+    pub project: bool,
 }
 
 /// `npm login` and friends.
@@ -101,8 +114,9 @@ pub struct Facts {
     pub assignments: Vec<TokenUse>,
     /// Literal credentials in auth positions.
     pub literals: Vec<Span>,
-    /// The default registry a script sets for the rest of the job (`npm config set registry`).
-    pub registry: Option<String>,
+    /// Registries the script sets for the rest of the job, in order: `npm config set registry`,
+    /// `registry=` / `@scope:registry=` lines written into an `.npmrc`.
+    pub registry_sets: Vec<RegistrySet>,
     /// Tokens a task makes available to the rest of the job (Azure `npmAuthenticate` with an
     /// external service connection).
     pub provided: Vec<TokenUse>,
@@ -403,6 +417,7 @@ impl Analyser<'_> {
             .extend(found.assignments.into_iter().filter(not_literal));
         facts.npm_upgrade |= found.npm_upgrade;
         facts.oidc_get = facts.oidc_get.take().or(found.oidc_get);
+        facts.registry_sets.extend(found.registry_sets);
     }
 
     /// Names a publish found in a repository script after the script.
@@ -604,9 +619,17 @@ impl Analyser<'_> {
                 None => return,
             },
         };
-        if key == "registry" && tool == "npm" {
-            // `npm config set registry URL`: where later publishes of the job go.
-            facts.registry = Some(value_word.value.get(value_range).unwrap_or("").to_string());
+        let scoped = key.strip_suffix(":registry").filter(|s| s.starts_with('@'));
+        if (key == "registry" || scoped.is_some()) && matches!(tool, "npm" | "pnpm" | "pn") {
+            // `npm config set registry URL`: where later publishes of the job go. It writes
+            // the user config unless told otherwise.
+            let project = flag_value(args, "--location").as_deref() == Some("project");
+            facts.registry_sets.push(RegistrySet {
+                span: self.file_span(command.span.clone()),
+                scope: scoped.map(str::to_string),
+                url: value_word.value.get(value_range).unwrap_or("").to_string(),
+                project,
+            });
             return;
         }
         let is_auth = key.ends_with("_authToken")
@@ -795,8 +818,24 @@ impl Analyser<'_> {
                     c.pipeline == command.pipeline && c.span.end <= command.span.start
                 }));
         }
+        let project = is_project_npmrc(&target);
         for c in sources {
             let args = c.args();
+            let bodies = c.redirects.iter().filter_map(|r| r.heredoc.as_ref());
+            let texts = args
+                .iter()
+                .map(|w| w.value.as_str())
+                .chain(bodies.map(|h| h.body.as_str()));
+            for text in texts {
+                for (scope, url) in registry_lines(text) {
+                    facts.registry_sets.push(RegistrySet {
+                        span: self.file_span(c.span.clone()),
+                        scope,
+                        url,
+                        project,
+                    });
+                }
+            }
             for (wi, w) in args.iter().enumerate() {
                 for (_, host, range) in auth_settings(&w.value) {
                     // `printf '//host/:_authToken=%s\n' "$NPM_TOKEN"`: the value is an argument.
@@ -1011,6 +1050,34 @@ fn is_config_target(target: &str) -> bool {
         || base == "npmrc"
         || base == ".yarnrc.yml"
         || target.contains("NPM_CONFIG_USERCONFIG")
+}
+
+/// Whether a written config file is a project `.npmrc` (a relative path), not the user's
+/// (`~/.npmrc`, `$HOME/.npmrc`, `$NPM_CONFIG_USERCONFIG`) nor a Yarn file.
+fn is_project_npmrc(target: &str) -> bool {
+    let base = target.rsplit('/').next().unwrap_or(target);
+    base == ".npmrc" && !target.starts_with(['~', '$', '/'])
+}
+
+/// `registry=URL` and `@scope:registry=URL` lines of a config text written by a script:
+/// (scope, URL). `\n` escapes (`echo -e`, `printf`) separate lines too.
+fn registry_lines(text: &str) -> Vec<(Option<String>, String)> {
+    static LINE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?m)(?:^|\\n|\s)(@[A-Za-z0-9._-]+:)?registry\s*=\s*["']?([^\s"'\\]+)"#)
+            .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+    });
+    if !text.contains("registry") {
+        return Vec::new();
+    }
+    LINE.captures_iter(text)
+        .filter_map(|c| {
+            let url = c.get(2)?.as_str();
+            let scope = c
+                .get(1)
+                .map(|s| s.as_str().trim_end_matches(':').to_string());
+            (url.contains("://") || url.starts_with("//")).then(|| (scope, url.to_string()))
+        })
+        .collect()
 }
 
 /// Auth settings in a config text: (key, registry host, value range).

@@ -22,16 +22,9 @@ pub(super) fn publish_rules(
     let mut superseded: Vec<Span> = Vec::new();
     // Publishes to npm.
     let mut publishes: Vec<(usize, &Publish)> = Vec::new();
-    // `npm config set registry` in an earlier step (or the same one) wins over the defaults.
-    let mut set_registry: Option<String> = None;
     for (i, sf) in steps.iter().enumerate() {
-        set_registry = sf.facts.registry.clone().or(set_registry);
         for p in &sf.facts.publishes {
-            let registry = p
-                .registry
-                .clone()
-                .or(set_registry.clone())
-                .or_else(|| step_registry(job, i, repo_registry.as_deref()));
+            let registry = publish_registry(ctx, job, steps, i, p, repo_registry.as_deref());
             if p.dry_run || registry.as_deref().is_some_and(|r| !is_npm_registry(r)) {
                 continue;
             }
@@ -236,8 +229,6 @@ pub(super) fn publish_rules(
     superseded
 }
 
-/// `npm publish` → `npm stage publish` in the commands written in this file (not those run
-/// through a package script or a repository script, whose text is elsewhere).
 /// Whether the job's or the publish step's environment hands an npm token from `source`.
 fn env_token_from(ctx: &FileCtx<'_>, job: &Job, publish_step: usize, source: &Source) -> bool {
     let step_env = job.steps.get(publish_step).map(|s| s.env.iter());
@@ -247,6 +238,8 @@ fn env_token_from(ctx: &FileCtx<'_>, job: &Job, publish_step: usize, source: &So
         .any(|v| v.is_token(ctx) && v.value.source == *source)
 }
 
+/// `npm publish` → `npm stage publish` in the commands written in this file (not those run
+/// through a package script or a repository script, whose text is elsewhere).
 fn stage_publish_edits(text: &str, publishes: &[(usize, &Publish)]) -> Vec<crate::finding::Edit> {
     let mut edits: Vec<crate::finding::Edit> = publishes
         .iter()

@@ -63,12 +63,34 @@ pub(super) fn npmrc_suggestion(system: System, w: &AuthWrite, text: &str) -> Sug
         )
         .edit(span.clone(), escape(replacement))
         .note("the variable must be set in the environment of every later npm command (npm expands `${VAR}` in .npmrc; pnpm >= 11.5.3 does not in a project .npmrc, use ~/.npmrc there)"),
-        None if system.is_github() => Suggestion::new(
-            "Let actions/setup-node write the .npmrc and pass the token only to the step that needs it",
-            Applicability::Manual,
-        )
-        .note("- uses: actions/setup-node@v6\n  with:\n    registry-url: 'https://registry.npmjs.org'\n- run: npm ci\n  env:\n    NODE_AUTH_TOKEN: ${{ secrets.NPM_READ_TOKEN }}")
-        .note("for publishing, use trusted publishing (no token at all): https://docs.npmjs.com/trusted-publishers"),
+        None if system.is_github() => {
+            // Another registry's token (GitHub Packages, a private mirror) stays that
+            // registry's: setup-node writes the .npmrc for its host, and OIDC is npm's only.
+            let host = w.host.as_deref().filter(|h| !is_npm_registry(h));
+            let url = host.map_or("https://registry.npmjs.org".to_string(), |h| {
+                format!("https://{h}")
+            });
+            let named = w
+                .token
+                .display
+                .trim_start_matches("secrets.")
+                .trim_start_matches('$');
+            let secret = match host {
+                Some(_) if named.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => named,
+                Some(_) => "REGISTRY_TOKEN",
+                None => "NPM_READ_TOKEN",
+            };
+            let s = Suggestion::new(
+                "Let actions/setup-node write the .npmrc and pass the token only to the step that needs it",
+                Applicability::Manual,
+            )
+            .note(format!("- uses: actions/setup-node@v6\n  with:\n    registry-url: '{url}'\n- run: npm ci\n  env:\n    NODE_AUTH_TOKEN: ${{{{ secrets.{secret} }}}}"));
+            if host.is_some() {
+                s
+            } else {
+                s.note("for publishing, use trusted publishing (no token at all): https://docs.npmjs.com/trusted-publishers")
+            }
+        }
         None if system.tailored_npmrc_advice() => {
             // Jenkins, Drone, Woodpecker, Buildkite, OneDev: the same variable, host and file.
             let var = written
@@ -132,11 +154,17 @@ pub(super) fn npmrc_suggestion(system: System, w: &AuthWrite, text: &str) -> Sug
                 s.note(escape(&format!("echo '{line}' > {target}")))
             }
         }
-        None => Suggestion::new(
-            "Keep the token out of files: write `//registry.npmjs.org/:_authToken=${NPM_TOKEN}` literally (single quotes)",
-            Applicability::Manual,
-        )
-        .note(escape("echo '//registry.npmjs.org/:_authToken=${NPM_TOKEN}' > ~/.npmrc")),
+        None => {
+            let (host, var) = match w.host.as_deref().filter(|h| !is_npm_registry(h)) {
+                Some(h) => (h, "REGISTRY_TOKEN"),
+                None => ("registry.npmjs.org", "NPM_TOKEN"),
+            };
+            Suggestion::new(
+                format!("Keep the token out of files: write `//{host}/:_authToken=${{{var}}}` literally (single quotes)"),
+                Applicability::Manual,
+            )
+            .note(escape(&format!("echo '//{host}/:_authToken=${{{var}}}' > ~/.npmrc")))
+        }
     }
 }
 

@@ -295,7 +295,7 @@ fn step_facts(
             facts.assignments.extend(f.assignments);
             facts.literals.extend(f.literals);
             facts.provided.extend(f.provided);
-            facts.registry = f.registry.or(facts.registry);
+            facts.registry_sets.extend(f.registry_sets);
         }
         if let Some(a) = &step.action {
             action_facts(ctx.text, a, &mut facts);
@@ -785,21 +785,34 @@ fn azure_docker_args(text: &str, args: &EnvVar, facts: &mut Facts) {
     }
 }
 
-/// The registry a job's publishes go to when the command does not say: setup-node's
-/// `registry-url`, `NPM_CONFIG_REGISTRY`.
-/// The registry in effect at step `at` of the job (without the command's own `--registry`).
-fn step_registry(job: &Job, at: usize, repo_registry: Option<&str>) -> Option<String> {
-    // npm's order: --registry (on the command) > publishConfig > environment > project .npmrc
-    // > the user .npmrc setup-node writes, which each setup-node step rewrites: the latest one
-    // before the step is the one in effect.
+/// The registry publish `publish` of step `at` goes to, as npm decides it at that point of the
+/// job: `--registry` on the command > `publishConfig.registry` > `NPM_CONFIG_REGISTRY` in the
+/// environment > the project `.npmrc` (as the job has written it so far, then as committed) >
+/// the user config, which setup-node's `registry-url` and `npm config set registry` each
+/// rewrite (the latest before the publish wins).
+///
+/// With none of these, a job that has written auth only for another registry's host publishes
+/// there (the package.json or `.npmrc` saying so is not in view), unless an npm token that the
+/// job wrote for no other host reaches the publish.
+fn publish_registry(
+    ctx: &FileCtx<'_>,
+    job: &Job,
+    steps: &[StepFacts],
+    at: usize,
+    publish: &Publish,
+    repo_registry: Option<&str>,
+) -> Option<String> {
+    if let Some(r) = &publish.registry {
+        return Some(r.clone());
+    }
+    if let Some(r) = repo_registry.and_then(|r| r.strip_prefix("publishConfig:")) {
+        return Some(r.to_string());
+    }
     let registry_var = |vars: &[EnvVar]| {
         vars.iter()
             .find(|v| v.name.eq_ignore_ascii_case("NPM_CONFIG_REGISTRY"))
             .map(|v| v.value.text.clone())
     };
-    if let Some(r) = repo_registry.filter(|r| r.starts_with("publishConfig:")) {
-        return Some(r.trim_start_matches("publishConfig:").to_string());
-    }
     let env = job
         .steps
         .get(at)
@@ -808,18 +821,81 @@ fn step_registry(job: &Job, at: usize, repo_registry: Option<&str>) -> Option<St
     if env.is_some() {
         return env;
     }
-    if let Some(r) = repo_registry {
-        return Some(r.to_string());
+    // The package's scope, for `@scope:registry=` lines; unknown (no package.json in view): a
+    // scoped line the job writes is taken to be for the package it publishes.
+    let scope = manifest(ctx).map(|m| {
+        m["name"]
+            .as_str()
+            .and_then(|n| n.strip_prefix('@'))
+            .and_then(|n| n.split('/').next())
+            .map(|s| format!("@{s}"))
+    });
+    let applies = |set: &script::RegistrySet| match (&set.scope, &scope) {
+        (None, _) | (Some(_), None) => true,
+        (Some(written), Some(pkg)) => pkg.as_deref() == Some(written.as_str()),
+    };
+    let before = |step: usize, span: &Span| step < at || span.start <= publish.span.start;
+    let mut project: Option<String> = None;
+    let mut user: Option<String> = None;
+    let mut npm_auth = false;
+    let mut other_hosts: Vec<&script::AuthWrite> = Vec::new();
+    for (i, (step, sf)) in job.steps.iter().zip(steps).enumerate().take(at + 1) {
+        if let Some(url) = step
+            .action
+            .as_ref()
+            .filter(|a| a.name == "actions/setup-node")
+            .and_then(|a| a.input("registry-url"))
+        {
+            user = Some(url.value.text.clone());
+        }
+        for set in sf.facts.registry_sets.iter().filter(|s| before(i, &s.span)) {
+            if !applies(set) {
+                continue;
+            }
+            if set.project {
+                project = Some(set.url.clone());
+            } else {
+                user = Some(set.url.clone());
+            }
+        }
+        for w in sf.facts.auth_writes.iter().filter(|w| before(i, &w.span)) {
+            match w.host.as_deref() {
+                Some(h) if !is_npm_registry(h) => other_hosts.push(w),
+                _ => npm_auth = true,
+            }
+        }
     }
-    job.steps
+    if let Some(r) = project
+        .or_else(|| repo_registry.map(str::to_string))
+        .or(user)
+    {
+        return Some(r);
+    }
+    let last = other_hosts.last()?;
+    let committed_npm_auth =
+        repo_text(ctx, ".npmrc").is_some_and(|t| t.contains("//registry.npmjs.org/:_auth"));
+    if npm_auth || committed_npm_auth {
+        return None;
+    }
+    // Every npm token the publish is handed must be one the job wrote for another host.
+    let written_for_other = |name: &str, shown: &str| {
+        other_hosts.iter().any(|w| {
+            let d = w.token.display.trim_start_matches('$');
+            d.eq_ignore_ascii_case(name) || d == shown
+        })
+    };
+    let env_tokens = job
+        .env
         .iter()
-        .take(at + 1)
-        .rev()
-        .filter_map(|step| step.action.as_ref())
-        .filter(|a| a.name == "actions/setup-node")
-        .filter_map(|a| a.input("registry-url"))
-        .map(|r| r.value.text.clone())
-        .next()
+        .chain(job.steps.get(at).into_iter().flat_map(|s| s.env.iter()))
+        .filter(|v| v.is_token(ctx) && v.value.source.is_stored())
+        .all(|v| written_for_other(&v.name, &display_source(&v.value.source)));
+    let inline_tokens = publish
+        .inline
+        .iter()
+        .all(|t| written_for_other(t.display.trim_start_matches('$'), &t.display));
+    (env_tokens && inline_tokens)
+        .then(|| format!("https://{}/", last.host.as_deref().unwrap_or("")))
 }
 
 /// The first `npmAuthToken:` setting of the repository's `.yarnrc.yml`, as `line N`.
@@ -918,7 +994,7 @@ fn tokens_for(ctx: &FileCtx<'_>, job: &Job, steps: &[StepFacts], i: usize) -> Ve
         }
     }
     for var in env {
-        if var.is_token(ctx) {
+        if var.is_token(ctx) && !written_for_other_registry(job, steps, &var.name) {
             push(
                 TokenUse {
                     display: match &var.value.source {
@@ -954,6 +1030,33 @@ fn tokens_for(ctx: &FileCtx<'_>, job: &Job, steps: &[StepFacts], i: usize) -> Ve
         }
     }
     out
+}
+
+/// Whether the job writes the variable `name` into an `.npmrc` only as another registry's
+/// credential (`//npm.pkg.github.com/:_authToken=${NPM_TOKEN}`): then it is that registry's
+/// token, not npm's, whatever it is called. setup-node's `registry-url` reads `NODE_AUTH_TOKEN`
+/// for its own registry, so that name stays npm's where setup-node sets one.
+fn written_for_other_registry(job: &Job, steps: &[StepFacts], name: &str) -> bool {
+    let names = |w: &&script::AuthWrite| {
+        w.token
+            .display
+            .trim_start_matches('$')
+            .eq_ignore_ascii_case(name)
+    };
+    let writes = || steps.iter().flat_map(|s| s.facts.auth_writes.iter());
+    let other = writes()
+        .filter(names)
+        .any(|w| w.host.as_deref().is_some_and(|h| !is_npm_registry(h)));
+    let npm = writes()
+        .filter(names)
+        .any(|w| w.host.as_deref().is_none_or(is_npm_registry));
+    let setup_node_reads = name.eq_ignore_ascii_case("NODE_AUTH_TOKEN")
+        && job.steps.iter().any(|s| {
+            s.action.as_ref().is_some_and(|a| {
+                a.name == "actions/setup-node" && a.input("registry-url").is_some()
+            })
+        });
+    other && !npm && !setup_node_reads
 }
 
 /// A file of the CI file's repository (`package.json`, `.npmrc`, a script): from the model,

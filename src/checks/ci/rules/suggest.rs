@@ -29,7 +29,7 @@ pub(super) fn granular_token_suggestion(
         for note in &mut s.notes {
             if note.starts_with("store the token as a CI secret") {
                 *note = format!(
-                    "store the token as {}, read only by the publish step, and rotate it before it expires (write tokens live at most 90 days)",
+                    "store the token as {}, read only by the publish step, and rotate it before it expires (write tokens live at most 90 days: npm changelog, 2025-09-29)",
                     system.secret_store()
                 );
             }
@@ -51,20 +51,20 @@ pub(super) fn names_secret_store(system: System) -> bool {
 pub(super) fn tool_notes(mut s: Suggestion, tool: &str) -> Suggestion {
     if tool.contains("semantic-release") {
         s = s.note(
-            "needs @semantic-release/npm >= 13.1.0 (semantic-release 25) for trusted publishing",
+            "needs @semantic-release/npm >= 13.1.0 (released 2025-10-19) for trusted publishing",
         );
     }
     if tool.contains("changeset") {
         s = s.note("needs changesets/action >= 1.7.0 (writes no token when NPM_TOKEN is unset)");
     }
     if tool.contains("JS-DevTools/npm-publish") {
-        s = s.note("needs JS-DevTools/npm-publish >= 4.1.0 (token optional with OIDC)");
+        s = s.note("needs JS-DevTools/npm-publish >= 4.1.0 (token optional with OIDC since v4.1.0, 2025-09-22)");
     }
     if tool.contains("bun publish") {
         s = s.note("`bun publish` cannot use OIDC (oven-sh/bun#22423, open as of 2026-12-01): publish with `npm publish` or `bunx npm@latest publish` instead");
     }
     if tool.contains("yarn npm publish") {
-        s = s.note("needs Yarn >= 4.10 for OIDC in `yarn npm publish`");
+        s = s.note("needs Yarn >= 4.10.0 for OIDC in `yarn npm publish` (yarnpkg/berry#6898)");
     }
     s
 }

@@ -62,7 +62,7 @@ pub(super) fn misconfiguration(
                     "Publish with npm, which supports trusted publishing",
                     Applicability::Manual,
                 )
-                .note("replace `bun publish` with `npm publish` (npm >= 11.5.1), or `bunx npm@latest publish` where npm is not installed")
+                .note("replace `bun publish` with `npm publish` (npm >= 11.5.1 does OIDC: docs.npmjs.com/trusted-publishers, as of 2026-09-16), or `bunx npm@latest publish` where npm is not installed")
             } else {
                 Suggestion::new(
                     "Publish with npm (or Yarn >= 4.10 `yarn npm publish`), which support trusted publishing",
