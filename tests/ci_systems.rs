@@ -34,9 +34,12 @@ const EXPECTED: &[(&str, &str, &[&str])] = &[
         &["ci-publish-long-lived-token", "ci-token-written-to-npmrc"],
     ),
     ("drone", ".drone.yml", &["ci-token-in-docker-build-arg"]),
-    // The publish itself is in a Makefile target, which the scanner does not read: only the
-    // inventory of the secret the step hands it.
-    ("drone", "dotscience/.drone.yml", &["env-token-reference"]),
+    // The publish and the .npmrc write are in the Makefile target the step runs.
+    (
+        "drone",
+        "dotscience/.drone.yml",
+        &["ci-publish-long-lived-token", "ci-token-written-to-npmrc"],
+    ),
     (
         "woodpecker",
         ".woodpecker.yml",
@@ -164,6 +167,17 @@ fn bad_pipelines_raise_their_rules_in_a_full_scan_and_file_by_file() {
             .map(|(_, d)| *d)
             .unwrap_or("");
         for f in full["findings"].as_array().into_iter().flatten() {
+            let ci_rule = [
+                "ci-token-written-to-npmrc",
+                "ci-token-in-docker-build-arg",
+                "npm-login-in-automation",
+            ]
+            .iter()
+            .any(|r| f["rule"] == *r);
+            if ci_rule && f["path"] == *file {
+                let message = f["message"].as_str().unwrap_or("");
+                assert!(message.contains(display), "{message}");
+            }
             if f["rule"] == "ci-publish-long-lived-token" && f["path"] == *file {
                 let message = f["message"].as_str().unwrap_or("");
                 assert!(message.starts_with(display), "{message}");
@@ -344,6 +358,12 @@ fn broken_or_foreign_input_is_a_note_or_an_error_never_a_finding() {
         notes.contains("h/Jenkinsfile") && notes.contains("calls `withNpmConfig`"),
         "{notes}"
     );
+    // YAML that is no pipeline is a note; a Drone `kind: secret` document is not one.
+    assert!(
+        notes.contains("e/.onedev-buildspec.yml") && notes.contains("not a OneDev pipeline"),
+        "{notes}"
+    );
+    assert!(!notes.contains("d/.drone.yml"), "{notes}");
     assert_eq!(run.code, 2);
 }
 
@@ -546,6 +566,14 @@ fn jenkins_credential_sources_the_reader_knows() {
             .unwrap_or_else(|| panic!("{path}: no {rule} in {}", run.stdout));
         let message = f["message"].as_str().unwrap_or("");
         assert!(message.contains(source), "{message}");
+        if path == "managed/Jenkinsfile" {
+            // `tools { nodejs 'node22' }`: Node 22's npm cannot use a stage-only token.
+            let notes = f["suggestion"]["notes"].to_string();
+            assert!(
+                notes.contains("Node 22") && notes.contains("npm install -g npm@latest"),
+                "{notes}"
+            );
+        }
         if rule == "npm-login-in-automation" {
             // The login advice fits Jenkins: a stage-only token bound as a credential.
             let notes = f["suggestion"]["notes"].to_string();

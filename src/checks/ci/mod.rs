@@ -323,6 +323,16 @@ pub fn check(ctx: &mut FileCtx<'_>) {
         }
     };
     for doc in docs.iter() {
+        if let Some(expected) = not_a_pipeline(system, &doc.root) {
+            ctx.note(crate::parse::ParseError::new(
+                format!(
+                    "not a {} pipeline (no {expected}): nothing in it is checked",
+                    system.display()
+                ),
+                Some(doc.root.span.clone()),
+            ));
+            continue;
+        }
         let pipeline = match system {
             System::GithubWorkflow | System::GithubAction => github::pipeline(ctx, system, doc),
             System::Gitlab => gitlab::pipeline(ctx, doc),
@@ -336,6 +346,26 @@ pub fn check(ctx: &mut FileCtx<'_>) {
             System::Jenkins => continue,
         };
         rules::run(ctx, &pipeline);
+    }
+}
+
+/// For the systems whose file names say little (a `.drone.yml` may hold a secret, a
+/// `buildkite.yml` anything): what a document lacks to be a pipeline, if it is none. Drone's
+/// own other kinds (`kind: secret`, `kind: signature`) are pipelines' companions, not notes.
+fn not_a_pipeline(system: System, root: &Node) -> Option<&'static str> {
+    let has = |keys: &[&str]| keys.iter().any(|k| root.get(k).is_some());
+    match system {
+        System::Drone => {
+            let kind = root
+                .get("kind")
+                .and_then(Node::as_str)
+                .unwrap_or("pipeline");
+            (kind == "pipeline" && !has(&["steps", "pipeline"])).then_some("`steps:`")
+        }
+        System::Woodpecker => (!has(&["steps", "pipeline"])).then_some("`steps:`"),
+        System::Buildkite => (!root.is_sequence() && !has(&["steps"])).then_some("`steps:`"),
+        System::OneDev => (!has(&["jobs"])).then_some("`jobs:`"),
+        _ => None,
     }
 }
 

@@ -244,7 +244,7 @@ fn job_rules_with(
 
     // Build args and logins (token writes come last: a job rewrite may cover them).
     for sf in steps {
-        ci_token_in_docker_build_arg::report(ctx, job, sf, seen, reported);
+        ci_token_in_docker_build_arg::report(ctx, system, job, sf, seen, reported);
         npm_login_in_automation::report(ctx, system, job, sf, seen);
     }
 
@@ -846,13 +846,28 @@ fn publish_registry(
     let mut npm_auth = false;
     let mut other_hosts: Vec<&script::AuthWrite> = Vec::new();
     for (i, (step, sf)) in job.steps.iter().zip(steps).enumerate().take(at + 1) {
-        if let Some(url) = step
+        let setup_node = step
             .action
             .as_ref()
-            .filter(|a| a.name == "actions/setup-node")
-            .and_then(|a| a.input("registry-url"))
-        {
-            user = Some(url.value.text.clone());
+            .filter(|a| a.name == "actions/setup-node");
+        if let Some((a, url)) = setup_node.and_then(|a| Some((a, a.input("registry-url")?))) {
+            // With `scope:`, setup-node writes `@scope:registry=` (it adds the `@`).
+            let set = script::RegistrySet {
+                span: url.value.span.clone(),
+                scope: a.input("scope").map(|s| {
+                    let s = s.value.text.trim();
+                    if s.starts_with('@') {
+                        s.to_string()
+                    } else {
+                        format!("@{s}")
+                    }
+                }),
+                url: url.value.text.clone(),
+                project: false,
+            };
+            if applies(&set) {
+                user = Some(set.url);
+            }
         }
         for set in sf.facts.registry_sets.iter().filter(|s| before(i, &s.span)) {
             if !applies(set) {
@@ -1021,7 +1036,8 @@ fn tokens_for(ctx: &FileCtx<'_>, job: &Job, steps: &[StepFacts], i: usize) -> Ve
             push(t.clone(), Origin::Other, &mut out);
         }
     }
-    for sf in steps {
+    // Tokens exported to the rest of the job by this step or an earlier one.
+    for sf in steps.iter().take(i + 1) {
         for t in &sf.facts.provided {
             push(t.clone(), Origin::Other, &mut out);
         }
