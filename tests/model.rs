@@ -802,34 +802,6 @@ fn azure_stages_and_steps_passed_as_template_parameters() {
     );
 }
 
-/// A local composite action's `${{ inputs.x }}` is the value the calling step passes, else the
-/// input's default.
-#[test]
-fn composite_action_inputs_are_the_callers() {
-    let action = "name: setup\ndescription: Node and npm\ninputs:\n  node-version:\n    default: '20'\nruns:\n  using: composite\n  steps:\n    - uses: actions/setup-node@v6\n      with:\n        node-version: ${{ inputs.node-version }}\n";
-    let workflow = |with: &str| {
-        format!("on: push\npermissions:\n  id-token: write\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v6\n      - uses: ./.github/actions/setup\n{with}      - run: npm publish --access public\n")
-    };
-    for (with, want) in [
-        ("", vec![9]),
-        ("        with:\n          node-version: 24\n", vec![]),
-    ] {
-        let dir = tree();
-        write(dir.path(), ".github/actions/setup/action.yml", action);
-        write(dir.path(), ".github/workflows/release.yml", workflow(with));
-        let report = scan(dir.path(), &["."]);
-        let lines: Vec<u64> = found(&report)
-            .into_iter()
-            .filter(|(r, p, _)| {
-                r == "trusted-publishing-misconfigured" && p == ".github/workflows/release.yml"
-            })
-            .map(|(_, _, l)| l)
-            .collect();
-        assert_eq!(lines, want, "{report}");
-        named_run_agrees(dir.path(), &report, &[".github/workflows/release.yml"]);
-    }
-}
-
 /// A build argument of any name copied into an npm token variable with `ENV` is a token build
 /// argument; a runtime stage copying a folder in which a build stage kept the `.npmrc` it
 /// wrote credentials into ships them. Both rewrites scan clean.
@@ -864,4 +836,32 @@ fn dockerfile_arg_env_flows_and_copies_from_a_stage() {
     );
     assert_eq!(fixed.code, 0, "{}", fixed.stderr);
     assert_eq!(found(&scan(dir.path(), &["."])), BTreeSet::new());
+}
+
+/// A local composite action's `${{ inputs.x }}` is the value the calling step passes, else the
+/// input's default.
+#[test]
+fn composite_action_inputs_are_the_callers() {
+    let action = "name: setup\ndescription: Node and npm\ninputs:\n  node-version:\n    default: '20'\nruns:\n  using: composite\n  steps:\n    - uses: actions/setup-node@v6\n      with:\n        node-version: ${{ inputs.node-version }}\n";
+    let workflow = |with: &str| {
+        format!("on: push\npermissions:\n  id-token: write\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v6\n      - uses: ./.github/actions/setup\n{with}      - run: npm publish --access public\n")
+    };
+    for (with, want) in [
+        ("", vec![9]),
+        ("        with:\n          node-version: 24\n", vec![]),
+    ] {
+        let dir = tree();
+        write(dir.path(), ".github/actions/setup/action.yml", action);
+        write(dir.path(), ".github/workflows/release.yml", workflow(with));
+        let report = scan(dir.path(), &["."]);
+        let lines: Vec<u64> = found(&report)
+            .into_iter()
+            .filter(|(r, p, _)| {
+                r == "trusted-publishing-misconfigured" && p == ".github/workflows/release.yml"
+            })
+            .map(|(_, _, l)| l)
+            .collect();
+        assert_eq!(lines, want, "{report}");
+        named_run_agrees(dir.path(), &report, &[".github/workflows/release.yml"]);
+    }
 }
