@@ -8,9 +8,11 @@
 //! --claims` argument is JSON after shell unquoting; the YAML gains no duplicate key.
 //!
 //! Across files ([`check_repo`], through the [`RepoView`] interface): a reusable workflow that
-//! gains `id-token: write` is called only by jobs that grant it; a build secret a CI step or a
-//! compose file passes is the one the Dockerfile mounts; a compose `build.secrets` entry is
-//! declared at top level.
+//! gains `id-token: write` is called only by jobs that grant it; a `--secret src=` file exists in
+//! the repository or is written earlier in the job; a build secret a CI step or a compose file
+//! passes is the one the Dockerfile mounts, and a Dockerfile and the builds that feed it change
+//! together (no build left passing a removed `ARG`, no Dockerfile left reading one); a compose
+//! `build.secrets` entry is declared at top level with a source that is set.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

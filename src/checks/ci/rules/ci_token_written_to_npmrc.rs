@@ -159,10 +159,16 @@ pub(super) fn npmrc_suggestion(system: System, w: &AuthWrite, text: &str) -> Sug
             }
         }
         None => {
-            let (host, var) = match w.host.as_deref().filter(|h| !is_npm_registry(h)) {
-                Some(h) => (h, "REGISTRY_TOKEN"),
-                None => ("registry.npmjs.org", "NPM_TOKEN"),
-            };
+            // Another registry's token keeps its host; the variable is the one written.
+            let host = w
+                .host
+                .as_deref()
+                .filter(|h| !is_npm_registry(h))
+                .unwrap_or("registry.npmjs.org");
+            let var = written
+                .and_then(variable_of)
+                .or_else(|| variable_of(&w.token.display))
+                .unwrap_or("NPM_TOKEN");
             Suggestion::new(
                 format!("Keep the token out of files: write `//{host}/:_authToken=${{{var}}}` literally (single quotes)"),
                 Applicability::Manual,
