@@ -205,7 +205,11 @@ fn bench_fix(c: &mut Criterion) {
     ));
     g.sample_size(10);
     g.bench_function("scan only", |b| {
-        b.iter(|| scan(black_box(&roots), Vec::new(), &settings).findings.len())
+        b.iter(|| {
+            scan(black_box(&roots), Vec::new(), &settings)
+                .findings
+                .len()
+        })
     });
     g.bench_function("scan + plan (re-scan and invariants)", |b| {
         b.iter(|| {
