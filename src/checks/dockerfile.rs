@@ -519,6 +519,9 @@ impl Checker<'_> {
                     _ => continue,
                 };
                 self.literal_in_write(ctx, fact);
+                if self.writes_placeholder_only(fact) {
+                    continue;
+                }
                 let removed_here = removals
                     .iter()
                     .any(|r| r.span.start > fact.span.start && same_file(&r.kind, &path));
@@ -571,6 +574,33 @@ impl Checker<'_> {
                     .iter()
                     .find(|f| same_file(&f.kind, path))
                     .map(|f| self.line_of(f.span.start))
+            })
+    }
+
+    /// `echo '//r/:_authToken=${NPM_TOKEN}' >> ~/.npmrc`: the shell expands nothing (single
+    /// quotes, a quoted here-document), so the file holds the placeholder npm fills from the
+    /// environment at run time, not a credential.
+    fn writes_placeholder_only(&self, fact: &Fact) -> bool {
+        let FactKind::ConfigFileWrite {
+            from_file: None, ..
+        } = &fact.kind
+        else {
+            return false;
+        };
+        if !fact.vars.is_empty() {
+            return false;
+        }
+        let focus = self.text.get(fact.focus.clone()).unwrap_or("");
+        let Some(eq) = focus.find('=') else {
+            return false;
+        };
+        let value = focus[eq + 1..].trim_start_matches(['"', '\'']);
+        value.starts_with("${")
+            && value.find('}').is_some_and(|end| {
+                value[2..end]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && end > 2
             })
     }
 
@@ -1563,6 +1593,21 @@ mod tests {
     fn secret_mount_reads_and_file_names_are_not_flagged() {
         let text = "FROM node\nARG NPM_TOKEN_FILE\nRUN --mount=type=secret,id=t NPM_TOKEN=$(cat /run/secrets/t) npm ci\nRUN --mount=type=secret,id=npmrc,target=/root/.npmrc npm ci\n";
         assert!(scan(text).is_empty(), "{:?}", scan(text));
+    }
+
+    #[test]
+    fn placeholders_the_shell_leaves_alone_put_no_credential_in_the_layer() {
+        let layer = |text: &str| scan(text).iter().any(|(r, _)| r == LAYER_RULE);
+        let single =
+            "FROM node\nRUN echo '//registry.npmjs.org/:_authToken=${NPM_TOKEN}' >> ~/.npmrc\n";
+        assert!(!layer(single));
+        let heredoc = "FROM node\nRUN cat <<'EOF' > ~/.npmrc\n//registry.npmjs.org/:_authToken=${NPM_TOKEN}\nEOF\n";
+        assert!(!layer(heredoc));
+        let expanded = "FROM node\nARG NPM_TOKEN\nRUN echo \"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\" >> ~/.npmrc\n";
+        assert!(layer(expanded));
+        let literal =
+            "FROM node\nRUN echo '//registry.npmjs.org/:_authToken=abcdef0123456789' >> ~/.npmrc\n";
+        assert!(layer(literal));
     }
 
     #[test]
