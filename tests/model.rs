@@ -692,6 +692,11 @@ fn remote_actions_are_judged_by_what_is_passed() {
             ".github/workflows/release.yml",
             30,
         ),
+        (
+            "ci-publish-long-lived-token",
+            ".github/workflows/release.yml",
+            37,
+        ),
     ]);
     assert_eq!(found(&report), want, "{report}");
     for f in report["findings"].as_array().into_iter().flatten() {
