@@ -213,6 +213,8 @@ fn scan_repository(
     let exclude = build_excludes(options);
     let (metas, blobs) = collect_blobs(&repo, &commits, &prefix, &exclude, &root_display, &mut out);
     let head_blobs = head_blobs(&repo, &prefix);
+    // The trees are read: their delta-base cache is of no use to the pack walks.
+    repo.objects.unset_pack_cache();
 
     let mut blobs: Vec<(ObjectId, BlobSites)> = blobs.into_iter().collect();
     // Sorted ids: looked up by binary search as the packs are decoded, and a stable order for
