@@ -553,6 +553,8 @@ fn workflow_call_input_defaults_are_resolved() {
         18,
     );
     assert_eq!(f["related"][0]["line"], 7, "{f}");
+    // The caller in the repository confirms the default: high confidence.
+    assert_eq!(f["confidence"], "high", "{f}");
     // The version is not rewritten at the `${{ inputs.node-version }}` use.
     assert_eq!(f["suggestion"]["diff"], serde_json::Value::Null, "{f}");
     named_run_agrees(dir.path(), &report, &[".github/workflows/publish.yml"]);
@@ -691,6 +693,11 @@ fn remote_actions_are_judged_by_what_is_passed() {
             "ci-publish-long-lived-token",
             ".github/workflows/release.yml",
             30,
+        ),
+        (
+            "ci-publish-long-lived-token",
+            ".github/workflows/release.yml",
+            37,
         ),
     ]);
     assert_eq!(found(&report), want, "{report}");

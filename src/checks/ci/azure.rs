@@ -338,6 +338,7 @@ fn job_with(
                             version: v.value.text.clone(),
                             span: v.value.span.clone(),
                             from_file: None,
+                            assumed: false,
                         });
                     }
                 }

@@ -279,6 +279,9 @@ pub struct NodeSetup {
     /// The repository file the version is read from (`.nvmrc`, `package.json#volta`): the
     /// version is changed there, not at `span`.
     pub from_file: Option<crate::finding::Related>,
+    /// The version is the default of an input of a workflow (or action) no caller in the
+    /// repository is known for: callers elsewhere may pass another one.
+    pub assumed: bool,
 }
 
 /// One job: its steps and everything they see.
