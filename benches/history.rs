@@ -28,7 +28,9 @@ fn git(dir: &Path, args: &[&str]) -> Command {
 }
 
 fn run(mut cmd: Command) {
-    let status = cmd.status().unwrap_or_else(|e| panic!("cannot run git: {e}"));
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run git: {e}"));
     assert!(status.success(), "{cmd:?} failed");
 }
 
@@ -95,7 +97,10 @@ fn generated_repository() -> tempfile::TempDir {
     let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
     assert!(status.success(), "git fast-import failed");
     // One pack with deltas, as a clone has it.
-    run(git(dir.path(), &["gc", "-q", "--aggressive", "--prune=now"]));
+    run(git(
+        dir.path(),
+        &["gc", "-q", "--aggressive", "--prune=now"],
+    ));
     run(git(dir.path(), &["reset", "-q", "--hard"]));
     dir
 }
@@ -113,7 +118,11 @@ fn bench_history(c: &mut Criterion) {
     let options = HistoryOptions::default();
     let first = scan_history(std::slice::from_ref(&repo), &options, &settings);
     if std::env::var_os("NPM_AUTH_SCAN_BENCH_REPO").is_none() {
-        assert_eq!(first.findings.len(), 1, "the one token of the generated history");
+        assert_eq!(
+            first.findings.len(),
+            1,
+            "the one token of the generated history"
+        );
     }
     let mut g = c.benchmark_group("history");
     g.sample_size(10);

@@ -243,7 +243,8 @@ fn scan_repository(
                 &mut out,
                 format!(
                     "pack {} could not be decoded whole ({}): its blobs are read one by one",
-                    idx.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+                    idx.file_name()
+                        .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
                     one_line(&e)
                 ),
             );
@@ -291,10 +292,7 @@ fn scan_repository(
     }
     drop(done);
 
-    let Tally {
-        scanned,
-        kept,
-    } = tally;
+    let Tally { scanned, kept } = tally;
     out.blobs_scanned = scanned.into_inner();
     let mut kept = kept.into_inner().unwrap_or_else(|e| e.into_inner());
     // The threads finish in any order: the output does not depend on it.
@@ -722,7 +720,9 @@ enum BlobScan {
         parse_failed: bool,
     },
     /// Not in the object database (a partial clone): counted in one note.
-    Missing { path: String },
+    Missing {
+        path: String,
+    },
     Unreadable {
         path: String,
         message: String,
