@@ -675,6 +675,7 @@ impl<'a> Builder<'a> {
                 span: start..start + version.len(),
                 version: version.to_string(),
                 from_file: None,
+                assumed: false,
             });
         }
     }

@@ -279,6 +279,9 @@ pub struct NodeSetup {
     /// The repository file the version is read from (`.nvmrc`, `package.json#volta`): the
     /// version is changed there, not at `span`.
     pub from_file: Option<crate::finding::Related>,
+    /// The version is the default of an input of a workflow (or action) no caller in the
+    /// repository is known for: callers elsewhere may pass another one.
+    pub assumed: bool,
 }
 
 /// One job: its steps and everything they see.
@@ -540,10 +543,21 @@ pub fn expressions(system: System, text: &str) -> Vec<Expr> {
             } else {
                 Source::Other
             };
+            // `${{ parameters.x }}`: resolved from the template's callers when they are read.
+            let param = inner
+                .as_str()
+                .trim()
+                .strip_prefix("parameters.")
+                .filter(|p| {
+                    !p.is_empty()
+                        && p.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                })
+                .map(|p| format!("parameters.{p}"));
             out.push(Expr {
                 range: whole.range(),
                 source,
-                env_name: None,
+                env_name: param,
             });
         }
         for m in AZURE_MACRO.captures_iter(text) {
@@ -619,6 +633,18 @@ pub fn classify_value(
     }
     let exprs = expressions(system, trimmed);
     if !exprs.is_empty() {
+        // A template parameter is what its callers pass, whatever its name says.
+        for e in &exprs {
+            if let Some(name) = e
+                .env_name
+                .as_deref()
+                .filter(|n| n.starts_with("parameters."))
+            {
+                if let Some(s) = resolve(name) {
+                    return s;
+                }
+            }
+        }
         for e in &exprs {
             if e.source.is_stored() {
                 return e.source.clone();

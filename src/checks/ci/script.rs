@@ -1018,6 +1018,15 @@ impl Analyser<'_> {
             .copied();
         if let Some(e) = chosen {
             let mut source = e.source.clone();
+            // An Azure template parameter is what its callers pass, whatever its name says.
+            if let Some(s) = e
+                .env_name
+                .as_deref()
+                .filter(|n| n.starts_with("parameters."))
+                .and_then(|n| (self.scope.resolve)(n))
+            {
+                source = s;
+            }
             if let (Source::Other, Some(name)) = (&source, &e.env_name) {
                 // Outside GitHub (Jenkins `${env.NPM_TOKEN}`), a token variable the file does not
                 // define comes from the CI system's settings, like a shell `$NPM_TOKEN`.

@@ -273,7 +273,13 @@ fn step_facts(
     let mut exported = exported_tokens(ctx, system, job).into_iter().peekable();
     for (i, step) in job.steps.iter().enumerate() {
         let scope_env: Vec<EnvVar> = job.env.iter().chain(step.env.iter()).cloned().collect();
-        let resolve = |n: &str| resolve_in(&[&scope_env], n);
+        let resolve = |n: &str| {
+            resolve_in(&[&scope_env], n).or_else(|| {
+                n.strip_prefix("parameters.")
+                    .filter(|_| system == System::Azure)
+                    .and_then(|p| crate::checks::ci::azure::template_parameter(ctx, p))
+            })
+        };
         let options = ctx.options;
         let is_token_var = |n: &str| options.is_token_var(n);
         let scope = Scope {
