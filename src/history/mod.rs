@@ -238,7 +238,13 @@ fn scan_repository(
     };
     let hash = repo.object_hash();
     let threads = rayon::current_num_threads();
-    for idx in packs::pack_indices(&repo) {
+    let indices = packs::pack_indices(&repo);
+    let partial_clone = is_partial_clone(&repo);
+    let objects_dir = repo.objects.store_ref().path().to_path_buf();
+    // The walks map each pack anew: the tree pass's mapping of the same files, whose pages
+    // count as resident a second time, goes first.
+    drop(repo);
+    for idx in indices {
         if let Err(e) = packs::walk_pack(&idx, hash, threads, &ids, &done, &check) {
             // Its blobs are read one by one below, where what cannot be read is reported.
             note(
@@ -257,18 +263,24 @@ fn scan_repository(
         .filter(|&at| !done[at].load(Ordering::Relaxed))
         .collect();
     if !rest.is_empty() {
-        let sync = repo.clone().into_sync();
+        let store = gix::odb::at(&objects_dir, hash)
+            .map_err(|e| format!("cannot open the object database: {}", one_line(&e)))?
+            .store();
         rest.par_iter().for_each_init(
             || {
-                let mut repo = sync.to_thread_local();
-                set_pack_cache(&mut repo);
-                (repo, Vec::new())
+                let mut odb = store.to_cache_arc();
+                odb.set_pack_cache(|| {
+                    Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
+                        PACK_CACHE_BYTES,
+                    ))
+                });
+                (odb, Vec::new())
             },
-            |(repo, buf), &at| {
+            |(odb, buf), &at| {
                 let Some((id, sites)) = blobs.get(at) else {
                     return;
                 };
-                match repo.objects.try_find(id, buf) {
+                match odb.try_find(id, buf) {
                     Ok(Some(data)) if data.kind == gix::object::Kind::Blob => check(at, data.data),
                     Ok(Some(_)) => tally.add(BlobScan::Unreadable {
                         path: sites.first.path.clone(),
@@ -335,7 +347,7 @@ fn scan_repository(
         let count = missing.len();
         let s = if count == 1 { "" } else { "s" };
         let first = shown_under(first);
-        let message = if is_partial_clone(&repo) {
+        let message = if partial_clone {
             format!(
                 "{count} blob{s} left out of this partial clone (first: {first}): not scanned; \
                  a full clone has them"
