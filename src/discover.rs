@@ -176,9 +176,12 @@ pub fn classify(path: &Path) -> Option<FileKind> {
         "action.yml" | "action.yaml" => FileKind::GithubAction,
         n if is_yaml_ext(n) && n.starts_with("azure-pipelines") => FileKind::AzurePipelines,
         n if is_yaml_ext(n)
-            && parents
-                .iter()
-                .any(|p| *p == ".azure-pipelines" || *p == ".devops") =>
+            && parents.iter().any(|p| {
+                matches!(
+                    *p,
+                    ".azure-pipelines" | "azure-pipelines" | ".devops" | ".ado"
+                )
+            }) =>
         {
             FileKind::AzurePipelines
         }
@@ -484,6 +487,12 @@ mod tests {
                 Some(FileKind::AzurePipelines),
             ),
             (".devops/release.yml", Some(FileKind::AzurePipelines)),
+            // Microsoft's repositories keep their pipelines under `.ado/`.
+            (".ado/publish.yml", Some(FileKind::AzurePipelines)),
+            (
+                "azure-pipelines/templates/build.yml",
+                Some(FileKind::AzurePipelines),
+            ),
             (
                 "bitbucket-pipelines.yml",
                 Some(FileKind::BitbucketPipelines),

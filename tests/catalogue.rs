@@ -190,6 +190,7 @@ fn the_npmrc_a_job_has_written_so_far_decides_where_each_publish_goes() {
         ".",
         ".github/workflows/release.yml",
         "gitlab/.gitlab-ci.yml",
+        "gitlab-api/.gitlab-ci.yml",
     ] {
         let report = json(&run_in(&dir, &["--format", "json", target]));
         let found = findings(&report);
@@ -204,6 +205,35 @@ fn the_npmrc_a_job_has_written_so_far_decides_where_each_publish_goes() {
             assert!(notes.contains("https://npm.pkg.github.com"), "{notes}");
             assert!(!notes.contains("registry.npmjs.org"), "{notes}");
             assert!(!notes.contains("trusted publishing"), "{notes}");
+        }
+    }
+}
+
+#[test]
+fn a_reusable_workflow_publishing_where_its_npmrc_says_is_not_an_oidc_publish() {
+    // The caller grants no id-token: write; the called job publishes to GitHub Packages by the
+    // .npmrc it writes (good), or to npmjs relying on OIDC (bad: reported at the caller).
+    let caller = "on: push\njobs:\n  call:\n    uses: ./.github/workflows/publish.yml\n";
+    let called = |registry_line: &str| {
+        format!("on: workflow_call\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/setup-node@v5\n        with:\n          node-version: 24\n      - run: |\n{registry_line}          npm publish\n")
+    };
+    for (line, reported) in [
+        (
+            "          echo \"registry=https://npm.pkg.github.com\" > .npmrc\n",
+            false,
+        ),
+        ("", true),
+    ] {
+        let t = tree();
+        write(t.path(), ".github/workflows/release.yml", caller);
+        write(t.path(), ".github/workflows/publish.yml", called(line));
+        for target in [".", ".github/workflows/release.yml"] {
+            let rules = rules_of(&json(&run_in(t.path(), &["--format", "json", target])));
+            assert_eq!(
+                rules.contains(&"trusted-publishing-misconfigured".to_string()),
+                reported,
+                "{line:?} {target}: {rules:?}"
+            );
         }
     }
 }

@@ -34,9 +34,12 @@ const EXPECTED: &[(&str, &str, &[&str])] = &[
         &["ci-publish-long-lived-token", "ci-token-written-to-npmrc"],
     ),
     ("drone", ".drone.yml", &["ci-token-in-docker-build-arg"]),
-    // The publish itself is in a Makefile target, which the scanner does not read: only the
-    // inventory of the secret the step hands it.
-    ("drone", "dotscience/.drone.yml", &["env-token-reference"]),
+    // The publish and the .npmrc write are in the Makefile target the step runs.
+    (
+        "drone",
+        "dotscience/.drone.yml",
+        &["ci-publish-long-lived-token", "ci-token-written-to-npmrc"],
+    ),
     (
         "woodpecker",
         ".woodpecker.yml",
@@ -78,12 +81,21 @@ fn publishing_to_the_ci_systems_own_registry_is_no_npmjs_publish() {
     // the secret written into ~/.npmrc is reported, the publish is not.
     let report = json(&run_in(
         &dir("onedev", "bad"),
-        &["-f", "json", "--fail-on", "never", "nexirift/.onedev-buildspec.yml"],
+        &[
+            "-f",
+            "json",
+            "--fail-on",
+            "never",
+            "nexirift/.onedev-buildspec.yml",
+        ],
     ));
     let rules = rules_at(&report, "nexirift/.onedev-buildspec.yml");
     assert_eq!(rules, vec!["ci-token-written-to-npmrc".to_string()]);
     let notes = report["findings"][0]["suggestion"]["notes"].to_string();
-    assert!(notes.contains("@job_token@:@secret:access-token@"), "{notes}");
+    assert!(
+        notes.contains("@job_token@:@secret:access-token@"),
+        "{notes}"
+    );
 }
 
 const SYSTEMS: &[(&str, &str)] = &[
@@ -155,6 +167,17 @@ fn bad_pipelines_raise_their_rules_in_a_full_scan_and_file_by_file() {
             .map(|(_, d)| *d)
             .unwrap_or("");
         for f in full["findings"].as_array().into_iter().flatten() {
+            let ci_rule = [
+                "ci-token-written-to-npmrc",
+                "ci-token-in-docker-build-arg",
+                "npm-login-in-automation",
+            ]
+            .iter()
+            .any(|r| f["rule"] == *r);
+            if ci_rule && f["path"] == *file {
+                let message = f["message"].as_str().unwrap_or("");
+                assert!(message.contains(display), "{message}");
+            }
             if f["rule"] == "ci-publish-long-lived-token" && f["path"] == *file {
                 let message = f["message"].as_str().unwrap_or("");
                 assert!(message.starts_with(display), "{message}");
@@ -335,6 +358,12 @@ fn broken_or_foreign_input_is_a_note_or_an_error_never_a_finding() {
         notes.contains("h/Jenkinsfile") && notes.contains("calls `withNpmConfig`"),
         "{notes}"
     );
+    // YAML that is no pipeline is a note; a Drone `kind: secret` document is not one.
+    assert!(
+        notes.contains("e/.onedev-buildspec.yml") && notes.contains("not a OneDev pipeline"),
+        "{notes}"
+    );
+    assert!(!notes.contains("d/.drone.yml"), "{notes}");
     assert_eq!(run.code, 2);
 }
 
@@ -378,7 +407,11 @@ fn plugin_settings_and_npmrc_writes_of_drone_woodpecker_buildkite() {
     let tmp = tree();
     write(tmp.path(), "d/.drone.yaml", DRONE_PLUGIN_AND_NPMRC);
     write(tmp.path(), "w/.woodpecker.yaml", WOODPECKER_PLUGIN);
-    write(tmp.path(), "b/.buildkite/pipeline.yml", BUILDKITE_COMPOSE_AND_NPMRC);
+    write(
+        tmp.path(),
+        "b/.buildkite/pipeline.yml",
+        BUILDKITE_COMPOSE_AND_NPMRC,
+    );
     let report = json(&run_in(
         tmp.path(),
         &["-f", "json", "--fail-on", "never", "."],
@@ -400,7 +433,10 @@ fn plugin_settings_and_npmrc_writes_of_drone_woodpecker_buildkite() {
     ] {
         let found = rules_at(&report, path);
         for rule in rules {
-            assert!(found.iter().any(|r| r == rule), "{path}: no {rule} in {found:?}");
+            assert!(
+                found.iter().any(|r| r == rule),
+                "{path}: no {rule} in {found:?}"
+            );
         }
     }
 }
@@ -440,7 +476,10 @@ fn drone_and_buildkite_rewrites_escape_the_dollar_the_system_would_substitute() 
     // The real asl-auth pipeline (Drone 0.8): its build arg becomes a BuildKit secret.
     let tmp = tree();
     copy_tree(&dir("drone", "bad"), tmp.path());
-    let run = run_in(tmp.path(), &["--fix", "--unsafe-fixes", "-f", "json", ".drone.yml"]);
+    let run = run_in(
+        tmp.path(),
+        &["--fix", "--unsafe-fixes", "-f", "json", ".drone.yml"],
+    );
     let build = std::fs::read_to_string(tmp.path().join(".drone.yml")).unwrap_or_default();
     assert!(
         build.contains("--build-arg NPM_AUTH_USERNAME=$${NPM_AUTH_USERNAME} --secret id=npm_auth_token,env=NPM_AUTH_TOKEN"),
@@ -493,11 +532,31 @@ fn jenkins_credential_sources_the_reader_knows() {
     let report = json(&run);
     assert_eq!(report["errors"], serde_json::json!([]), "{}", run.stdout);
     for (path, rule, source) in [
-        ("managed/Jenkinsfile", "ci-publish-long-lived-token", "managed npmrc npmrc-publish"),
-        ("userconfig/Jenkinsfile", "ci-publish-long-lived-token", "secret file credentials 'npmrc'"),
-        ("copied/Jenkinsfile", "ci-publish-long-lived-token", "secret file credentials 'npmrc-file'"),
-        ("login/Jenkinsfile", "npm-login-in-automation", "npm-cli-login"),
-        ("dollar-slashy/Jenkinsfile", "ci-publish-long-lived-token", "credentials 'npm-token'"),
+        (
+            "managed/Jenkinsfile",
+            "ci-publish-long-lived-token",
+            "managed npmrc npmrc-publish",
+        ),
+        (
+            "userconfig/Jenkinsfile",
+            "ci-publish-long-lived-token",
+            "secret file credentials 'npmrc'",
+        ),
+        (
+            "copied/Jenkinsfile",
+            "ci-publish-long-lived-token",
+            "secret file credentials 'npmrc-file'",
+        ),
+        (
+            "login/Jenkinsfile",
+            "npm-login-in-automation",
+            "npm-cli-login",
+        ),
+        (
+            "dollar-slashy/Jenkinsfile",
+            "ci-publish-long-lived-token",
+            "credentials 'npm-token'",
+        ),
     ] {
         let f = report["findings"]
             .as_array()
@@ -507,6 +566,14 @@ fn jenkins_credential_sources_the_reader_knows() {
             .unwrap_or_else(|| panic!("{path}: no {rule} in {}", run.stdout));
         let message = f["message"].as_str().unwrap_or("");
         assert!(message.contains(source), "{message}");
+        if path == "managed/Jenkinsfile" {
+            // `tools { nodejs 'node22' }`: Node 22's npm cannot use a stage-only token.
+            let notes = f["suggestion"]["notes"].to_string();
+            assert!(
+                notes.contains("Node 22") && notes.contains("npm install -g npm@latest"),
+                "{notes}"
+            );
+        }
         if rule == "npm-login-in-automation" {
             // The login advice fits Jenkins: a stage-only token bound as a credential.
             let notes = f["suggestion"]["notes"].to_string();

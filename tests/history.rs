@@ -620,3 +620,75 @@ fn usage_and_non_repositories() {
     let run = run_in(dir.path(), &["--history", "--fix"]);
     assert_eq!(run.code, 2);
 }
+
+/// A submodule is a gitlink in the tree: a commit of another repository, not in this one's
+/// object database. It is not read as a blob, so it is neither "missing" nor an error.
+#[test]
+fn submodule_gitlink_is_no_blob() {
+    let token = fake_token("BesideSubmodule");
+    let mut repo = Repo::new();
+    repo.write(
+        ".gitmodules",
+        "[submodule \"vendor/lib\"]\n\tpath = vendor/lib\n\turl = https://example.com/lib.git\n",
+    );
+    repo.write(
+        ".npmrc",
+        &format!("//registry.npmjs.org/:_authToken={token}\n"),
+    );
+    repo.git(&["add", "-A"]);
+    // The submodule's commit exists only in the other repository.
+    repo.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        "160000,4b825dc642cb6eb9a060e54bf8d69288fbee4904,vendor/lib",
+    ]);
+    repo.git(&["commit", "-q", "-m", "with a submodule"]);
+    let run = repo.scan(&["-f", "json"]);
+    let report = json(&run);
+    assert_eq!(findings(&run).len(), 1, "{}", run.stdout);
+    let problems = report["errors"].as_array().map_or(0, Vec::len)
+        + report["notes"].as_array().map_or(0, Vec::len);
+    assert_eq!(problems, 0, "{}", run.stdout);
+    assert_eq!(report["summary"]["files_scanned"], 2, "{}", run.stdout);
+}
+
+/// A partial clone (`--filter=blob:none`) lacks the blobs of old commits: one note says so
+/// and names the first path; the blobs it has (those of the checkout) are scanned.
+#[test]
+fn partial_clone_note() {
+    let old = fake_token("PartialOld");
+    let current = fake_token("PartialCurrent");
+    let mut repo = Repo::new();
+    repo.write(
+        ".npmrc",
+        &format!("//registry.npmjs.org/:_authToken={old}\n"),
+    );
+    repo.commit("old");
+    repo.write(
+        ".npmrc",
+        &format!("//registry.npmjs.org/:_authToken={current}\n"),
+    );
+    repo.commit("current");
+    repo.git(&["config", "uploadpack.allowFilter", "true"]);
+    let clones = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("file://{}", repo.path().display());
+    git_in(
+        clones.path(),
+        &["clone", "-q", "--filter=blob:none", &url, "partial"],
+        None,
+    );
+    let run = run_in(&clones.path().join("partial"), &["--history", "-f", "json"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let f = findings(&run);
+    assert_eq!(f.len(), 1, "{}", run.stdout);
+    assert!(f[0]["snippet"]
+        .as_str()
+        .is_some_and(|s| s.ends_with(&current[36..])));
+    let notes = json(&run)["notes"].to_string();
+    assert!(
+        notes.contains("1 blob left out of this partial clone (first: .npmrc)"),
+        "{notes}"
+    );
+    assert!(!run.stdout.contains(&old) && !run.stdout.contains(&current));
+}

@@ -553,6 +553,8 @@ fn workflow_call_input_defaults_are_resolved() {
         18,
     );
     assert_eq!(f["related"][0]["line"], 7, "{f}");
+    // The caller in the repository confirms the default: high confidence.
+    assert_eq!(f["confidence"], "high", "{f}");
     // The version is not rewritten at the `${{ inputs.node-version }}` use.
     assert_eq!(f["suggestion"]["diff"], serde_json::Value::Null, "{f}");
     named_run_agrees(dir.path(), &report, &[".github/workflows/publish.yml"]);
@@ -692,6 +694,11 @@ fn remote_actions_are_judged_by_what_is_passed() {
             ".github/workflows/release.yml",
             30,
         ),
+        (
+            "ci-publish-long-lived-token",
+            ".github/workflows/release.yml",
+            37,
+        ),
     ]);
     assert_eq!(found(&report), want, "{report}");
     for f in report["findings"].as_array().into_iter().flatten() {
@@ -706,12 +713,13 @@ fn remote_actions_are_judged_by_what_is_passed() {
 /// lerna, nx release and beachball publish where their own configuration says: without one
 /// (the bad tree) each job publishes to npmjs with a stored token; with `lerna.json`
 /// `command.publish.registry`, nx's `nx-release-publish` `registry` and beachball
-/// `publish: false` (the good tree) none does.
+/// `publish: false` (the good tree) none does. changesets/action publishes only with a
+/// `publish:` input.
 #[test]
 fn release_tool_config_decides_where_it_publishes() {
     let dir = copy_case("release-destination", "bad");
     let report = scan(dir.path(), &["."]);
-    let want: BTreeSet<_> = [18, 29, 40]
+    let want: BTreeSet<_> = [18, 29, 40, 55]
         .into_iter()
         .map(|line| {
             (
@@ -727,32 +735,32 @@ fn release_tool_config_decides_where_it_publishes() {
 
 /// A job extending (or `!reference`-ing) a hidden template of a file included through a
 /// wildcard publishes what the template runs, with the job's own token: reported on the job,
-/// with the template's `npm publish` as related. A missing target, an unknown `!reference` and
-/// an `extends:` loop are notes. The good tree mints the ID token in the job or in another
+/// with the template's `npm publish` as related. A template that writes its own token is
+/// reported in its file, where the fix goes. A missing target, an unknown `!reference` and an
+/// `extends:` loop are notes. The good tree mints the ID token in the job or in another
 /// template of the included file.
 #[test]
 fn gitlab_extends_and_references_across_included_files() {
     let dir = copy_case("gitlab-extends", "bad");
     let report = scan(dir.path(), &["."]);
-    let want: BTreeSet<_> = [15, 22]
-        .into_iter()
-        .map(|line| {
-            (
-                "ci-publish-long-lived-token".to_string(),
-                ".gitlab-ci.yml".to_string(),
-                line,
-            )
-        })
-        .collect();
+    let want: BTreeSet<_> = [
+        ("ci-publish-long-lived-token", ".gitlab-ci.yml", 15),
+        ("ci-publish-long-lived-token", ".gitlab-ci.yml", 22),
+        ("ci-publish-long-lived-token", "ci/templates.yml", 11),
+        ("ci-token-written-to-npmrc", "ci/templates.yml", 11),
+    ]
+    .into_iter()
+    .map(|(r, p, l)| (r.to_string(), p.to_string(), l))
+    .collect();
     assert_eq!(found(&report), want, "{report}");
     let f = finding(&report, "ci-publish-long-lived-token", ".gitlab-ci.yml", 15);
     assert_eq!(f["related"][0]["path"], "ci/templates.yml");
     assert_eq!(f["related"][0]["line"], 6);
     let notes = notes(&report);
     for want in [
-        ".gitlab-ci.yml:28: `pages` extends `.docs`, which no file of this pipeline defines",
-        ".gitlab-ci.yml:30: `!reference [.site, script]` names `.site`",
-        ".gitlab-ci.yml:33: `.loop-a` extends `.loop-b`, which extends `.loop-a` again",
+        ".gitlab-ci.yml:34: `pages` extends `.docs`, which no file of this pipeline defines",
+        ".gitlab-ci.yml:36: `!reference [.site, script]` names `.site`",
+        ".gitlab-ci.yml:39: `.loop-a` extends `.loop-b`, which extends `.loop-a` again",
     ] {
         assert!(
             notes.iter().any(|n| n.starts_with(want)),
@@ -771,27 +779,96 @@ fn gitlab_extends_and_references_across_included_files() {
 
 /// Stages handed to an `extends:` template of another repository (the 1ES pipeline template)
 /// and steps handed to a local step-list template run as written in the caller: their
-/// publishes are reported there (a `CmdLine@2` script included). The good tree publishes to an
-/// Azure Artifacts feed with the build's identity.
+/// publishes are reported there (a `CmdLine@2` script included). A `${{ parameters.auth }}` in
+/// a template is what its caller passes (`$(npmAuthToken)`). The good tree publishes to an
+/// Azure Artifacts feed with the build's identity, also through a template parameter
+/// (`$(System.AccessToken)`, short-lived).
 #[test]
 fn azure_stages_and_steps_passed_as_template_parameters() {
     let dir = copy_case("azure-parameters", "bad");
     let report = scan(dir.path(), &["."]);
-    let want: BTreeSet<_> = [29, 37]
-        .into_iter()
-        .map(|line| {
-            (
-                "ci-publish-long-lived-token".to_string(),
-                ".azure-pipelines/publish.yml".to_string(),
-                line,
-            )
-        })
-        .collect();
+    let want: BTreeSet<_> = [
+        (".azure-pipelines/publish.yml", 29),
+        (".azure-pipelines/publish.yml", 37),
+        (".azure-pipelines/templates/publish-npm.yml", 7),
+    ]
+    .into_iter()
+    .map(|(p, l)| ("ci-publish-long-lived-token".to_string(), p.to_string(), l))
+    .collect();
     assert_eq!(found(&report), want, "{report}");
+    named_run_agrees(
+        dir.path(),
+        &report,
+        &[".azure-pipelines/templates/publish-npm.yml"],
+    );
     named_run_agrees(dir.path(), &report, &[".azure-pipelines/publish.yml"]);
     named_run_agrees(
         dir.path(),
         &report,
         &[".azure-pipelines/templates/with-node.yml"],
     );
+}
+
+/// A build argument of any name copied into an npm token variable with `ENV` is a token build
+/// argument; a runtime stage copying a folder in which a build stage kept the `.npmrc` it
+/// wrote credentials into ships them. Both rewrites scan clean.
+#[test]
+fn dockerfile_arg_env_flows_and_copies_from_a_stage() {
+    let dir = copy_case("dockerfile-flows", "bad");
+    let report = scan(dir.path(), &["."]);
+    let want: BTreeSet<_> = [
+        ("dockerfile-token-arg", "api/Dockerfile", 5),
+        ("dockerfile-token-env", "api/Dockerfile", 6),
+        ("dockerfile-token-arg", "web/Dockerfile", 4),
+        ("dockerfile-npmrc-in-layer", "web/Dockerfile", 9),
+        ("dockerfile-copy-npmrc", "web/Dockerfile", 14),
+    ]
+    .into_iter()
+    .map(|(r, p, l)| (r.to_string(), p.to_string(), l))
+    .collect();
+    assert_eq!(found(&report), want, "{report}");
+    let arg = finding(&report, "dockerfile-token-arg", "api/Dockerfile", 5);
+    assert!(
+        arg["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("copied into an `ENV` that reaches npm auth on line 6"),
+        "{arg}"
+    );
+    named_run_agrees(dir.path(), &report, &["web/Dockerfile"]);
+    named_run_agrees(dir.path(), &report, &["api/Dockerfile"]);
+    let fixed = run_in(
+        dir.path(),
+        &["--fix", "--unsafe-fixes", "--fail-on", "never", "."],
+    );
+    assert_eq!(fixed.code, 0, "{}", fixed.stderr);
+    assert_eq!(found(&scan(dir.path(), &["."])), BTreeSet::new());
+}
+
+/// A local composite action's `${{ inputs.x }}` is the value the calling step passes, else the
+/// input's default.
+#[test]
+fn composite_action_inputs_are_the_callers() {
+    let action = "name: setup\ndescription: Node and npm\ninputs:\n  node-version:\n    default: '20'\nruns:\n  using: composite\n  steps:\n    - uses: actions/setup-node@v6\n      with:\n        node-version: ${{ inputs.node-version }}\n";
+    let workflow = |with: &str| {
+        format!("on: push\npermissions:\n  id-token: write\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v6\n      - uses: ./.github/actions/setup\n{with}      - run: npm publish --access public\n")
+    };
+    for (with, want) in [
+        ("", vec![9]),
+        ("        with:\n          node-version: 24\n", vec![]),
+    ] {
+        let dir = tree();
+        write(dir.path(), ".github/actions/setup/action.yml", action);
+        write(dir.path(), ".github/workflows/release.yml", workflow(with));
+        let report = scan(dir.path(), &["."]);
+        let lines: Vec<u64> = found(&report)
+            .into_iter()
+            .filter(|(r, p, _)| {
+                r == "trusted-publishing-misconfigured" && p == ".github/workflows/release.yml"
+            })
+            .map(|(_, _, l)| l)
+            .collect();
+        assert_eq!(lines, want, "{report}");
+        named_run_agrees(dir.path(), &report, &[".github/workflows/release.yml"]);
+    }
 }

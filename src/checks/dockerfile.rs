@@ -67,8 +67,13 @@ pub fn check(ctx: &mut FileCtx<'_>) {
             })
         })
         .collect();
-    let mut uses = auth_uses(&df, &runs, text);
+    let mut uses = auth_uses(&df, &runs);
     uses.extend(copied_npmrc_uses(ctx, &df));
+    let is_token_var = |name: &str| {
+        !name.is_empty() && (shell_auth::is_token_variable(name) || ctx.options.is_token_var(name))
+    };
+    let aliased = env_aliases(&df, &uses, text, &is_token_var);
+    uses.extend(aliased);
     let checker = Checker {
         df: &df,
         runs: &runs,
@@ -119,7 +124,7 @@ fn mark_onbuild(ctx: &mut FileCtx<'_>, df: &Dockerfile, first: usize) {
 
 /// Every variable that reaches npm auth, and where; `ENV` aliases (`ENV T=$NPM_TOKEN`) followed
 /// one step so the `ARG` behind them counts too.
-fn auth_uses(df: &Dockerfile, runs: &[Run], text: &str) -> Vec<AuthUse> {
+fn auth_uses(df: &Dockerfile, runs: &[Run]) -> Vec<AuthUse> {
     let mut uses = Vec::new();
     for run in runs {
         let stage = df.instructions.get(run.inst).and_then(|i| i.stage);
@@ -156,7 +161,17 @@ fn auth_uses(df: &Dockerfile, runs: &[Run], text: &str) -> Vec<AuthUse> {
             }
         }
     }
-    // ENV NAME=$ARG: if NAME reaches auth later, so does ARG.
+    uses
+}
+
+/// `ENV NAME=$ARG`: when NAME reaches auth later, or is itself an npm token variable
+/// (`ENV NODE_AUTH_TOKEN=${token}`), so does ARG, whatever its name.
+fn env_aliases(
+    df: &Dockerfile,
+    uses: &[AuthUse],
+    text: &str,
+    is_token_var: &dyn Fn(&str) -> bool,
+) -> Vec<AuthUse> {
     let mut aliased = Vec::new();
     for (i, inst) in df.instructions.iter().enumerate() {
         let Args::Env(pairs) = &inst.args else {
@@ -166,25 +181,32 @@ fn auth_uses(df: &Dockerfile, runs: &[Run], text: &str) -> Vec<AuthUse> {
             let reaches = uses
                 .iter()
                 .any(|u| u.var == kv.key && u.stage == inst.stage && u.inst > i);
-            if !reaches {
+            let what = if reaches {
+                ENV_USE
+            } else if is_token_var(&kv.key) {
+                ENV_TOKEN_USE
+            } else {
                 continue;
-            }
+            };
             let Some(value) = &kv.value else {
                 continue;
             };
             let raw = text.get(value.span.clone()).unwrap_or("");
             for r in token::env_refs(raw) {
+                // `ENV NPM_TOKEN=$NPM_TOKEN`: the name says it already.
+                if what == ENV_TOKEN_USE && r.name == kv.key {
+                    continue;
+                }
                 aliased.push(AuthUse {
                     var: r.name,
                     stage: inst.stage,
                     inst: i,
-                    what: ENV_USE,
+                    what,
                 });
             }
         }
     }
-    uses.extend(aliased);
-    uses
+    aliased
 }
 
 /// Variables an `.npmrc` copied into the build (`COPY .npmrc ./`, `COPY . .`) reads in an auth
@@ -497,6 +519,9 @@ impl Checker<'_> {
                     _ => continue,
                 };
                 self.literal_in_write(ctx, fact);
+                if self.writes_placeholder_only(fact) {
+                    continue;
+                }
                 let removed_here = removals
                     .iter()
                     .any(|r| r.span.start > fact.span.start && same_file(&r.kind, &path));
@@ -552,6 +577,33 @@ impl Checker<'_> {
             })
     }
 
+    /// `echo '//r/:_authToken=${NPM_TOKEN}' >> ~/.npmrc`: the shell expands nothing (single
+    /// quotes, a quoted here-document), so the file holds the placeholder npm fills from the
+    /// environment at run time, not a credential.
+    fn writes_placeholder_only(&self, fact: &Fact) -> bool {
+        let FactKind::ConfigFileWrite {
+            from_file: None, ..
+        } = &fact.kind
+        else {
+            return false;
+        };
+        if !fact.vars.is_empty() {
+            return false;
+        }
+        let focus = self.text.get(fact.focus.clone()).unwrap_or("");
+        let Some(eq) = focus.find('=') else {
+            return false;
+        };
+        let value = focus[eq + 1..].trim_start_matches(['"', '\'']);
+        value.starts_with("${")
+            && value.find('}').is_some_and(|end| {
+                value[2..end]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && end > 2
+            })
+    }
+
     /// `echo "//r/:_authToken=literal" > .npmrc`: the literal is a committed credential.
     fn literal_in_write(&self, ctx: &mut FileCtx<'_>, fact: &Fact) {
         let focus = self.text.get(fact.focus.clone()).unwrap_or("");
@@ -579,10 +631,11 @@ impl Checker<'_> {
             let Args::Copy { sources, dest } = &inst.args else {
                 continue;
             };
-            if inst.flag("from").is_some() {
+            let (severity, note) = self.stage_adjust(inst.stage, Severity::High);
+            if let Some(from) = inst.flag("from") {
+                self.copy_from_stage(ctx, inst, from.value.as_deref().unwrap_or(""), sources);
                 continue;
             }
-            let (severity, note) = self.stage_adjust(inst.stage, Severity::High);
             if let (Some(dest), Some(_)) = (dest, npmrc_heredoc(inst)) {
                 ctx.emit(
                     Draft::at(COPY_RULE, inst.span.clone())
@@ -641,6 +694,125 @@ impl Checker<'_> {
                 );
             }
         }
+    }
+
+    /// `COPY --from=<stage> <dir>/.npmrc ...` of an `.npmrc` that stage wrote credentials into
+    /// (and did not remove): the stage was meant to keep the token out of the image, the copy
+    /// brings it into this one.
+    fn copy_from_stage(
+        &self,
+        ctx: &mut FileCtx<'_>,
+        inst: &Instruction,
+        from: &str,
+        sources: &[dockerfile::Word],
+    ) {
+        let Some(stage) = self.df.stage_named(from) else {
+            // Another image (`--from=node:22`): its files are not in this Dockerfile.
+            return;
+        };
+        let (severity, note) = self.stage_adjust(inst.stage, Severity::High);
+        for src in sources {
+            let Some((line, exact)) = self.stage_writes_npmrc(stage, &src.value) else {
+                continue;
+            };
+            ctx.emit(
+                Draft::at(COPY_RULE, src.span.clone())
+                    .message_key("from-stage")
+                    .arg("keyword", inst.keyword.clone())
+                    .arg("src", src.value.clone())
+                    .arg("from", from.to_string())
+                    .arg("line", line.to_string())
+                    .arg("stage_note", note.clone())
+                    .severity(severity)
+                    .confidence(if exact {
+                        Confidence::High
+                    } else {
+                        Confidence::Medium
+                    })
+                    .suggestion(if npmrc_named(&src.value) {
+                        self.copy_rewrite(ctx, inst, src, false)
+                    } else {
+                        // The folder is needed; the credential must not be written into it.
+                        self.rewrite(ctx, Some(stage))
+                    }),
+            );
+        }
+    }
+
+    /// The line where `stage` writes registry credentials to an `.npmrc` it keeps to its end,
+    /// when `path` (a copy source) is that file or a folder holding it; and whether the match
+    /// is exact (else only the file name of an `.npmrc` source matches).
+    fn stage_writes_npmrc(&self, stage: usize, path: &str) -> Option<(usize, bool)> {
+        let wanted = path.trim_end_matches('/');
+        let wanted_is_npmrc = npmrc_named(wanted);
+        for run in self.runs {
+            let Some(inst) = self.df.instructions.get(run.inst) else {
+                continue;
+            };
+            if inst.stage != Some(stage) {
+                continue;
+            }
+            for fact in &run.facts {
+                let written = match &fact.kind {
+                    FactKind::ConfigFileWrite { path, .. } => path.clone(),
+                    FactKind::ConfigSet { .. } => "/root/.npmrc".to_string(),
+                    _ => continue,
+                };
+                if Path::new(&written).file_name().and_then(|n| n.to_str()) != Some(".npmrc") {
+                    continue;
+                }
+                let removed_here = run
+                    .facts
+                    .iter()
+                    .any(|r| r.span.start > fact.span.start && same_file(&r.kind, &written));
+                if removed_here
+                    || self
+                        .later_removal(run.inst, Some(stage), &written)
+                        .is_some()
+                {
+                    continue;
+                }
+                let absolute = self.absolute_in_stage(run.inst, &written);
+                let exact = absolute.as_deref() == Some(wanted)
+                    || absolute
+                        .as_deref()
+                        .and_then(|a| a.strip_prefix(wanted))
+                        .is_some_and(|rest| rest.starts_with('/'));
+                if exact || wanted_is_npmrc {
+                    return Some((self.line_of(fact.span.start), exact));
+                }
+            }
+        }
+        None
+    }
+
+    /// `path` as written in the `RUN` at `inst`, made absolute: `~` and `$HOME` are root's
+    /// home, a relative path starts at the stage's last `WORKDIR` before it (`None` when that
+    /// is not known).
+    fn absolute_in_stage(&self, inst: usize, path: &str) -> Option<String> {
+        let path = path.trim_start_matches("./");
+        for home in ["~/", "$HOME/", "${HOME}/"] {
+            if let Some(rest) = path.strip_prefix(home) {
+                return Some(format!("/root/{rest}"));
+            }
+        }
+        if path.starts_with('/') {
+            return Some(path.to_string());
+        }
+        let stage = self.df.instructions.get(inst)?.stage;
+        let workdir = self.df.instructions[..inst]
+            .iter()
+            .rev()
+            .take_while(|i| i.stage == stage)
+            .find(|i| i.is("WORKDIR"))
+            .and_then(|i| match &i.args {
+                Args::Other(words) => words.first().map(|w| w.value.clone()),
+                _ => None,
+            })?;
+        if !workdir.starts_with('/') || workdir.contains('$') {
+            return None;
+        }
+        Some(format!("{}/{path}", workdir.trim_end_matches('/')))
     }
 
     fn logins(&self, ctx: &mut FileCtx<'_>) {
@@ -725,10 +897,9 @@ impl Checker<'_> {
                 continue;
             }
             for (kv, _) in pairs.iter().zip(&token).filter(|(_, t)| **t) {
-                let via_file = self
-                    .uses
-                    .iter()
-                    .any(|u| u.var == kv.key && u.what != ENV_USE && u.what != COPIED_NPMRC_USE);
+                let via_file = self.uses.iter().any(|u| {
+                    u.var == kv.key && ![ENV_USE, ENV_TOKEN_USE, COPIED_NPMRC_USE].contains(&u.what)
+                });
                 let aliased = self.df.instructions.iter().any(|other| match &other.args {
                     Args::Env(env) => env.iter().any(|e| {
                         e.key != kv.key
@@ -1158,6 +1329,10 @@ impl Checker<'_> {
 }
 
 /// Whether a `syntax` directive pins a Dockerfile frontend older than 1.10 (`docker/dockerfile:1.4`).
+fn npmrc_named(path: &str) -> bool {
+    Path::new(path).file_name().and_then(|n| n.to_str()) == Some(".npmrc")
+}
+
 fn frontend_before_1_10(value: &str) -> bool {
     let Some(version) = value
         .split('@')
@@ -1186,6 +1361,7 @@ const COPIED_NPMRC_USE: &str = "read by npm from the copied .npmrc";
 
 /// How an `ENV` alias reaches auth (such uses are not file writes).
 const ENV_USE: &str = "copied into an `ENV` that reaches npm auth";
+const ENV_TOKEN_USE: &str = "copied into an npm token variable with `ENV`";
 
 /// What `npm config set` writes to, for messages and matching removals.
 const USER_CONFIG: &str = "the user npm config";
@@ -1417,6 +1593,21 @@ mod tests {
     fn secret_mount_reads_and_file_names_are_not_flagged() {
         let text = "FROM node\nARG NPM_TOKEN_FILE\nRUN --mount=type=secret,id=t NPM_TOKEN=$(cat /run/secrets/t) npm ci\nRUN --mount=type=secret,id=npmrc,target=/root/.npmrc npm ci\n";
         assert!(scan(text).is_empty(), "{:?}", scan(text));
+    }
+
+    #[test]
+    fn placeholders_the_shell_leaves_alone_put_no_credential_in_the_layer() {
+        let layer = |text: &str| scan(text).iter().any(|(r, _)| r == LAYER_RULE);
+        let single =
+            "FROM node\nRUN echo '//registry.npmjs.org/:_authToken=${NPM_TOKEN}' >> ~/.npmrc\n";
+        assert!(!layer(single));
+        let heredoc = "FROM node\nRUN cat <<'EOF' > ~/.npmrc\n//registry.npmjs.org/:_authToken=${NPM_TOKEN}\nEOF\n";
+        assert!(!layer(heredoc));
+        let expanded = "FROM node\nARG NPM_TOKEN\nRUN echo \"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\" >> ~/.npmrc\n";
+        assert!(layer(expanded));
+        let literal =
+            "FROM node\nRUN echo '//registry.npmjs.org/:_authToken=abcdef0123456789' >> ~/.npmrc\n";
+        assert!(layer(literal));
     }
 
     #[test]

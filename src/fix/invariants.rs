@@ -41,6 +41,8 @@ const SCRIPT_KEYS: &[&str] = &[
     "pwsh",
     "powershell",
     "inlineScript",
+    // Drone, Woodpecker, Buildkite steps and OneDev command steps.
+    "commands",
 ];
 
 /// Keys naming a tool a step runs instead of a script: actions, pipes, tasks, deploy providers.
@@ -127,6 +129,8 @@ struct Shape {
     compose_env: Vec<BTreeSet<String>>,
     /// What each container build passes: the Dockerfile, `--build-arg` names, secret ids.
     build_inputs: Vec<BuildInputs>,
+    /// Drone, Woodpecker, Buildkite: a step's `secrets: [npm_token]` exports `NPM_TOKEN`.
+    secrets_export: bool,
 }
 
 /// What one container build (a CI command or a compose service) hands the Dockerfile it reads.
@@ -232,7 +236,15 @@ fn shape(kind: FileKind, text: &str) -> Option<Shape> {
         | FileKind::Travis
         | FileKind::AzurePipelines
         | FileKind::BitbucketPipelines
+        | FileKind::DroneCi
+        | FileKind::Woodpecker
+        | FileKind::Buildkite
+        | FileKind::OneDev
         | FileKind::Compose => {
+            out.secrets_export = matches!(
+                kind,
+                FileKind::DroneCi | FileKind::Woodpecker | FileKind::Buildkite
+            );
             let docs = yaml::parse(text).ok()?;
             for doc in &docs {
                 walk(
@@ -302,6 +314,13 @@ fn walk(
                     n.as_str()
                         .map(|s| s.split('=').next().unwrap_or(s).trim().to_string())
                 }));
+            }
+            if out.secrets_export && k.as_str() == Some("secrets") {
+                env.extend(
+                    v.iter_seq()
+                        .filter_map(Node::as_str)
+                        .map(|n| n.to_ascii_uppercase()),
+                );
             }
         }
         for (k, v) in node.iter_map() {
@@ -1493,6 +1512,29 @@ mod tests {
 
     fn job(steps: &str) -> String {
         format!("on: push\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    steps:\n{steps}")
+    }
+
+    #[test]
+    fn drone_rewrites_are_checked_like_the_other_ci_files() {
+        let before = "steps:\n  - name: publish\n    image: node:22\n    commands:\n      - npm ci\n      - npm publish\n";
+        let staged = before.replace("- npm publish", "- npm stage publish");
+        assert_eq!(check_file(FileKind::DroneCi, before, &staged), Ok(()));
+        let dropped = before.replace("      - npm ci\n", "");
+        assert!(check_file(FileKind::DroneCi, before, &dropped).is_err());
+        // Drone 0.8 `secrets: [npm_token]` exports NPM_TOKEN to the step.
+        let build = "pipeline:\n  build:\n    image: docker\n    secrets:\n      - npm_token\n    commands:\n      - docker build --build-arg NPM_TOKEN=$${NPM_TOKEN} .\n";
+        let secret = build.replace(
+            "--build-arg NPM_TOKEN=$${NPM_TOKEN}",
+            "--secret id=npm_token,env=NPM_TOKEN",
+        );
+        assert_eq!(check_file(FileKind::DroneCi, build, &secret), Ok(()));
+        let unset = secret.replace("      - npm_token\n", "      - other\n");
+        assert!(check_file(
+            FileKind::DroneCi,
+            &build.replace("npm_token\n", "other\n"),
+            &unset
+        )
+        .is_err());
     }
 
     #[test]

@@ -180,18 +180,18 @@ pub fn range_to_version(raw: &str) -> Option<String> {
         let (major, text) = if alt.starts_with('>') || alt == "*" || alt == "x" {
             (u64::MAX, "latest".to_string())
         } else {
-            // `^22.14.0`, `~20.11`, `=18`, `v20`, `22.x`, `lts/iron`, `lts/*`: what follows the
-            // operator, the first word only (`22.14.0 - 22.20` is a hyphen range from 22.14).
-            let v = alt
-                .trim_start_matches(['^', '~', '='])
-                .split_whitespace()
-                .next()
-                .unwrap_or("");
-            let major = crate::checks::ci::parse_node_version(v).map(|(m, _, _)| m)?;
-            (
-                major,
-                v.trim_end_matches(".x").trim_end_matches(".*").to_string(),
-            )
+            // `=18`, `v20`, `22.x`, `lts/iron`, `lts/*`: what follows the operator, the first
+            // word only (`22.14.0 - 22.20` is a hyphen range from 22.14). A caret range
+            // installs the latest release of its major line, a tilde one of its minor line.
+            let word = alt.split_whitespace().next().unwrap_or("");
+            let v = word.trim_start_matches(['^', '~', '=']);
+            let (major, minor, _) = crate::checks::ci::parse_node_version(v)?;
+            let text = match (word.chars().next(), minor) {
+                (Some('^'), _) if major != u64::MAX => major.to_string(),
+                (Some('~'), Some(minor)) => format!("{major}.{minor}"),
+                _ => v.trim_end_matches(".x").trim_end_matches(".*").to_string(),
+            };
+            (major, text)
         };
         if best.as_ref().is_none_or(|(m, _)| major > *m) {
             best = Some((major, text));
@@ -238,7 +238,8 @@ mod tests {
         for (raw, want) in [
             ("22.14.0", Some("22.14.0")),
             ("v20", Some("v20")),
-            ("^20.11.0", Some("20.11.0")),
+            ("^20.11.0", Some("20")),
+            ("~22.10.1", Some("22.10")),
             ("20.x", Some("20")),
             (">=18", Some("latest")),
             (">= 18.0.0", Some("latest")),
@@ -289,11 +290,11 @@ mod tests {
         );
         assert_eq!(
             version(node_version_file(&read, "web/package.json")).as_deref(),
-            Some("20.11.0")
+            Some("20")
         );
         assert_eq!(
             version(node_version_file(&read, "dev/package.json")).as_deref(),
-            Some("24.0.0")
+            Some("24")
         );
         assert_eq!(node_version_file(&read, "missing/.nvmrc"), None);
         let (node, npm) = volta(&read);

@@ -272,7 +272,10 @@ fn dollar_slashy_end(text: &str, start: usize) -> Result<usize, ParseError> {
             _ => i += 1,
         }
     }
-    Err(ParseError::new("unterminated $/ string", Some(start..start + 2)))
+    Err(ParseError::new(
+        "unterminated $/ string",
+        Some(start..start + 2),
+    ))
 }
 
 fn punct(b: u8, at: usize) -> Token {
@@ -434,11 +437,12 @@ fn decode_slashy(text: &str, s: &GString, m: &mut MappedText) {
 
 /// Whether the content of `s` is written without escapes (its decoded value is its text).
 pub fn is_verbatim(text: &str, s: &GString) -> bool {
-    text.get(s.content.clone()).is_some_and(|body| match s.delim {
-        Delim::Slashy => !body.contains("\\/"),
-        Delim::DollarSlashy => !body.contains("$$") && !body.contains("$/"),
-        _ => !body.contains('\\'),
-    })
+    text.get(s.content.clone())
+        .is_some_and(|body| match s.delim {
+            Delim::Slashy => !body.contains("\\/"),
+            Delim::DollarSlashy => !body.contains("$$") && !body.contains("$/"),
+            _ => !body.contains('\\'),
+        })
 }
 
 /// Replacing `span` by `replacement` keeps the Jenkinsfile readable and means the same: the span

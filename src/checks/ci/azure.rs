@@ -11,12 +11,12 @@ use crate::parse::yaml::{Document, Node};
 
 use super::{
     env_block, resolve_in, scripts_of, Action, Block, EnvVar, FileCtx, Job, NodeSetup, Oidc,
-    Pipeline, Runner, Step, System,
+    Pipeline, Runner, Source, Step, System,
 };
 
 const SCRIPT_KEYS: &[&str] = &["script", "bash", "pwsh", "powershell"];
 
-pub fn pipeline(_ctx: &FileCtx<'_>, doc: &Document) -> Pipeline {
+pub fn pipeline(ctx: &FileCtx<'_>, doc: &Document) -> Pipeline {
     let root = &doc.root;
     let mut jobs = Vec::new();
     let global = variables(root.get_entry("variables").map(|e| (&e.key, &e.value)), &[]);
@@ -65,11 +65,105 @@ pub fn pipeline(_ctx: &FileCtx<'_>, doc: &Document) -> Pipeline {
             jobs.push(job_with(name, span, value, vec![value], &global));
         }
     }
+    // Values a template reads from `${{ parameters.x }}` are what its callers pass.
+    let params = caller_parameters(ctx);
+    if !params.is_empty() {
+        let resolve = |n: &str| {
+            n.strip_prefix("parameters.")
+                .and_then(|p| params.get(p))
+                .cloned()
+        };
+        for job in &mut jobs {
+            let vars = job.env.iter_mut().chain(job.steps.iter_mut().flat_map(|s| {
+                s.env
+                    .iter_mut()
+                    .chain(s.action.iter_mut().flat_map(|a| a.inputs.iter_mut()))
+            }));
+            for v in vars {
+                if v.value.text.contains("parameters.") {
+                    v.value.source = super::classify_value(System::Azure, &v.value.text, &resolve);
+                }
+            }
+        }
+    }
     Pipeline {
         system: System::Azure,
         jobs,
         root: Some(root.clone()),
     }
+}
+
+/// What the callers of this template (files of the model with a `template:` reaching it) pass
+/// as parameter `name`, else the template's own `default:`.
+pub fn template_parameter(ctx: &FileCtx<'_>, name: &str) -> Option<Source> {
+    caller_parameters(ctx).remove(name)
+}
+
+/// Every parameter the callers of this template pass, by name: a stored token when any caller
+/// passes one (that caller publishes with it), else the first caller's value; then the
+/// template's own defaults for the rest.
+fn caller_parameters(ctx: &FileCtx<'_>) -> std::collections::BTreeMap<String, Source> {
+    let mut out: std::collections::BTreeMap<String, Source> = std::collections::BTreeMap::new();
+    let Some((model, rel)) = ctx.model() else {
+        return out;
+    };
+    let classify = |text: &str| super::classify_value(System::Azure, text, &|_| None);
+    for r in model
+        .refs_to(rel)
+        .filter(|r| r.kind == crate::model::RefKind::AzureTemplate)
+    {
+        let Some(docs) = model.file(&r.from).and_then(|f| f.yaml()) else {
+            continue;
+        };
+        for doc in docs.iter() {
+            let Some(call) = template_call(&doc.root, &r.span, 0) else {
+                continue;
+            };
+            for (k, v) in call.get("parameters").into_iter().flat_map(Node::iter_map) {
+                let (Some(k), Some(text)) = (k.as_str(), v.as_str()) else {
+                    continue;
+                };
+                let source = classify(text);
+                let keep = out.get(k).is_some_and(Source::is_stored);
+                if !keep {
+                    out.insert(k.to_string(), source);
+                }
+            }
+        }
+    }
+    if let Ok(docs) = ctx.yaml_docs() {
+        for doc in docs.iter() {
+            for p in doc
+                .root
+                .get("parameters")
+                .into_iter()
+                .flat_map(Node::iter_seq)
+            {
+                let (Some(n), Some(d)) = (
+                    p.get("name").and_then(Node::as_str),
+                    p.get("default").and_then(Node::as_str),
+                ) else {
+                    continue;
+                };
+                out.entry(n.to_string()).or_insert_with(|| classify(d));
+            }
+        }
+    }
+    out
+}
+
+/// The mapping whose `template:` value is at `span` (the call of a template).
+fn template_call<'a>(node: &'a Node, span: &crate::source::Span, depth: usize) -> Option<&'a Node> {
+    if depth > 64 {
+        return None;
+    }
+    if node.get("template").is_some_and(|t| t.span() == *span) {
+        return Some(node);
+    }
+    node.iter_map()
+        .map(|(_, v)| v)
+        .chain(node.iter_seq())
+        .find_map(|c| template_call(c, span, depth + 1))
 }
 
 /// A step, followed by the steps it hands to its template (`- template: x.yml` with a
@@ -244,6 +338,7 @@ fn job_with(
                             version: v.value.text.clone(),
                             span: v.value.span.clone(),
                             from_file: None,
+                            assumed: false,
                         });
                     }
                 }

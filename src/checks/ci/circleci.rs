@@ -146,5 +146,6 @@ fn orb_node(executor: &Node) -> Option<super::NodeSetup> {
         span: tag.as_scalar()?.to_source(0..len),
         version: value[..len].to_string(),
         from_file: None,
+        assumed: false,
     })
 }

@@ -121,7 +121,7 @@ pub fn step_fills(
             };
             let to_env = target.as_str() == "GITHUB_ENV";
             let by = format!("a `${}` write in step `{label}`", target.as_str());
-            let source = written_source(v.as_str(), &by, earlier, resolve_env);
+            let source = written_source(v.as_str(), value, &by, earlier, resolve_env);
             let span = script.scalar.to_source(whole.range());
             out.push(Fill {
                 env: to_env.then(|| name.as_str().to_string()),
@@ -139,9 +139,11 @@ pub fn step_fills(
     out
 }
 
-/// Where a value written to `$GITHUB_ENV`/`$GITHUB_OUTPUT` comes from.
+/// Where a value written to `$GITHUB_ENV`/`$GITHUB_OUTPUT` comes from. `script` is the whole
+/// script, where a shell variable the value reads may be assigned.
 fn written_source(
     value: &str,
+    script: &str,
     by: &str,
     earlier: &[Fill],
     resolve_env: &dyn Fn(&str) -> Option<Source>,
@@ -159,22 +161,34 @@ fn written_source(
             return s;
         }
     }
-    // `$VAR` the step's `env:` sets.
+    // `$VAR` the step's `env:` sets, or the script assigns from a command's output
+    // (`token=$(vault kv get ...)`).
+    let mut computed = value.contains("$(") || value.contains('`');
     for r in crate::token::env_refs(value) {
         if let Some(s) = resolve_env(&r.name) {
             return s;
         }
+        computed |= assigned_from_command(script, &r.name);
     }
-    if exprs.is_empty() && !value.contains('$') && !value.contains('`') {
-        // A literal: reported (when it is a real token) as a literal, not here.
-        return Source::Other;
+    if computed {
+        return Source::Stored(format!("{FILLED_BY}{by}"));
     }
-    if !exprs.is_empty() && exprs.iter().all(|e| e.source == Source::Other) && !value.contains("$(")
-    {
-        // Only non-secret expressions (`${{ github.ref_name }}`).
-        return Source::Other;
-    }
-    Source::Stored(format!("{FILLED_BY}{by}"))
+    // A literal (reported as one when it is a real token), a flag set by the script
+    // (`HAS_NPM_TOKEN=true`), a non-secret expression (`${{ github.ref_name }}`).
+    Source::Other
+}
+
+/// The script assigns `name` from a command substitution: `name=$(...)`, `name="$(...)"`,
+/// `export name=$(...)`.
+fn assigned_from_command(script: &str, name: &str) -> bool {
+    script.lines().any(|line| {
+        let line = line.trim_start();
+        let line = line.strip_prefix("export ").unwrap_or(line).trim_start();
+        line.strip_prefix(name)
+            .and_then(|rest| rest.strip_prefix('='))
+            .map(|v| v.trim_start_matches(['"', '\'']))
+            .is_some_and(|v| v.starts_with("$(") || v.starts_with('`'))
+    })
 }
 
 /// Secret managers fetch what they hold: stored credentials of unknown lifetime.
@@ -370,6 +384,38 @@ mod tests {
             Some(("env.NPM_TOKEN", "hashicorp/vault-action (step `vault`)"))
         );
         assert_eq!(split_fetched("secrets.NPM_TOKEN"), None);
+    }
+
+    #[test]
+    fn only_computed_values_are_fetched() {
+        let none = |_: &str| None;
+        let src = |v: &str, script: &str| written_source(v, script, "by", &[], &none);
+        assert_eq!(
+            src(
+                "${HAS_NPM_TOKEN}",
+                "if [ -n x ]; then HAS_NPM_TOKEN='true'; fi"
+            ),
+            Source::Other
+        );
+        assert_eq!(src("abcdefgh12345", ""), Source::Other);
+        assert_eq!(src("${{ github.ref_name }}", ""), Source::Other);
+        assert!(matches!(
+            src("$t", "t=$(vault kv get -field=t ci/npm)"),
+            Source::Stored(_)
+        ));
+        assert!(matches!(
+            src("$(op read op://ci/npm/token)", ""),
+            Source::Stored(_)
+        ));
+        assert_eq!(
+            src("${{ secrets.NPM_TOKEN }}", ""),
+            Source::Stored("secrets.NPM_TOKEN".into())
+        );
+        assert_eq!(src("${{ secrets.GITHUB_TOKEN }}", ""), Source::ShortLived);
+        assert_eq!(
+            src("$(aws codeartifact get-authorization-token --domain d --query authorizationToken --output text)", ""),
+            Source::ShortLived
+        );
     }
 
     #[test]

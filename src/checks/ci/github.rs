@@ -294,6 +294,8 @@ struct InputValue {
     name: String,
     value: String,
     related: Option<Related>,
+    /// A default with no caller in the repository to confirm it.
+    assumed: bool,
 }
 
 /// The value of each input every caller in the repository agrees on: what its `with:` passes,
@@ -378,6 +380,7 @@ fn input_values(root: &Node, link: Option<(&Model, &str)>, kind: RefKind) -> Vec
                 name: name.to_string(),
                 value,
                 related,
+                assumed: callers.is_empty(),
             });
         }
     }
@@ -418,8 +421,8 @@ static INPUT_EXPR: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(
 });
 
 /// `${{ inputs.X }}` in a value replaced by the input's value in effect; the related location
-/// of the (last) input used, when one was.
-fn substitute_inputs(var: &mut EnvVar, inputs: &[InputValue]) -> Option<Option<Related>> {
+/// of the (last) input used, when one was, and whether that value is an unconfirmed default.
+fn substitute_inputs(var: &mut EnvVar, inputs: &[InputValue]) -> Option<(Option<Related>, bool)> {
     if inputs.is_empty() || !var.value.text.contains("inputs") {
         return None;
     }
@@ -430,7 +433,7 @@ fn substitute_inputs(var: &mut EnvVar, inputs: &[InputValue]) -> Option<Option<R
             let name = c.get(1).map(|m| m.as_str()).unwrap_or("");
             match inputs.iter().find(|i| i.name == name) {
                 Some(i) => {
-                    related = Some(i.related.clone());
+                    related = Some((i.related.clone(), i.assumed));
                     i.value.clone()
                 }
                 None => {
@@ -472,7 +475,7 @@ fn read_steps(system: System, steps: &Node, scope: &[EnvVar], job: &mut Job, aro
         if let Some(run) = step.get("run") {
             scripts_of(run, &mut scripts);
         }
-        let mut input_related: Vec<(String, Option<Related>)> = Vec::new();
+        let mut input_related: Vec<(String, (Option<Related>, bool))> = Vec::new();
         let action = step.get_entry("uses").and_then(|u| {
             let text = u.value.as_str()?;
             let (name, version) = match text.split_once('@') {
@@ -534,7 +537,7 @@ fn read_steps(system: System, steps: &Node, scope: &[EnvVar], job: &mut Job, aro
 /// file it reads (`node-version-file`, `package.json#volta`, `mise.toml`, `.tool-versions`).
 fn node_setup(
     a: &Action,
-    input_related: &[(String, Option<Related>)],
+    input_related: &[(String, (Option<Related>, bool))],
     around: &Around<'_>,
 ) -> Option<NodeSetup> {
     let literal = |name: &str| {
@@ -548,16 +551,18 @@ fn node_setup(
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, r)| r.clone());
         match elsewhere {
-            Some(None) => None,
-            Some(Some(r)) => Some(NodeSetup {
+            Some((None, _)) => None,
+            Some((Some(r), assumed)) => Some(NodeSetup {
                 version: v.value.text.clone(),
                 span: v.value.span.clone(),
                 from_file: Some(r),
+                assumed,
             }),
             None => Some(NodeSetup {
                 version: v.value.text.clone(),
                 span: v.value.span.clone(),
                 from_file: None,
+                assumed: false,
             }),
         }
     };
@@ -571,6 +576,7 @@ fn node_setup(
             version: pinned.version,
             span,
             from_file: Some(related),
+            assumed: false,
         })
     };
     let read = |name: &str| around.read(name);

@@ -316,5 +316,6 @@ pub fn node_from_image(image: &Node) -> Option<NodeSetup> {
         span: scalar.to_source(tag_start..tag_start + version_len),
         version,
         from_file: None,
+        assumed: false,
     })
 }

@@ -192,6 +192,24 @@ impl<'a> Builder<'a> {
                     self.tools(i + 2..end);
                     i = end + 1;
                 }
+                "nodejs" if self.is(i + 1, '(') => {
+                    // `nodejs('Node 22') { ... }` / `nodejs(nodeJSInstallationName: '...')`: the
+                    // NodeJS plugin's wrapper; its block is walked as it comes.
+                    let Some(args_end) = self.close(i + 1) else {
+                        break;
+                    };
+                    let named = (i + 2..args_end).find_map(|k| {
+                        (self.tok(k).and_then(Token::ident) == Some("nodeJSInstallationName")
+                            && self.is(k + 1, ':'))
+                        .then(|| self.tok(k + 2).and_then(Token::string))
+                        .flatten()
+                    });
+                    let first = self.top_level_strings(i + 2..args_end).first().copied();
+                    if let Some(s) = first.or(named) {
+                        self.node_tool(s);
+                    }
+                    i = args_end + 1;
+                }
                 "configFileProvider" if self.is(i + 1, '(') => {
                     // The block is walked as it comes: the managed file is there for its steps.
                     let Some(args_end) = self.close(i + 1) else {
@@ -216,7 +234,8 @@ impl<'a> Builder<'a> {
                                 {
                                     let span = t.span.start
                                         ..self.tok(args_end).map_or(t.span.end, |c| c.span.end);
-                                    let step = managed_npmrc(span, v.key_span.clone(), v.value.clone());
+                                    let step =
+                                        managed_npmrc(span, v.key_span.clone(), v.value.clone());
                                     self.job().steps.push(step);
                                 }
                             }
@@ -590,8 +609,8 @@ impl<'a> Builder<'a> {
         let mut out = Vec::new();
         let mut idx = at + 2;
         while idx < args_end {
-            let is_config = self.tok(idx).and_then(Token::ident) == Some("configFile")
-                && self.is(idx + 1, '(');
+            let is_config =
+                self.tok(idx).and_then(Token::ident) == Some("configFile") && self.is(idx + 1, '(');
             let Some(close) = is_config.then(|| self.close(idx + 1)).flatten() else {
                 idx += 1;
                 continue;
@@ -638,18 +657,26 @@ impl<'a> Builder<'a> {
                 Some(t) => t.string(),
                 None => None,
             };
-            let Some(s) = s.filter(|s| groovy::is_verbatim(self.text, s)) else {
-                continue;
-            };
-            let name = self.decoded(s);
-            if let Some((at, version)) = version_in(&name) {
-                let start = s.content.start + at;
-                self.node.get_or_insert(NodeSetup {
-                    span: start..start + version.len(),
-                    version: version.to_string(),
-                    from_file: None,
-                });
+            if let Some(s) = s {
+                self.node_tool(s);
             }
+        }
+    }
+
+    /// The job's Node from the name of a NodeJS tool installation, when it carries a version.
+    fn node_tool(&mut self, s: &GString) {
+        if !groovy::is_verbatim(self.text, s) {
+            return;
+        }
+        let name = self.decoded(s);
+        if let Some((at, version)) = version_in(&name) {
+            let start = s.content.start + at;
+            self.node.get_or_insert(NodeSetup {
+                span: start..start + version.len(),
+                version: version.to_string(),
+                from_file: None,
+                assumed: false,
+            });
         }
     }
 }
@@ -700,7 +727,7 @@ fn version_in(name: &str) -> Option<(usize, &str)> {
     let version = rest[..len].trim_end_matches('.');
     let major: u32 = version.split('.').next()?.parse().ok()?;
     // A Node major (0.x was the last before 4); anything else is a label, not a version.
-    (major >= 4 && major < 100).then_some((at, version))
+    (4..100).contains(&major).then_some((at, version))
 }
 
 fn style(delim: Delim) -> ScalarStyle {
@@ -708,5 +735,20 @@ fn style(delim: Delim) -> ScalarStyle {
         Delim::Single => ScalarStyle::SingleQuoted,
         Delim::TripleSingle | Delim::TripleDouble => ScalarStyle::Literal,
         Delim::Double | Delim::Slashy | Delim::DollarSlashy => ScalarStyle::DoubleQuoted,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::version_in;
+
+    #[test]
+    fn node_versions_in_tool_installation_names() {
+        assert_eq!(version_in("node22"), Some((4, "22")));
+        assert_eq!(version_in("NodeJS 20.11.1"), Some((7, "20.11.1")));
+        assert_eq!(version_in("8.16.0"), Some((0, "8.16.0")));
+        assert_eq!(version_in("node-lts"), None);
+        assert_eq!(version_in("nodejs"), None);
+        assert_eq!(version_in("build-2024"), None);
     }
 }

@@ -118,7 +118,11 @@ impl System {
     pub fn tailored_npmrc_advice(self) -> bool {
         matches!(
             self,
-            System::Jenkins | System::Drone | System::Woodpecker | System::Buildkite | System::OneDev
+            System::Jenkins
+                | System::Drone
+                | System::Woodpecker
+                | System::Buildkite
+                | System::OneDev
         )
     }
 
@@ -275,6 +279,9 @@ pub struct NodeSetup {
     /// The repository file the version is read from (`.nvmrc`, `package.json#volta`): the
     /// version is changed there, not at `span`.
     pub from_file: Option<crate::finding::Related>,
+    /// The version is the default of an input of a workflow (or action) no caller in the
+    /// repository is known for: callers elsewhere may pass another one.
+    pub assumed: bool,
 }
 
 /// One job: its steps and everything they see.
@@ -319,6 +326,16 @@ pub fn check(ctx: &mut FileCtx<'_>) {
         }
     };
     for doc in docs.iter() {
+        if let Some(expected) = not_a_pipeline(system, &doc.root) {
+            ctx.note(crate::parse::ParseError::new(
+                format!(
+                    "not a {} pipeline (no {expected}): nothing in it is checked",
+                    system.display()
+                ),
+                Some(doc.root.span.clone()),
+            ));
+            continue;
+        }
         let pipeline = match system {
             System::GithubWorkflow | System::GithubAction => github::pipeline(ctx, system, doc),
             System::Gitlab => gitlab::pipeline(ctx, doc),
@@ -332,6 +349,26 @@ pub fn check(ctx: &mut FileCtx<'_>) {
             System::Jenkins => continue,
         };
         rules::run(ctx, &pipeline);
+    }
+}
+
+/// For the systems whose file names say little (a `.drone.yml` may hold a secret, a
+/// `buildkite.yml` anything): what a document lacks to be a pipeline, if it is none. Drone's
+/// own other kinds (`kind: secret`, `kind: signature`) are pipelines' companions, not notes.
+fn not_a_pipeline(system: System, root: &Node) -> Option<&'static str> {
+    let has = |keys: &[&str]| keys.iter().any(|k| root.get(k).is_some());
+    match system {
+        System::Drone => {
+            let kind = root
+                .get("kind")
+                .and_then(Node::as_str)
+                .unwrap_or("pipeline");
+            (kind == "pipeline" && !has(&["steps", "pipeline"])).then_some("`steps:`")
+        }
+        System::Woodpecker => (!has(&["steps", "pipeline"])).then_some("`steps:`"),
+        System::Buildkite => (!root.is_sequence() && !has(&["steps"])).then_some("`steps:`"),
+        System::OneDev => (!has(&["jobs"])).then_some("`jobs:`"),
+        _ => None,
     }
 }
 
@@ -506,10 +543,21 @@ pub fn expressions(system: System, text: &str) -> Vec<Expr> {
             } else {
                 Source::Other
             };
+            // `${{ parameters.x }}`: resolved from the template's callers when they are read.
+            let param = inner
+                .as_str()
+                .trim()
+                .strip_prefix("parameters.")
+                .filter(|p| {
+                    !p.is_empty()
+                        && p.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                })
+                .map(|p| format!("parameters.{p}"));
             out.push(Expr {
                 range: whole.range(),
                 source,
-                env_name: None,
+                env_name: param,
             });
         }
         for m in AZURE_MACRO.captures_iter(text) {
@@ -585,6 +633,18 @@ pub fn classify_value(
     }
     let exprs = expressions(system, trimmed);
     if !exprs.is_empty() {
+        // A template parameter is what its callers pass, whatever its name says.
+        for e in &exprs {
+            if let Some(name) = e
+                .env_name
+                .as_deref()
+                .filter(|n| n.starts_with("parameters."))
+            {
+                if let Some(s) = resolve(name) {
+                    return s;
+                }
+            }
+        }
         for e in &exprs {
             if e.source.is_stored() {
                 return e.source.clone();

@@ -357,6 +357,12 @@ impl Analyser<'_> {
             return;
         }
         let Some(first) = words.first() else { return };
+        if bin_name(&first.value) == "make" {
+            if let Some((rel, recipe)) = self.make_recipe(&words[1..]) {
+                self.external_text(command, &rel, &recipe, facts);
+            }
+            return;
+        }
         let path = if first.value.ends_with(".sh") {
             Some(first.value.as_str())
         } else if matches!(
@@ -377,10 +383,51 @@ impl Analyser<'_> {
         let Some(text) = (self.scope.read)(rel) else {
             return;
         };
+        self.external_text(command, rel, &text, facts);
+    }
+
+    /// `make drone-publish`: the recipe of that target in the repository's Makefile, as the
+    /// shell would run it (make's `$$` is the shell's `$`). A `-C dir`/`-f file` run, a target
+    /// made of variables or a Makefile without that rule is not read.
+    fn make_recipe(&self, args: &[Word]) -> Option<(String, String)> {
+        if args
+            .iter()
+            .any(|w| w.value.starts_with('-') || w.value.contains('$'))
+        {
+            return None;
+        }
+        let target = args.iter().find(|w| !w.value.contains('='))?.value.clone();
+        let (rel, text) = ["Makefile", "makefile", "GNUmakefile"]
+            .iter()
+            .find_map(|name| (self.scope.read)(name).map(|t| (name.to_string(), t)))?;
+        let mut recipe = String::new();
+        let mut inside = false;
+        for line in text.lines() {
+            if let Some(body) = line.strip_prefix('\t') {
+                if inside {
+                    let body = body.trim_start_matches(['@', '-', '+']);
+                    recipe.push_str(&body.replace("$$", "$"));
+                    recipe.push('\n');
+                }
+                continue;
+            }
+            if line.trim().is_empty() || line.trim_start().starts_with('#') {
+                continue;
+            }
+            // `target: prerequisites` (not `VAR := value`).
+            inside = line.split_once(':').is_some_and(|(names, rest)| {
+                !rest.starts_with('=') && names.split_whitespace().any(|n| n == target)
+            });
+        }
+        (!recipe.is_empty()).then_some((rel, recipe))
+    }
+
+    /// What a repository script (or Makefile recipe) `rel` does, reported at `command`.
+    fn external_text(&self, command: &Command, rel: &str, text: &str, facts: &mut Facts) {
         if text.len() as u64 > MAX_SCRIPT_BYTES {
             return;
         }
-        let parsed = shell::parse(&text);
+        let parsed = shell::parse(text);
         let inner = Analyser {
             map: Mapping::External {
                 call: self.file_span(command.span.clone()),
@@ -971,6 +1018,15 @@ impl Analyser<'_> {
             .copied();
         if let Some(e) = chosen {
             let mut source = e.source.clone();
+            // An Azure template parameter is what its callers pass, whatever its name says.
+            if let Some(s) = e
+                .env_name
+                .as_deref()
+                .filter(|n| n.starts_with("parameters."))
+                .and_then(|n| (self.scope.resolve)(n))
+            {
+                source = s;
+            }
             if let (Source::Other, Some(name)) = (&source, &e.env_name) {
                 // Outside GitHub (Jenkins `${env.NPM_TOKEN}`), a token variable the file does not
                 // define comes from the CI system's settings, like a shell `$NPM_TOKEN`.
@@ -1060,7 +1116,7 @@ fn is_project_npmrc(target: &str) -> bool {
 }
 
 /// `registry=URL` and `@scope:registry=URL` lines of a config text written by a script:
-/// (scope, URL). `\n` escapes (`echo -e`, `printf`) separate lines too.
+/// (scope, URL or variable). `\n` escapes (`echo -e`, `printf`) separate lines too.
 fn registry_lines(text: &str) -> Vec<(Option<String>, String)> {
     static LINE: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r#"(?m)(?:^|\\n|\s)(@[A-Za-z0-9._-]+:)?registry\s*=\s*["']?([^\s"'\\]+)"#)
@@ -1075,7 +1131,10 @@ fn registry_lines(text: &str) -> Vec<(Option<String>, String)> {
             let scope = c
                 .get(1)
                 .map(|s| s.as_str().trim_end_matches(':').to_string());
-            (url.contains("://") || url.starts_with("//")).then(|| (scope, url.to_string()))
+            // A variable (`${CI_API_V4_URL}/projects/...`, GitLab's documented form) names a
+            // registry too, one that is not npmjs unless it says so.
+            (url.contains("://") || url.starts_with("//") || url.starts_with('$'))
+                .then(|| (scope, url.to_string()))
         })
         .collect()
 }
@@ -1146,6 +1205,43 @@ mod tests {
         for no in ["npm@10", "npm@11.4.2", "npm@11.5.0", "npmx", "node"] {
             assert!(!npm_spec_is_oidc_ready(no), "{no}");
         }
+    }
+
+    #[test]
+    fn registry_lines_of_written_config() {
+        assert_eq!(
+            registry_lines("registry=https://npm.pkg.github.com"),
+            [(None, "https://npm.pkg.github.com".to_string())]
+        );
+        assert_eq!(
+            registry_lines(
+                "  @acme:registry = \"https://gitlab.example.com/api/v4/packages/npm/\""
+            ),
+            [(
+                Some("@acme".to_string()),
+                "https://gitlab.example.com/api/v4/packages/npm/".to_string()
+            )]
+        );
+        // `echo -e` / printf escapes separate lines too.
+        assert_eq!(
+            registry_lines("always-auth=true\\nregistry=https://r.example/"),
+            [(None, "https://r.example/".to_string())]
+        );
+        // Flags and variables named like it are no config lines; a value must be a URL.
+        assert!(registry_lines("--registry=https://x.example/").is_empty());
+        assert!(registry_lines("npm_config_registry=https://x.example/").is_empty());
+        assert_eq!(
+            registry_lines(
+                "@acme:registry=${CI_API_V4_URL}/projects/${CI_PROJECT_ID}/packages/npm/"
+            ),
+            [(
+                Some("@acme".to_string()),
+                "${CI_API_V4_URL}/projects/${CI_PROJECT_ID}/packages/npm/".to_string()
+            )]
+        );
+        assert!(registry_lines("registry=true").is_empty());
+        assert!(is_project_npmrc(".npmrc") && is_project_npmrc("packages/a/.npmrc"));
+        assert!(!is_project_npmrc("~/.npmrc") && !is_project_npmrc("$HOME/.npmrc"));
     }
 
     #[test]

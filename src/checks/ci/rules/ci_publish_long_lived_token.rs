@@ -147,7 +147,11 @@ pub(super) fn publish_rules(
                 if !s.edits.is_empty() {
                     s.applicability = Applicability::Unsafe;
                 }
-                s
+                let upgrades = steps.iter().any(|s| s.facts.npm_upgrade);
+                match old_npm_note(system, job).filter(|_| !upgrades) {
+                    Some(note) => s.note(note),
+                    None => s,
+                }
             };
             // A secret manager's (or a script's) value: a credential, lifetime unknown.
             let fetched = crate::checks::ci::fills::split_fetched(&first.token.display)
@@ -258,6 +262,28 @@ fn stage_publish_edits(text: &str, publishes: &[(usize, &Publish)]) -> Vec<crate
     edits.sort_by_key(|e| e.span.start);
     edits.dedup_by_key(|e| e.span.start);
     edits
+}
+
+/// A job whose Node (a `node:22` image, Jenkins `tools { nodejs 'node22' }`) comes with an npm
+/// older than 11.20.0, which refuses stage-only tokens: the upgrade `npm stage publish` needs.
+fn old_npm_note(system: System, job: &Job) -> Option<String> {
+    if !system.tailored_npmrc_advice() {
+        return None;
+    }
+    let node = job.node.as_ref()?;
+    let version = crate::checks::ci::parse_node_version(&node.version)?;
+    if crate::checks::ci::node_bundles_oidc_npm(version) {
+        return None;
+    }
+    let how = if system == System::Jenkins {
+        ", or give the NodeJS tool installation (`tools { nodejs ... }`, `nodejs(...)`) a current npm"
+    } else {
+        ""
+    };
+    Some(format!(
+        "this job runs Node {}, whose bundled npm is older than 11.20.0 and refuses stage-only tokens: run `npm install -g npm@latest` before `npm stage publish`{how}",
+        node.version
+    ))
 }
 
 /// Every token reaching the publish was fetched at run time by an earlier step (a secret

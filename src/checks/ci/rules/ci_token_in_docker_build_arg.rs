@@ -8,6 +8,7 @@ pub(super) const BUILD_ARG: &str = "ci-token-in-docker-build-arg";
 /// Container build args carrying a token into an image layer.
 pub(super) fn report(
     ctx: &mut FileCtx<'_>,
+    system: System,
     job: &Job,
     sf: &StepFacts,
     seen: &mut Seen,
@@ -28,7 +29,22 @@ pub(super) fn report(
         {
             suggestion_edits.push(e);
         }
-        let draft = Draft::at(BUILD_ARG, b.span.clone())
+        let mut draft = Draft::at(BUILD_ARG, b.span.clone());
+        if system.tailored_npmrc_advice() {
+            draft = draft
+                .message_key("system")
+                .arg("system", system.display())
+                .arg("job", job.name.clone());
+        }
+        let env_note = if system.tailored_npmrc_advice() {
+            format!(
+                "the variable must be in the environment of the build command: {}",
+                system.secret_store()
+            )
+        } else {
+            "the variable must be in the environment of the build command (for GitHub: `env:` on the step)".to_string()
+        };
+        let draft = draft
             .arg("name", b.name.clone())
             .arg("token", b.token.display.clone())
             .suggestion(
@@ -51,7 +67,7 @@ pub(super) fn report(
                     b.name,
                     b.name
                 ))
-                .note("the variable must be in the environment of the build command (for GitHub: `env:` on the step)"),
+                .note(env_note),
             )
             .identity(format!("{} {}", job.name, b.name));
         // One report per location: a template shared by several jobs is one line to fix.

@@ -32,7 +32,11 @@ pub(super) fn emit_writes(
             } else {
                 npmrc_suggestion(system, w, ctx.text)
             };
-            let draft = Draft::at(NPMRC, w.span.clone())
+            let mut draft = Draft::at(NPMRC, w.span.clone());
+            if system.tailored_npmrc_advice() {
+                draft = draft.message_key("system").arg("system", system.display());
+            }
+            let draft = draft
                 .arg("target", w.target.clone())
                 .arg("token", w.token.display.clone())
                 .arg("job", job.name.clone())
@@ -155,10 +159,16 @@ pub(super) fn npmrc_suggestion(system: System, w: &AuthWrite, text: &str) -> Sug
             }
         }
         None => {
-            let (host, var) = match w.host.as_deref().filter(|h| !is_npm_registry(h)) {
-                Some(h) => (h, "REGISTRY_TOKEN"),
-                None => ("registry.npmjs.org", "NPM_TOKEN"),
-            };
+            // Another registry's token keeps its host; the variable is the one written.
+            let host = w
+                .host
+                .as_deref()
+                .filter(|h| !is_npm_registry(h))
+                .unwrap_or("registry.npmjs.org");
+            let var = written
+                .and_then(variable_of)
+                .or_else(|| variable_of(&w.token.display))
+                .unwrap_or("NPM_TOKEN");
             Suggestion::new(
                 format!("Keep the token out of files: write `//{host}/:_authToken=${{{var}}}` literally (single quotes)"),
                 Applicability::Manual,
@@ -173,7 +183,8 @@ pub(super) fn npmrc_suggestion(system: System, w: &AuthWrite, text: &str) -> Sug
 fn variable_of(text: &str) -> Option<&str> {
     let t = text.trim().trim_start_matches('$').trim_start_matches('{');
     let t = t.strip_prefix("env.").unwrap_or(t).trim_end_matches('}');
-    (!t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    (!t.is_empty()
+        && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         && !t.starts_with(|c: char| c.is_ascii_digit()))
     .then_some(t)
 }

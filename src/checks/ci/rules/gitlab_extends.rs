@@ -221,6 +221,20 @@ pub(super) fn notes(ctx: &mut FileCtx<'_>, p: &Pipeline) {
     let files = ctx
         .model()
         .map(|(model, rel)| (model, pipeline_files(model, rel)));
+    // With a remote include, an unknown name most likely comes from it.
+    let remote = has_remote_include(root)
+        || files.as_ref().is_some_and(|(m, fs)| {
+            fs.iter().any(|f| {
+                m.file(f)
+                    .and_then(|f| f.yaml())
+                    .is_some_and(|docs| docs.iter().any(|d| has_remote_include(&d.root)))
+            })
+        });
+    let nowhere = if remote {
+        "which no file of this repository defines (it may come from a remote include, which is not read)"
+    } else {
+        "which no file of this pipeline defines"
+    };
     let defined = |name: &str| {
         root.get(name).is_some()
             || files
@@ -239,7 +253,7 @@ pub(super) fn notes(ctx: &mut FileCtx<'_>, p: &Pipeline) {
             };
             if !defined(name) {
                 out.push(ParseError::new(
-                    format!("`{job}` extends `{name}`, which no file of this pipeline defines; its keys are not known"),
+                    format!("`{job}` extends `{name}`, {nowhere}; its keys are not known"),
                     Some(parent.span()),
                 ));
             } else if loops_back(root, job, name) {
@@ -256,7 +270,10 @@ pub(super) fn notes(ctx: &mut FileCtx<'_>, p: &Pipeline) {
             let Some(name) = path.first() else { continue };
             if !defined(name) {
                 out.push(ParseError::new(
-                    format!("`!reference [{}]` names `{name}`, which no file of this pipeline defines; not followed", path.join(", ")),
+                    format!(
+                        "`!reference [{}]` names `{name}`, {nowhere}; not followed",
+                        path.join(", ")
+                    ),
                     Some(r.span()),
                 ));
             }
@@ -264,6 +281,25 @@ pub(super) fn notes(ctx: &mut FileCtx<'_>, p: &Pipeline) {
     }
     for n in out {
         ctx.note(n);
+    }
+}
+
+/// Whether `root` includes a file of another repository or of GitLab's own templates.
+fn has_remote_include(root: &Node) -> bool {
+    let Some(include) = root.get("include") else {
+        return false;
+    };
+    let remote = |item: &Node| {
+        item.as_str()
+            .is_some_and(|s| s.starts_with("http://") || s.starts_with("https://"))
+            || ["remote", "project", "template", "component"]
+                .iter()
+                .any(|k| item.get(k).is_some())
+    };
+    if include.is_sequence() {
+        include.iter_seq().any(remote)
+    } else {
+        remote(include)
     }
 }
 

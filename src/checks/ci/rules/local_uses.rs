@@ -243,9 +243,11 @@ fn oidc_publish(
     {
         return None;
     }
+    let repo_registry = repo_registry(ctx);
     for (i, sf) in steps.iter().enumerate() {
         for p in &sf.facts.publishes {
-            if p.dry_run || p.registry.as_deref().is_some_and(|r| !is_npm_registry(r)) {
+            let registry = publish_registry(ctx, job, &steps, i, p, repo_registry.as_deref());
+            if p.dry_run || registry.as_deref().is_some_and(|r| !is_npm_registry(r)) {
                 continue;
             }
             let credential = !tokens_for(ctx, job, &steps, i).is_empty()

@@ -244,7 +244,7 @@ fn job_rules_with(
 
     // Build args and logins (token writes come last: a job rewrite may cover them).
     for sf in steps {
-        ci_token_in_docker_build_arg::report(ctx, job, sf, seen, reported);
+        ci_token_in_docker_build_arg::report(ctx, system, job, sf, seen, reported);
         npm_login_in_automation::report(ctx, system, job, sf, seen);
     }
 
@@ -273,7 +273,13 @@ fn step_facts(
     let mut exported = exported_tokens(ctx, system, job).into_iter().peekable();
     for (i, step) in job.steps.iter().enumerate() {
         let scope_env: Vec<EnvVar> = job.env.iter().chain(step.env.iter()).cloned().collect();
-        let resolve = |n: &str| resolve_in(&[&scope_env], n);
+        let resolve = |n: &str| {
+            resolve_in(&[&scope_env], n).or_else(|| {
+                n.strip_prefix("parameters.")
+                    .filter(|_| system == System::Azure)
+                    .and_then(|p| crate::checks::ci::azure::template_parameter(ctx, p))
+            })
+        };
         let options = ctx.options;
         let is_token_var = |n: &str| options.is_token_var(n);
         let scope = Scope {
@@ -589,7 +595,10 @@ fn other_action_facts(text: &str, a: &Action, facts: &mut Facts) {
         | "docker-compose" => plugin_build_args(a, facts),
         "jenkins:withnpm" => {
             // Jenkins `withNPM(npmrcConfig: ...)`: a managed .npmrc (with its token) for the block.
-            if let Some(c) = a.input("npmrcConfig").filter(|c| c.value.source.is_stored()) {
+            if let Some(c) = a
+                .input("npmrcConfig")
+                .filter(|c| c.value.source.is_stored())
+            {
                 let display = display_source(&c.value.source);
                 facts.provided.push(TokenUse {
                     display: display.clone(),
@@ -837,13 +846,28 @@ fn publish_registry(
     let mut npm_auth = false;
     let mut other_hosts: Vec<&script::AuthWrite> = Vec::new();
     for (i, (step, sf)) in job.steps.iter().zip(steps).enumerate().take(at + 1) {
-        if let Some(url) = step
+        let setup_node = step
             .action
             .as_ref()
-            .filter(|a| a.name == "actions/setup-node")
-            .and_then(|a| a.input("registry-url"))
-        {
-            user = Some(url.value.text.clone());
+            .filter(|a| a.name == "actions/setup-node");
+        if let Some((a, url)) = setup_node.and_then(|a| Some((a, a.input("registry-url")?))) {
+            // With `scope:`, setup-node writes `@scope:registry=` (it adds the `@`).
+            let set = script::RegistrySet {
+                span: url.value.span.clone(),
+                scope: a.input("scope").map(|s| {
+                    let s = s.value.text.trim();
+                    if s.starts_with('@') {
+                        s.to_string()
+                    } else {
+                        format!("@{s}")
+                    }
+                }),
+                url: url.value.text.clone(),
+                project: false,
+            };
+            if applies(&set) {
+                user = Some(set.url);
+            }
         }
         for set in sf.facts.registry_sets.iter().filter(|s| before(i, &s.span)) {
             if !applies(set) {
@@ -1012,7 +1036,8 @@ fn tokens_for(ctx: &FileCtx<'_>, job: &Job, steps: &[StepFacts], i: usize) -> Ve
             push(t.clone(), Origin::Other, &mut out);
         }
     }
-    for sf in steps {
+    // Tokens exported to the rest of the job by this step or an earlier one.
+    for sf in steps.iter().take(i + 1) {
         for t in &sf.facts.provided {
             push(t.clone(), Origin::Other, &mut out);
         }

@@ -21,7 +21,14 @@ pub(super) fn report(
             } else {
                 ""
             };
-            let mut draft = Draft::at(LOGIN, l.span.clone())
+            let mut draft = Draft::at(LOGIN, l.span.clone());
+            if system.tailored_npmrc_advice() {
+                draft = draft
+                    .message_key("system")
+                    .arg("system", system.display())
+                    .arg("job", job.name.clone());
+            }
+            draft = draft
                 .arg("tool", l.tool.clone())
                 .arg("npm12", crate::advice::login_npm12_note(&l.tool))
                 .arg("stage_note", note)

@@ -185,6 +185,9 @@ pub(super) fn misconfiguration(
             if let Some(r) = &n.from_file {
                 draft = draft.related(r.clone());
             }
+            if n.assumed {
+                draft = draft.confidence(Confidence::Medium);
+            }
             emit(ctx, seen, draft);
         }
         Some((n, v)) if needs_npm && !node_bundles_oidc_npm(v) && !npm_upgrade => {
@@ -195,6 +198,9 @@ pub(super) fn misconfiguration(
                 .suggestion(s);
             if let Some(r) = &n.from_file {
                 draft = draft.related(r.clone());
+            }
+            if n.assumed {
+                draft = draft.confidence(Confidence::Medium);
             }
             emit(ctx, seen, draft);
         }

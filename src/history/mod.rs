@@ -14,7 +14,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use gix::bstr::{BStr, BString, ByteSlice, ByteVec};
 use gix::objs::Find;
@@ -27,8 +28,13 @@ use crate::discover::{self, Candidate, FileError, FileKind};
 use crate::finding::{Applicability, Finding, Related, RenderedSuggestion};
 use crate::scan::{self, Report, RootSummary, ScanSettings};
 
+mod packs;
+
 /// The rules a history scan reports: credentials only.
 pub const HISTORY_RULES: [&str; 2] = ["hardcoded-token", "basic-auth-credential"];
+
+/// How much of a blob's start tells a binary (a NUL byte), as in a working-tree scan.
+const BINARY_PROBE: usize = 8 * 1024;
 
 /// Delta-base cache of each object handle (one per thread).
 const PACK_CACHE_BYTES: usize = 24 * 1024 * 1024;
@@ -207,38 +213,103 @@ fn scan_repository(
     let exclude = build_excludes(options);
     let (metas, blobs) = collect_blobs(&repo, &commits, &prefix, &exclude, &root_display, &mut out);
     let head_blobs = head_blobs(&repo, &prefix);
+    // The trees are read: their delta-base cache is of no use to the pack walks.
+    repo.objects.unset_pack_cache();
 
-    let sync = repo.clone().into_sync();
     let mut blobs: Vec<(ObjectId, BlobSites)> = blobs.into_iter().collect();
-    // A stable order for the parallel pass's output (ids are effectively random, which also
-    // spreads large and small blobs over the threads).
+    // Sorted ids: looked up by binary search as the packs are decoded, and a stable order for
+    // the output of the parallel passes.
     blobs.sort_unstable_by_key(|b| b.0);
+    let ids: Vec<ObjectId> = blobs.iter().map(|b| b.0).collect();
+    let done: Vec<AtomicBool> = ids.iter().map(|_| AtomicBool::new(false)).collect();
     let shown_under = |path: &str| join_display(&root_display, path, &prefix);
-    let scanned: Vec<BlobScan> = blobs
-        .par_iter()
-        .map_init(
+    let tally = Tally::default();
+    let check = |at: usize, data: &[u8]| {
+        if let Some((id, sites)) = blobs.get(at) {
+            tally.add(check_blob(
+                id,
+                sites,
+                data,
+                root_index,
+                &shown_under,
+                settings,
+            ));
+        }
+    };
+    let hash = repo.object_hash();
+    let threads = rayon::current_num_threads();
+    for idx in packs::pack_indices(&repo) {
+        if let Err(e) = packs::walk_pack(&idx, hash, threads, &ids, &done, &check) {
+            // Its blobs are read one by one below, where what cannot be read is reported.
+            note(
+                &mut out,
+                format!(
+                    "pack {} could not be decoded whole ({}): its blobs are read one by one",
+                    idx.file_name()
+                        .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+                    one_line(&e)
+                ),
+            );
+        }
+    }
+    // Loose objects, and whatever the pack walks did not deliver.
+    let rest: Vec<usize> = (0..blobs.len())
+        .filter(|&at| !done[at].load(Ordering::Relaxed))
+        .collect();
+    if !rest.is_empty() {
+        let sync = repo.clone().into_sync();
+        rest.par_iter().for_each_init(
             || {
                 let mut repo = sync.to_thread_local();
                 set_pack_cache(&mut repo);
                 (repo, Vec::new())
             },
-            |(repo, buf), (id, sites)| {
-                scan_blob(repo, buf, id, sites, root_index, &shown_under, settings)
+            |(repo, buf), &at| {
+                let Some((id, sites)) = blobs.get(at) else {
+                    return;
+                };
+                match repo.objects.try_find(id, buf) {
+                    Ok(Some(data)) if data.kind == gix::object::Kind::Blob => check(at, data.data),
+                    Ok(Some(_)) => tally.add(BlobScan::Unreadable {
+                        path: sites.first.path.clone(),
+                        message: format!(
+                            "object {} is no blob: not scanned",
+                            id.to_hex_with_len(12)
+                        ),
+                    }),
+                    Ok(None) => tally.add(BlobScan::Missing {
+                        path: sites.first.path.clone(),
+                    }),
+                    Err(e) => tally.add(BlobScan::Unreadable {
+                        path: sites.first.path.clone(),
+                        message: format!(
+                            "blob {} cannot be read: {}",
+                            id.to_hex_with_len(12),
+                            one_line(&e)
+                        ),
+                    }),
+                }
             },
-        )
-        .collect();
+        );
+    }
+    drop(done);
 
+    let Tally { scanned, kept } = tally;
+    out.blobs_scanned = scanned.into_inner();
+    let mut kept = kept.into_inner().unwrap_or_else(|e| e.into_inner());
+    // The threads finish in any order: the output does not depend on it.
+    kept.sort_by_key(|b| b.order_key());
     let mut unparsed = 0usize;
-    let mut missing = 0usize;
+    let mut missing: Vec<String> = Vec::new();
     let mut occurrences: Vec<Occurrence> = Vec::new();
-    for blob in scanned {
+    for blob in kept {
         match blob {
             BlobScan::Unreadable { path, message } => out.errors.push(FileError {
                 path: shown_under(&path),
                 line: None,
                 message,
             }),
-            BlobScan::Missing => missing += 1,
+            BlobScan::Missing { path } => missing.push(path),
             BlobScan::Done {
                 id,
                 commit,
@@ -247,7 +318,6 @@ fn scan_repository(
                 suppressed,
                 parse_failed,
             } => {
-                out.blobs_scanned += 1;
                 out.suppressed += suppressed;
                 unparsed += usize::from(parse_failed);
                 for finding in findings {
@@ -261,14 +331,22 @@ fn scan_repository(
             }
         }
     }
-    if missing > 0 {
-        note(
-            &mut out,
+    if let Some(first) = missing.first() {
+        let count = missing.len();
+        let s = if count == 1 { "" } else { "s" };
+        let first = shown_under(first);
+        let message = if is_partial_clone(&repo) {
             format!(
-                "{missing} blob{} not in the object database (a partial clone?): not scanned",
-                if missing == 1 { "" } else { "s" }
-            ),
-        );
+                "{count} blob{s} left out of this partial clone (first: {first}): not scanned; \
+                 a full clone has them"
+            )
+        } else {
+            format!(
+                "{count} blob{s} missing from the object database (first: {first}): not scanned; \
+                 `git fsck` names what the repository lacks"
+            )
+        };
+        note(&mut out, message);
     }
     if unparsed > 0 {
         note(
@@ -644,52 +722,101 @@ enum BlobScan {
         parse_failed: bool,
     },
     /// Not in the object database (a partial clone): counted in one note.
-    Missing,
+    Missing {
+        path: String,
+    },
     Unreadable {
         path: String,
         message: String,
     },
 }
 
-fn scan_blob(
-    repo: &mut gix::Repository,
-    buf: &mut Vec<u8>,
+impl BlobScan {
+    /// Whether the report needs anything of it beyond the count of scanned blobs.
+    fn worth_keeping(&self) -> bool {
+        match self {
+            BlobScan::Done {
+                findings,
+                suppressed,
+                parse_failed,
+                ..
+            } => !findings.is_empty() || *suppressed > 0 || *parse_failed,
+            _ => true,
+        }
+    }
+
+    /// A stable order of the kept results, whichever thread produced them first.
+    fn order_key(&self) -> (u8, Option<ObjectId>, String) {
+        match self {
+            BlobScan::Done { id, .. } => (0, Some(*id), String::new()),
+            BlobScan::Missing { path } => (1, None, path.clone()),
+            BlobScan::Unreadable { path, message } => (2, None, format!("{path}\0{message}")),
+        }
+    }
+}
+
+/// Pass 3's results, filled from any thread: the count of scanned blobs and only the results
+/// that say something (most blobs of a history hold nothing).
+#[derive(Default)]
+struct Tally {
+    scanned: AtomicUsize,
+    kept: Mutex<Vec<BlobScan>>,
+}
+
+impl Tally {
+    fn add(&self, scan: BlobScan) {
+        if matches!(scan, BlobScan::Done { .. }) {
+            self.scanned.fetch_add(1, Ordering::Relaxed);
+        }
+        if scan.worth_keeping() {
+            self.kept
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(scan);
+        }
+    }
+}
+
+/// Runs the checks on one blob's bytes.
+fn check_blob(
     id: &ObjectId,
     sites: &BlobSites,
+    data: &[u8],
     root_index: usize,
     shown_under: &(impl Fn(&str) -> String + Sync),
     settings: &ScanSettings,
 ) -> BlobScan {
-    let data = match repo.objects.try_find(id, buf) {
-        Ok(Some(data)) => data,
-        Ok(None) => return BlobScan::Missing,
-        Err(e) => {
-            return BlobScan::Unreadable {
-                path: sites.first.path.clone(),
-                message: format!(
-                    "blob {} cannot be read: {}",
-                    id.to_hex_with_len(12),
-                    one_line(&e)
-                ),
-            }
-        }
+    let nothing = || BlobScan::Done {
+        id: *id,
+        commit: sites.first.commit,
+        findings: Vec::new(),
+        source: None,
+        suppressed: 0,
+        parse_failed: false,
     };
     // Past versions larger than the limit are swept only (generated bundles, lock files).
     let (site, kind) = match &sites.known {
-        Some((site, kind)) if (data.data.len() as u64) <= settings.max_file_size => (site, *kind),
+        Some((site, kind)) if (data.len() as u64) <= settings.max_file_size => (site, *kind),
         _ => (&sites.first, FileKind::Other),
     };
-    let display = shown_under(&site.path);
+    // The sweep of a blob of no known kind needs `npm_`: most blobs of a history end here,
+    // before any path is built. A binary blob (NUL in its first bytes) is no text to sweep.
+    if kind == FileKind::Other
+        && (memchr::memchr(0, &data[..data.len().min(BINARY_PROBE)]).is_some()
+            || memchr::memmem::find(data, b"npm_").is_none())
+    {
+        return nothing();
+    }
     let candidate = Candidate {
         // Checks that look around a config on disk (a compose `env_file`, a project's
         // package.json) must find nothing for a blob of the past: this path does not exist.
         fs_path: PathBuf::from("\0history").join(&site.path),
-        display,
+        display: shown_under(&site.path),
         kind,
         named: false,
         root: root_index,
     };
-    let outcome = scan::scan_bytes(&candidate, data.data, settings);
+    let outcome = scan::scan_bytes(&candidate, data, settings);
     let findings: Vec<Finding> = outcome
         .findings
         .into_iter()
@@ -708,6 +835,21 @@ fn scan_blob(
         suppressed: outcome.suppressed,
         parse_failed: !outcome.errors.is_empty() && kind != FileKind::Other,
     }
+}
+
+/// Whether objects were left out of this repository on purpose when it was fetched
+/// (`git clone --filter`): its packs from a promisor remote are marked so.
+fn is_partial_clone(repo: &gix::Repository) -> bool {
+    let config = repo.config_snapshot();
+    if config.string("extensions.partialClone").is_some() {
+        return true;
+    }
+    let pack_dir = repo.objects.store_ref().path().join("pack");
+    std::fs::read_dir(pack_dir).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| e.path().extension().is_some_and(|x| x == "promisor"))
+    })
 }
 
 /// A finding in one blob, before grouping.
