@@ -757,6 +757,21 @@ pub fn display_root_for(display: &str, rel: &str, root: &Path) -> String {
     discover::display_path(root)
 }
 
+/// A file reader over `(name, text)` pairs, for the resolvers' unit tests.
+#[cfg(test)]
+pub(crate) fn test_reader(files: &[(&str, &str)]) -> impl Fn(&str) -> Option<Arc<str>> {
+    let files: Vec<(String, String)> = files
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    move |name: &str| {
+        files
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| Arc::from(t.as_str()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -267,18 +267,7 @@ fn yaml_to_json(node: &crate::parse::yaml::Node) -> serde_json::Value {
 mod tests {
     use super::*;
 
-    fn reader(files: &[(&str, &str)]) -> impl Fn(&str) -> Option<Arc<str>> {
-        let files: Vec<(String, String)> = files
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect();
-        move |name: &str| {
-            files
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, t)| Arc::from(t.as_str()))
-        }
-    }
+    use crate::model::test_reader as reader;
 
     type Case<'a> = (&'a [(&'a str, &'a str)], Option<bool>);
 

@@ -216,18 +216,7 @@ pub fn semver(v: &str) -> Option<(u64, u64, u64)> {
 mod tests {
     use super::*;
 
-    fn reader(files: &[(&str, &str)]) -> impl Fn(&str) -> Option<Arc<str>> {
-        let files: Vec<(String, String)> = files
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect();
-        move |name: &str| {
-            files
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, t)| Arc::from(t.as_str()))
-        }
-    }
+    use crate::model::test_reader as reader;
 
     fn version(p: Option<Pinned>) -> Option<String> {
         p.map(|p| p.version)

@@ -189,6 +189,16 @@ fn display_source(s: &Source) -> String {
     }
 }
 
+/// The token an action input, pipe variable or task input hands over, named by its source.
+fn token_of_value(v: &super::Value) -> TokenUse {
+    TokenUse {
+        display: display_source(&v.source),
+        span: v.span.clone(),
+        source: v.source.clone(),
+        placeholder: false,
+    }
+}
+
 fn is_npm_registry(url: &str) -> bool {
     let u = url.trim().to_ascii_lowercase();
     u.is_empty() || u.contains("registry.npmjs.org") || u.contains("registry.yarnpkg.com")
@@ -563,12 +573,7 @@ fn other_action_facts(text: &str, a: &Action, facts: &mut Facts) {
                     tokenish_name(&i.name) || name == "token" || name.ends_with("password")
                 })
                 .filter(|i| matches!(i.value.source, Source::Stored(_) | Source::Literal))
-                .map(|i| TokenUse {
-                    display: display_source(&i.value.source),
-                    span: i.value.span.clone(),
-                    source: i.value.source.clone(),
-                    placeholder: false,
-                })
+                .map(|i| token_of_value(&i.value))
                 .collect();
             let registry = a
                 .inputs

@@ -53,12 +53,7 @@ pub(super) fn remote_publish(ctx: &FileCtx<'_>, step: &Step, a: &Action) -> Opti
         .inputs
         .iter()
         .filter(|i| npm_token_input(ctx, i))
-        .map(|i| TokenUse {
-            display: display_source(&i.value.source),
-            span: i.value.span.clone(),
-            source: i.value.source.clone(),
-            placeholder: false,
-        })
+        .map(|i| token_of_value(&i.value))
         .collect();
     let env_token = step
         .env
