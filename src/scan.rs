@@ -340,7 +340,10 @@ fn assemble(
                 .insert(candidate.display.clone(), candidate.clone());
         }
         let mut findings = outcome.findings;
-        if candidate.display.starts_with('/') {
+        let has_diff = findings
+            .iter()
+            .any(|f| f.suggestion.as_ref().is_some_and(|s| !s.diff.is_empty()));
+        if has_diff && candidate.display.starts_with('/') {
             // `a//abs/path` applies nowhere: an absolute root's diffs name the file as `--diff`
             // does, from its repository root.
             let rel = crate::fix::diff_path(
