@@ -222,15 +222,9 @@ fn copied_npmrc_uses(ctx: &FileCtx<'_>, df: &Dockerfile) -> Vec<AuthUse> {
             continue;
         }
         for src in sources {
-            let value = src.value.trim_start_matches("./");
-            let named = Path::new(value)
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n == ".npmrc");
-            if !named && !matches!(value, "." | "" | "*" | ".*") {
+            let Some((rel, _)) = copied_npmrc(&src.value) else {
                 continue;
-            }
-            let rel = if named { value } else { ".npmrc" };
+            };
             let Some(content) = context_file(ctx, rel) else {
                 continue;
             };
@@ -275,6 +269,23 @@ fn context_file(ctx: &FileCtx<'_>, rel: &str) -> Option<std::sync::Arc<str>> {
     std::fs::read_to_string(dir.join(rel))
         .ok()
         .map(std::sync::Arc::from)
+}
+
+/// The `.npmrc` a `COPY`/`ADD` source brings in, relative to the build context, and whether the
+/// source is the whole context (`.`, `*`) rather than the file by name.
+fn copied_npmrc(source: &str) -> Option<(&str, bool)> {
+    let value = source.trim_start_matches("./");
+    let named = Path::new(value)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n == ".npmrc");
+    if named {
+        Some((value, false))
+    } else if matches!(value, "." | "" | "*" | ".*") {
+        Some((".npmrc", true))
+    } else {
+        None
+    }
 }
 
 /// The body of a `COPY <<EOF <npm config file>` whose content holds credentials.
@@ -649,19 +660,10 @@ impl Checker<'_> {
                 continue;
             }
             for src in sources {
-                let value = src.value.trim_start_matches("./");
-                let named = Path::new(value)
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n == ".npmrc");
-                let whole_context = matches!(value, "." | "" | "*" | ".*");
-                let rel = if named {
-                    value.to_string()
-                } else if whole_context {
-                    ".npmrc".to_string()
-                } else {
+                let Some((rel, whole_context)) = copied_npmrc(&src.value) else {
                     continue;
                 };
+                let rel = rel.to_string();
                 // The context is usually the Dockerfile's folder; `docker build -f sub/Dockerfile .`
                 // makes it an ancestor, so look up to the repository root.
                 let context = context

@@ -215,29 +215,9 @@ fn not_expanded(ctx: &mut FileCtx<'_>, site: &Site<'_>, refs: &[token::EnvRef]) 
         return;
     };
     let written = format!("${}", first.name);
-    let braced = format!("${{{}}}", first.name);
-    let mut s = Suggestion::new(
-        format!("Write the reference as {braced}"),
-        Applicability::Safe,
-    );
-    if site.scalar.is_exact() {
-        for r in refs.iter().filter(|r| r.syntax == EnvSyntax::Bare) {
-            s = s.edit(
-                site.scalar.to_source(r.span.clone()),
-                format!("${{{}}}", r.name),
-            );
-        }
-    } else {
-        s.applicability = Applicability::Manual;
-    }
-    ctx.emit(
-        Draft::at("env-not-expanded", site.content())
-            .message_key("bare-yarn")
-            .arg("setting", site.setting.to_owned())
-            .arg("written", written)
-            .arg("braced", braced)
-            .suggestion(s),
-    );
+    let bare = refs.iter().filter(|r| r.syntax == EnvSyntax::Bare);
+    let rewrites = bare.map(|r| (r.span.clone(), r.name.as_str()));
+    emit_not_expanded(ctx, site, "bare-yarn", written, &first.name, rewrites);
 }
 
 /// `${env.NAME}`, `%NAME%`, `$env:NAME`: Yarn expands only `${NAME}`, so the token is never read.
@@ -249,24 +229,35 @@ fn foreign_not_expanded(ctx: &mut FileCtx<'_>, site: &Site<'_>, refs: &[token::F
         .get(first.span.clone())
         .unwrap_or("")
         .to_owned();
-    let braced = format!("${{{}}}", first.name);
+    let rewrites = refs.iter().map(|r| (r.span.clone(), r.name.as_str()));
+    emit_not_expanded(ctx, site, "foreign-yarn", written, &first.name, rewrites);
+}
+
+/// An `env-not-expanded` finding whose fix writes each reference (its span in the value) as
+/// `${NAME}`, the one form Yarn expands; manual when the value cannot be edited exactly.
+fn emit_not_expanded<'a>(
+    ctx: &mut FileCtx<'_>,
+    site: &Site<'_>,
+    message_key: &'static str,
+    written: String,
+    first: &str,
+    rewrites: impl Iterator<Item = (Span, &'a str)>,
+) {
+    let braced = format!("${{{first}}}");
     let mut s = Suggestion::new(
         format!("Write the reference as {braced}"),
         Applicability::Safe,
     );
     if site.scalar.is_exact() {
-        for r in refs {
-            s = s.edit(
-                site.scalar.to_source(r.span.clone()),
-                format!("${{{}}}", r.name),
-            );
+        for (span, name) in rewrites {
+            s = s.edit(site.scalar.to_source(span), format!("${{{name}}}"));
         }
     } else {
         s.applicability = Applicability::Manual;
     }
     ctx.emit(
         Draft::at("env-not-expanded", site.content())
-            .message_key("foreign-yarn")
+            .message_key(message_key)
             .arg("setting", site.setting.to_owned())
             .arg("written", written)
             .arg("braced", braced)

@@ -800,28 +800,7 @@ fn dockerfile_of(args: &[shell::Word]) -> Option<String> {
 pub fn built_dockerfiles(kind: FileKind, rel: &str, text: &str) -> Vec<String> {
     let mut out = shape(kind, text).map(|s| s.builds).unwrap_or_default();
     if kind == FileKind::Compose {
-        let dir = Path::new(rel).parent().unwrap_or(Path::new(""));
-        for doc in yaml::parse(text).unwrap_or_default() {
-            for (_, svc) in doc
-                .root
-                .get("services")
-                .into_iter()
-                .flat_map(Node::iter_map)
-            {
-                let Some(build) = svc.get("build") else {
-                    continue;
-                };
-                let context = build
-                    .as_str()
-                    .or_else(|| build.get("context").and_then(Node::as_str))
-                    .unwrap_or(".");
-                let file = build
-                    .get("dockerfile")
-                    .and_then(Node::as_str)
-                    .unwrap_or("Dockerfile");
-                out.push(normalize_rel(&dir.join(context).join(file)));
-            }
-        }
+        out.extend(compose_builds(rel, text).into_iter().map(|b| b.dockerfile));
     }
     out
 }
