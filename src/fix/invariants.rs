@@ -511,6 +511,20 @@ fn build_arg_names(args: &[shell::Word]) -> BTreeSet<String> {
     out
 }
 
+/// The Dockerfile a compose service's `build:` reads (its `dockerfile:` in its `context:`),
+/// relative to the repository root; `dir` is the compose file's folder there.
+fn build_dockerfile(dir: &Path, build: &Node) -> String {
+    let context = build
+        .as_str()
+        .or_else(|| build.get("context").and_then(Node::as_str))
+        .unwrap_or(".");
+    let file = build
+        .get("dockerfile")
+        .and_then(Node::as_str)
+        .unwrap_or("Dockerfile");
+    normalize_rel(&dir.join(context).join(file))
+}
+
 /// The builds of every compose service of `text` (at `rel`): the Dockerfile, build args and build
 /// secret ids.
 fn compose_builds(rel: &str, text: &str) -> Vec<BuildInputs> {
@@ -526,14 +540,6 @@ fn compose_builds(rel: &str, text: &str) -> Vec<BuildInputs> {
             let Some(build) = svc.get("build") else {
                 continue;
             };
-            let context = build
-                .as_str()
-                .or_else(|| build.get("context").and_then(Node::as_str))
-                .unwrap_or(".");
-            let file = build
-                .get("dockerfile")
-                .and_then(Node::as_str)
-                .unwrap_or("Dockerfile");
             let mut args = BTreeSet::new();
             if let Some(a) = build.get("args") {
                 args.extend(
@@ -558,7 +564,7 @@ fn compose_builds(rel: &str, text: &str) -> Vec<BuildInputs> {
                 })
                 .collect();
             out.push(BuildInputs {
-                dockerfile: normalize_rel(&dir.join(context).join(file)),
+                dockerfile: build_dockerfile(dir, build),
                 args,
                 secrets,
             });
@@ -1259,15 +1265,7 @@ fn compose_secrets(
             let Some(secrets) = build.get("secrets") else {
                 continue;
             };
-            let context = build
-                .as_str()
-                .or_else(|| build.get("context").and_then(Node::as_str))
-                .unwrap_or(".");
-            let file = build
-                .get("dockerfile")
-                .and_then(Node::as_str)
-                .unwrap_or("Dockerfile");
-            let df = normalize_rel(&dir.join(context).join(file));
+            let df = build_dockerfile(dir, build);
             let df_text = repo.text(&df);
             let mounted = df_text.as_deref().map(mounted_ids).unwrap_or_default();
             let df_args = df_text.as_deref().map(declared_args).unwrap_or_default();

@@ -50,6 +50,20 @@ pub struct Publish {
     pub unread: bool,
 }
 
+impl Publish {
+    /// This publish as the step or job that runs it from another file sees it: named `TOOL in
+    /// WHERE`, placed at `span`, and without the tokens handed to the command there (the
+    /// caller's own tokens are what it passes).
+    pub fn run_from(&self, place: &str, span: Span) -> Publish {
+        Publish {
+            tool: format!("{} in {place}", self.tool),
+            span,
+            inline: Vec::new(),
+            ..self.clone()
+        }
+    }
+}
+
 /// A command writing an auth setting into an npm (or Yarn) config file.
 #[derive(Debug, Clone)]
 pub struct AuthWrite {

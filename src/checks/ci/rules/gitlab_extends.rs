@@ -177,10 +177,7 @@ pub(super) fn extend(
                 continue;
             }
             for publish in &sf.facts.publishes {
-                let mut merged = publish.clone();
-                merged.tool = format!("{} in {}", publish.tool, f.name);
-                merged.span = f.at.span();
-                merged.inline.clear();
+                let merged = publish.run_from(&f.name, f.at.span());
                 let related = model.related(
                     &file,
                     &publish.span,

@@ -117,10 +117,7 @@ pub(super) fn inline_local_actions(
                     if own_token && !caller_passes_token {
                         continue;
                     }
-                    let mut merged = publish.clone();
-                    merged.tool = format!("{} in {}", publish.tool, a.name);
-                    merged.span = a.span.clone();
-                    merged.inline.clear();
+                    let merged = publish.run_from(&a.name, a.span.clone());
                     let related = model.related(
                         &target,
                         &publish.span,
