@@ -5,19 +5,26 @@
 //! 1. the commits reachable from the chosen tips (every ref by default), oldest first;
 //! 2. their trees, each tree id decoded once, which records for every blob the first commit and
 //!    path it appeared under (and the first path of a known file kind, if any);
-//! 3. every recorded blob, read and checked once, in parallel on the rayon pool; each thread has
-//!    its own object handle and buffer, and a blob's bytes are dropped once it is checked.
+//! 3. every recorded blob, read and checked once: each pack decoded whole in its own order on
+//!    the rayon pool's threads, a blob checked on the thread that decoded it and dropped right
+//!    after; loose objects and what a pack could not give are then looked up one by one.
+//!
+//! Memory is bounded whatever the size of the history (see `packs`): the packs are read
+//! through mappings whose resident pages are handed back as the reading goes on, and the
+//! tables kept are per blob, never per blob version's bytes.
 //!
 //! Only credentials are reported from history (`hardcoded-token`, `basic-auth-credential`):
 //! the shape of a CI job as it was years ago is no finding today. The same credential found in
 //! several blobs is one finding (the earliest commit) with the others as `related`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use gix::bstr::{BStr, BString, ByteSlice, ByteVec};
+// Tables keyed by object id hash the id's own leading bytes (it is already a hash).
+use gix::hashtable::{HashMap as IdMap, HashSet as IdSet};
 use gix::objs::Find;
 use gix::ObjectId;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
@@ -526,25 +533,23 @@ fn collect_blobs(
     exclude: &Excludes,
     root_display: &str,
     out: &mut RepoOutcome,
-) -> (Vec<CommitMeta>, HashMap<ObjectId, BlobSites>) {
+) -> (Vec<CommitMeta>, IdMap<ObjectId, BlobSites>) {
     let hash = repo.object_hash();
     let mut metas = Vec::with_capacity(commits.len());
-    let mut blobs: HashMap<ObjectId, BlobSites> = HashMap::new();
-    let mut seen_trees: HashSet<ObjectId> = HashSet::new();
+    let mut blobs: IdMap<ObjectId, BlobSites> = IdMap::default();
+    let mut seen_trees = IdSet::default();
     let mut buf = Vec::new();
     let mut tree_buf = Vec::new();
     let mut stack: Vec<(ObjectId, BString)> = Vec::new();
     let mut unreadable_trees = 0usize;
     let mut unreadable_commits = 0usize;
+    let mut objects = packs::Objects::new(repo, PACK_CACHE_BYTES);
     for &(id, commit_time) in commits {
-        let data = match repo.objects.try_find(&id, &mut buf) {
-            Ok(Some(data)) => data,
-            _ => {
-                unreadable_commits += 1;
-                continue;
-            }
+        let Some((gix::object::Kind::Commit, data)) = objects.find(&id, &mut buf) else {
+            unreadable_commits += 1;
+            continue;
         };
-        let Ok(commit) = gix::objs::CommitRef::from_bytes(data.data, hash) else {
+        let Ok(commit) = gix::objs::CommitRef::from_bytes(data, hash) else {
             unreadable_commits += 1;
             continue;
         };
@@ -572,14 +577,12 @@ fn collect_blobs(
             if !seen_trees.insert(tree_id) {
                 continue;
             }
-            let data = match repo.objects.try_find(&tree_id, &mut tree_buf) {
-                Ok(Some(data)) if data.kind == gix::object::Kind::Tree => data,
-                _ => {
-                    unreadable_trees += 1;
-                    continue;
-                }
+            let Some((gix::object::Kind::Tree, data)) = objects.find(&tree_id, &mut tree_buf)
+            else {
+                unreadable_trees += 1;
+                continue;
             };
-            for entry in gix::objs::TreeRefIter::from_bytes(data.data, hash) {
+            for entry in gix::objs::TreeRefIter::from_bytes(data, hash) {
                 let Ok(entry) = entry else {
                     unreadable_trees += 1;
                     break;
@@ -645,7 +648,7 @@ fn set_pack_cache(repo: &mut gix::Repository) {
     });
 }
 
-fn record_blob(blobs: &mut HashMap<ObjectId, BlobSites>, id: ObjectId, path: BString, commit: u32) {
+fn record_blob(blobs: &mut IdMap<ObjectId, BlobSites>, id: ObjectId, path: BString, commit: u32) {
     let path = path.to_str_lossy();
     let kind = discover::classify(Path::new(path.as_ref()));
     match blobs.get_mut(&id) {
@@ -693,8 +696,8 @@ fn under_prefix(path: &BStr, prefix: &str) -> bool {
 }
 
 /// The blob ids in HEAD's tree (under `prefix`): what "still present" means.
-fn head_blobs(repo: &gix::Repository, prefix: &str) -> HashSet<ObjectId> {
-    let mut found = HashSet::new();
+fn head_blobs(repo: &gix::Repository, prefix: &str) -> IdSet {
+    let mut found = IdSet::default();
     let Ok(tree) = repo.head_tree_id() else {
         return found;
     };
@@ -876,7 +879,7 @@ struct Occurrence {
 fn group(
     occurrences: Vec<Occurrence>,
     metas: &[CommitMeta],
-    head_blobs: &HashSet<ObjectId>,
+    head_blobs: &IdSet,
     out: &mut RepoOutcome,
 ) {
     let mut groups: HashMap<String, Vec<Occurrence>> = HashMap::new();
