@@ -525,7 +525,31 @@ fn build_excludes(options: &HistoryOptions) -> Excludes {
     }
 }
 
-/// Pass 2: every tree of every commit, each tree id decoded once; the first site of each blob.
+/// Commits per part of the tree pass: the parts run in parallel, each walking its commits'
+/// trees from scratch (a part re-reads the full tree of its first commit), so a part is long.
+/// The parts depend on the number of commits only, never on the machine's threads: the sites
+/// recorded, and so the report, are the same everywhere.
+const TREE_PASS_PART: usize = 4096;
+
+/// At most this many parts: past it the re-read first trees cost more than the threads gain.
+const TREE_PASS_PARTS: usize = 8;
+
+/// What one part of the tree pass found.
+#[derive(Default)]
+struct TreePart {
+    metas: Vec<CommitMeta>,
+    blobs: IdMap<ObjectId, BlobSites>,
+    unreadable_commits: usize,
+    /// Trees missing, corrupt or not trees: a set, since parts may meet the same one.
+    unreadable_trees: IdSet,
+}
+
+/// Pass 2: every tree of every commit, each tree id decoded once per part; the first site of
+/// each blob (and its first site of a known kind).
+///
+/// The commits, oldest first, are cut into contiguous parts walked in parallel; the parts are
+/// merged in order, an earlier part's site winning, so a blob's first site is the one a single
+/// walk would record.
 fn collect_blobs(
     repo: &gix::Repository,
     commits: &[(ObjectId, i64)],
@@ -534,23 +558,88 @@ fn collect_blobs(
     root_display: &str,
     out: &mut RepoOutcome,
 ) -> (Vec<CommitMeta>, IdMap<ObjectId, BlobSites>) {
-    let hash = repo.object_hash();
+    let parts = commits
+        .len()
+        .div_ceil(TREE_PASS_PART)
+        .clamp(1, TREE_PASS_PARTS);
+    let part_len = commits.len().div_ceil(parts).max(1);
+    let packs = packs::Packs::open(repo);
+    let shared = repo.clone().into_sync();
+    let parts: Vec<TreePart> = commits
+        .par_chunks(part_len)
+        .map(|chunk| {
+            let local = shared.to_thread_local();
+            let mut objects = packs.reader(&local.objects, PACK_CACHE_BYTES);
+            walk_trees(&mut objects, local.object_hash(), chunk, prefix, exclude)
+        })
+        .collect();
     let mut metas = Vec::with_capacity(commits.len());
     let mut blobs: IdMap<ObjectId, BlobSites> = IdMap::default();
+    let mut unreadable_commits = 0usize;
+    let mut unreadable_trees = IdSet::default();
+    for part in parts {
+        let base = metas.len() as u32;
+        metas.extend(part.metas);
+        unreadable_commits += part.unreadable_commits;
+        unreadable_trees.extend(part.unreadable_trees);
+        for (id, mut sites) in part.blobs {
+            sites.first.commit += base;
+            if let Some((site, _)) = &mut sites.known {
+                site.commit += base;
+            }
+            match blobs.entry(id) {
+                gix::hashtable::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(sites);
+                }
+                gix::hashtable::hash_map::Entry::Occupied(mut slot) => {
+                    let earlier = slot.get_mut();
+                    if earlier.known.is_none() {
+                        earlier.known = sites.known;
+                    }
+                }
+            }
+        }
+    }
+    let unreadable_trees = unreadable_trees.len();
+    if unreadable_commits + unreadable_trees > 0 {
+        out.errors.push(FileError {
+            path: root_display.to_string(),
+            line: None,
+            message: format!(
+                "{} commit{} and {} tree{} could not be read (missing or corrupt objects): the blobs under them are not scanned",
+                unreadable_commits,
+                if unreadable_commits == 1 { "" } else { "s" },
+                unreadable_trees,
+                if unreadable_trees == 1 { "" } else { "s" }
+            ),
+        });
+    }
+    (metas, blobs)
+}
+
+/// One part of pass 2: the trees of `commits` (oldest first), each tree id decoded once.
+fn walk_trees(
+    objects: &mut packs::Objects<'_>,
+    hash: gix::hash::Kind,
+    commits: &[(ObjectId, i64)],
+    prefix: &str,
+    exclude: &Excludes,
+) -> TreePart {
+    let mut part = TreePart {
+        metas: Vec::with_capacity(commits.len()),
+        ..TreePart::default()
+    };
     let mut seen_trees = IdSet::default();
     let mut buf = Vec::new();
     let mut tree_buf = Vec::new();
     let mut stack: Vec<(ObjectId, BString)> = Vec::new();
-    let mut unreadable_trees = 0usize;
-    let mut unreadable_commits = 0usize;
-    let mut objects = packs::Objects::new(repo, PACK_CACHE_BYTES);
     for &(id, commit_time) in commits {
         let Some((gix::object::Kind::Commit, data)) = objects.find(&id, &mut buf) else {
-            unreadable_commits += 1;
+            part.unreadable_commits += 1;
             continue;
         };
         let Ok(commit) = gix::objs::CommitRef::from_bytes(data, hash) else {
-            unreadable_commits += 1;
+            part.unreadable_commits += 1;
             continue;
         };
         let (author, date, author_time) = match commit.author() {
@@ -565,8 +654,8 @@ fn collect_blobs(
             }
             Err(_) => (String::new(), String::new(), commit_time),
         };
-        let commit_index = metas.len() as u32;
-        metas.push(CommitMeta {
+        let commit_index = part.metas.len() as u32;
+        part.metas.push(CommitMeta {
             id,
             author,
             date,
@@ -579,12 +668,12 @@ fn collect_blobs(
             }
             let Some((gix::object::Kind::Tree, data)) = objects.find(&tree_id, &mut tree_buf)
             else {
-                unreadable_trees += 1;
+                part.unreadable_trees.insert(tree_id);
                 continue;
             };
             for entry in gix::objs::TreeRefIter::from_bytes(data, hash) {
                 let Ok(entry) = entry else {
-                    unreadable_trees += 1;
+                    part.unreadable_trees.insert(tree_id);
                     break;
                 };
                 let is_tree = entry.mode.is_tree();
@@ -595,7 +684,7 @@ fn collect_blobs(
                         continue;
                     }
                 } else if !entry.mode.is_blob()
-                    || blobs.get(entry.oid).is_some_and(|s| s.known.is_some())
+                    || part.blobs.get(entry.oid).is_some_and(|s| s.known.is_some())
                 {
                     // Symbolic links hold a path, submodules a commit of another repository.
                     continue;
@@ -618,24 +707,11 @@ fn collect_blobs(
                 {
                     continue;
                 }
-                record_blob(&mut blobs, entry.oid.to_owned(), child, commit_index);
+                record_blob(&mut part.blobs, entry.oid.to_owned(), child, commit_index);
             }
         }
     }
-    if unreadable_commits + unreadable_trees > 0 {
-        out.errors.push(FileError {
-            path: root_display.to_string(),
-            line: None,
-            message: format!(
-                "{} commit{} and {} tree{} could not be read (missing or corrupt objects): the blobs under them are not scanned",
-                unreadable_commits,
-                if unreadable_commits == 1 { "" } else { "s" },
-                unreadable_trees,
-                if unreadable_trees == 1 { "" } else { "s" }
-            ),
-        });
-    }
-    (metas, blobs)
+    part
 }
 
 /// Deltas share bases: without a cache of recently inflated bases every object of a long delta

@@ -204,18 +204,13 @@ impl std::ops::Deref for SweptMap {
     }
 }
 
-/// Commits and trees by id for the tree pass, from the packs through [`SweptMap`]s (so the
-/// pass holds a bounded part of each pack resident), then from the object database (loose
-/// objects, and whatever a pack could not give).
-pub(super) struct Objects<'r> {
+/// The packs of a repository mapped for the tree pass, shared by its threads.
+pub(super) struct Packs {
     packs: Vec<(pack::index::File, pack::data::File<SweptMap>, SweptMap)>,
-    odb: &'r gix::OdbHandle,
-    inflate: gix::zlib::Inflate,
-    cache: pack::cache::lru::MemoryCappedHashmap,
 }
 
-impl<'r> Objects<'r> {
-    pub(super) fn new(repo: &'r gix::Repository, cache_bytes: usize) -> Objects<'r> {
+impl Packs {
+    pub(super) fn open(repo: &gix::Repository) -> Packs {
         let hash = repo.object_hash();
         let packs = pack_indices(repo)
             .into_iter()
@@ -227,14 +222,32 @@ impl<'r> Objects<'r> {
                 Some((index, data, map))
             })
             .collect();
+        Packs { packs }
+    }
+
+    /// A reader of one thread: its own delta-base cache of `cache_bytes`, and `odb` for what
+    /// the packs do not hold.
+    pub(super) fn reader<'p>(&'p self, odb: &'p gix::OdbHandle, cache_bytes: usize) -> Objects<'p> {
         Objects {
-            packs,
-            odb: &repo.objects,
+            packs: self,
+            odb,
             inflate: gix::zlib::Inflate::default(),
             cache: pack::cache::lru::MemoryCappedHashmap::new(cache_bytes),
         }
     }
+}
 
+/// Commits and trees by id for the tree pass, from the packs through [`SweptMap`]s (so the
+/// pass holds a bounded part of each pack resident), then from the object database (loose
+/// objects, and whatever a pack could not give).
+pub(super) struct Objects<'p> {
+    packs: &'p Packs,
+    odb: &'p gix::OdbHandle,
+    inflate: gix::zlib::Inflate,
+    cache: pack::cache::lru::MemoryCappedHashmap,
+}
+
+impl Objects<'_> {
     /// The object `id` decoded into `buf`, or `None` when no pack and no loose object has it
     /// whole.
     pub(super) fn find<'b>(
@@ -242,7 +255,7 @@ impl<'r> Objects<'r> {
         id: &gix::oid,
         buf: &'b mut Vec<u8>,
     ) -> Option<(gix::object::Kind, &'b [u8])> {
-        for (index, data, map) in &self.packs {
+        for (index, data, map) in &self.packs.packs {
             let Some(at) = index.lookup(id) else {
                 continue;
             };
