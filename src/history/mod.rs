@@ -218,7 +218,15 @@ fn scan_repository(
     }
     let commits = collect_commits(&repo, options, &mut out, &note)?;
     let exclude = build_excludes(options);
-    let (metas, blobs) = collect_blobs(&repo, &commits, &prefix, &exclude, &root_display, &mut out);
+    let (metas, blobs) = collect_blobs(
+        &repo,
+        &commits,
+        TREE_PASS_PART,
+        &prefix,
+        &exclude,
+        &root_display,
+        &mut out,
+    );
     let head_blobs = head_blobs(&repo, &prefix);
     // The trees are read: their delta-base cache is of no use to the pack walks.
     repo.objects.unset_pack_cache();
@@ -553,6 +561,7 @@ struct TreePart {
 fn collect_blobs(
     repo: &gix::Repository,
     commits: &[(ObjectId, i64)],
+    part_len: usize,
     prefix: &str,
     exclude: &Excludes,
     root_display: &str,
@@ -1111,8 +1120,131 @@ pub fn parse_since(value: &str) -> Option<i64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
+
+    /// Runs git in `dir` as a fixed author, at `date` (author and committer) when given.
+    pub(in crate::history) fn git(dir: &Path, args: &[&str], date: Option<&str>) {
+        let mut command = std::process::Command::new("git");
+        command
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com");
+        if let Some(date) = date {
+            command
+                .env("GIT_AUTHOR_DATE", date)
+                .env("GIT_COMMITTER_DATE", date);
+        }
+        let status = command.status().expect("git runs");
+        assert!(status.success(), "git {args:?}");
+    }
+
+    /// Pass 2's result as plain values: each blob's first site and first known-kind site.
+    fn sites(
+        blobs: &IdMap<ObjectId, BlobSites>,
+    ) -> Vec<(ObjectId, String, u32, Option<(String, u32)>)> {
+        let mut all: Vec<_> = blobs
+            .iter()
+            .map(|(id, s)| {
+                (
+                    *id,
+                    s.first.path.clone(),
+                    s.first.commit,
+                    s.known.as_ref().map(|(k, _)| (k.path.clone(), k.commit)),
+                )
+            })
+            .collect();
+        all.sort();
+        all
+    }
+
+    #[test]
+    fn tree_pass_parts_give_the_sites_of_one_walk() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        git(root, &["init", "-q", "-b", "main"], None);
+        let steps: [&[(&str, Option<&str>)]; 8] = [
+            &[("docs/a.txt", Some("shared value\n"))],
+            &[(".npmrc", Some("shared value\n"))],
+            &[("pkg/b/.npmrc", Some("registry=https://b.example/\n"))],
+            &[
+                ("pkg/b/.npmrc", None),
+                ("pkg/c/.npmrc", Some("registry=https://b.example/\n")),
+            ],
+            &[("z.txt", Some("later value\n"))],
+            &[("notes.md", Some("a note\n"))],
+            &[(".yarnrc.yml", Some("later value\n")), ("z.txt", None)],
+            &[("docs/a.txt", Some("changed\n"))],
+        ];
+        for (round, step) in steps.iter().enumerate() {
+            for (path, content) in *step {
+                let file = root.join(path);
+                match content {
+                    Some(text) => {
+                        std::fs::create_dir_all(file.parent().expect("parent")).expect("dir");
+                        std::fs::write(&file, text).expect("write");
+                    }
+                    None => std::fs::remove_file(&file).expect("remove"),
+                }
+            }
+            let date = format!("2024-01-{:02}T10:00:00Z", round + 1);
+            git(root, &["add", "-A"], None);
+            git(
+                root,
+                &["commit", "-q", "-m", &format!("step {round}")],
+                Some(&date),
+            );
+        }
+        let repo = gix::open(root).expect("open");
+        let options = HistoryOptions::default();
+        let mut out = RepoOutcome::default();
+        let note = |out: &mut RepoOutcome, message: String| {
+            out.notes.push(FileError {
+                path: String::new(),
+                line: None,
+                message,
+            })
+        };
+        let commits = collect_commits(&repo, &options, &mut out, &note).expect("commits");
+        assert_eq!(commits.len(), steps.len());
+        let exclude = build_excludes(&options);
+        let run = |part_len: usize| {
+            let mut out = RepoOutcome::default();
+            let (metas, blobs) =
+                collect_blobs(&repo, &commits, part_len, "", &exclude, "", &mut out);
+            assert!(out.errors.is_empty());
+            (
+                metas.iter().map(|m| m.id).collect::<Vec<_>>(),
+                sites(&blobs),
+            )
+        };
+        let whole = run(TREE_PASS_PART);
+        let shared = whole
+            .1
+            .iter()
+            .find(|s| s.1 == "docs/a.txt" && s.2 == 0)
+            .expect("the shared blob");
+        assert_eq!(
+            shared.3,
+            Some((".npmrc".to_string(), 1)),
+            "known kind one commit later"
+        );
+        let later = whole
+            .1
+            .iter()
+            .find(|s| s.1 == "z.txt")
+            .expect("the later blob");
+        assert_eq!(
+            (later.2, later.3.clone()),
+            (4, Some((".yarnrc.yml".to_string(), 6)))
+        );
+        for part_len in 1..=steps.len() {
+            assert_eq!(run(part_len), whole, "parts of {part_len} commits");
+        }
+    }
 
     #[test]
     fn prefix_paths() {

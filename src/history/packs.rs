@@ -109,6 +109,8 @@ pub(super) fn walk_pack(
     }
     entries.sort_unstable_by_key(|e| e.0);
     let pack_path = idx.with_extension("pack");
+    let map = SweptMap::open(&pack_path).map_err(|e| e.to_string())?;
+    let entries = blob_forests(entries, &map, &index, hash);
     let interrupt = AtomicBool::new(false);
     let tree = pack::cache::delta::Tree::from_offsets_in_pack(
         &pack_path,
@@ -121,8 +123,6 @@ pub(super) fn walk_pack(
     )
     .map_err(|e| e.to_string())?;
     drop(index);
-
-    let map = SweptMap::open(&pack_path).map_err(|e| e.to_string())?;
     let entries_end = (map.len() as u64).saturating_sub(hash.len_in_bytes() as u64);
     let inspect = |slot: &mut (u64, u32),
                    _: &dyn gix::Progress,
@@ -156,6 +156,59 @@ pub(super) fn walk_pack(
     )
     .map(drop)
     .map_err(|e| e.to_string())
+}
+
+/// The entries (sorted by offset) whose delta chains end in a blob: a delta resolves to its
+/// base's kind, so the commits, trees and tags of a pack and the deltas on them need no
+/// decoding to find the blobs. A delta whose base is not before it in the pack (a rare
+/// `REF_DELTA`), or a header that does not parse, leaves every entry in; so does the first.
+fn blob_forests(
+    entries: Vec<(u64, u32)>,
+    map: &SweptMap,
+    index: &pack::index::File,
+    hash: gix::hash::Kind,
+) -> Vec<(u64, u32)> {
+    use pack::data::entry::Header;
+    let at = |offset: u64| entries.binary_search_by_key(&offset, |e| e.0).ok();
+    let mut blob: Vec<Option<bool>> = vec![None; entries.len()];
+    for (i, &(offset, _)) in entries.iter().enumerate() {
+        let Some(entry) = usize::try_from(offset)
+            .ok()
+            .and_then(|start| map.get(start..))
+            .and_then(|bytes| pack::data::Entry::from_bytes(bytes, offset, hash).ok())
+        else {
+            return entries;
+        };
+        map.note_read(PAGE);
+        let base = match entry.header {
+            Header::Blob => {
+                blob[i] = Some(true);
+                continue;
+            }
+            Header::Tree | Header::Commit | Header::Tag => {
+                blob[i] = Some(false);
+                continue;
+            }
+            Header::OfsDelta { base_distance } => {
+                Header::verified_base_pack_offset(offset, base_distance)
+            }
+            Header::RefDelta { base_id } => index
+                .lookup(&base_id)
+                .map(|found| index.pack_offset_at_index(found)),
+        };
+        match base.and_then(at).filter(|&j| j < i).and_then(|j| blob[j]) {
+            Some(kind) => blob[i] = Some(kind),
+            None => return entries,
+        }
+    }
+    // The tree's builder reads the headers from the pack's first entry on: that entry (a base,
+    // or the loop above would have returned) stays, whatever its kind.
+    entries
+        .into_iter()
+        .zip(blob)
+        .enumerate()
+        .filter_map(|(i, (e, blob))| (i == 0 || blob == Some(true)).then_some(e))
+        .collect()
 }
 
 /// A pack mapped read only whose resident pages are handed back to the page cache each time
@@ -289,19 +342,11 @@ impl Objects<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::git as git_at;
     use super::*;
 
     fn git(dir: &Path, args: &[&str]) {
-        let status = std::process::Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .status()
-            .expect("git runs");
-        assert!(status.success(), "git {args:?}");
+        git_at(dir, args, None);
     }
 
     /// A repository of a few commits whose objects sit in one pack (deltas included) and, for
@@ -338,7 +383,8 @@ mod tests {
     fn swept_reader_gives_every_object_the_database_gives() {
         let dir = repository();
         let repo = gix::open(dir.path()).expect("open");
-        let mut objects = Objects::new(&repo, 1024);
+        let packs = Packs::open(&repo);
+        let mut objects = packs.reader(&repo.objects, 1024);
         let ids: Vec<ObjectId> = repo
             .objects
             .iter()
@@ -425,5 +471,51 @@ mod tests {
             assert_eq!(object.data, data.as_slice());
             assert!(done[*at].load(Ordering::Relaxed));
         }
+    }
+
+    #[test]
+    fn only_blob_chains_are_decoded_by_a_walk() {
+        let dir = repository();
+        let repo = gix::open(dir.path()).expect("open");
+        let hash = repo.object_hash();
+        let idx = pack_indices(&repo).pop().expect("a pack");
+        let index = pack::index::File::at(&idx, hash).expect("index");
+        let mut by_offset: Vec<(u64, ObjectId)> =
+            index.iter().map(|e| (e.pack_offset, e.oid)).collect();
+        by_offset.sort();
+        let entries: Vec<(u64, u32)> = by_offset.iter().map(|e| (e.0, UNWANTED)).collect();
+        let map = SweptMap::open(&idx.with_extension("pack")).expect("map");
+        let kept = blob_forests(entries.clone(), &map, &index, hash);
+        assert_eq!(kept.first(), entries.first(), "the first entry stays");
+        let mut buf = Vec::new();
+        let kind = |offset: u64, buf: &mut Vec<u8>| {
+            let at = by_offset
+                .binary_search_by_key(&offset, |e| e.0)
+                .expect("offset");
+            repo.objects
+                .try_find(&by_offset[at].1, buf)
+                .expect("read")
+                .expect("present")
+                .kind
+        };
+        let blobs = entries
+            .iter()
+            .filter(|e| kind(e.0, &mut buf) == gix::object::Kind::Blob)
+            .count();
+        assert!(blobs > 0 && blobs < entries.len());
+        assert_eq!(
+            kept.iter()
+                .skip(1)
+                .filter(|e| kind(e.0, &mut buf) == gix::object::Kind::Blob)
+                .count(),
+            kept.len() - 1,
+            "every entry kept after the first is a blob"
+        );
+        let first_is_blob = usize::from(kind(entries[0].0, &mut buf) == gix::object::Kind::Blob);
+        assert_eq!(
+            kept.len() - 1 + first_is_blob,
+            blobs,
+            "and every blob is kept"
+        );
     }
 }
