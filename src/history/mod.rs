@@ -569,7 +569,7 @@ fn collect_blobs(
 ) -> (Vec<CommitMeta>, IdMap<ObjectId, BlobSites>) {
     let parts = commits
         .len()
-        .div_ceil(TREE_PASS_PART)
+        .div_ceil(part_len.max(1))
         .clamp(1, TREE_PASS_PARTS);
     let part_len = commits.len().div_ceil(parts).max(1);
     let packs = packs::Packs::open(repo);

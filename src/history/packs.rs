@@ -193,7 +193,7 @@ fn blob_forests(
                 Header::verified_base_pack_offset(offset, base_distance)
             }
             Header::RefDelta { base_id } => index
-                .lookup(&base_id)
+                .lookup(base_id)
                 .map(|found| index.pack_offset_at_index(found)),
         };
         match base.and_then(at).filter(|&j| j < i).and_then(|j| blob[j]) {
