@@ -1142,10 +1142,11 @@ pub(super) mod tests {
         assert!(status.success(), "git {args:?}");
     }
 
-    /// Pass 2's result as plain values: each blob's first site and first known-kind site.
-    fn sites(
-        blobs: &IdMap<ObjectId, BlobSites>,
-    ) -> Vec<(ObjectId, String, u32, Option<(String, u32)>)> {
+    /// A blob, its first path and commit, and its first path and commit of a known kind.
+    type Sites = (ObjectId, String, u32, Option<(String, u32)>);
+
+    /// Pass 2's result as plain values, sorted.
+    fn sites(blobs: &IdMap<ObjectId, BlobSites>) -> Vec<Sites> {
         let mut all: Vec<_> = blobs
             .iter()
             .map(|(id, s)| {
