@@ -1,6 +1,7 @@
 //! `--history` through the binary, on git repositories each test builds with the `git` CLI:
 //! a token added then removed, renamed, on an unmerged branch, in a tag only, in a merge commit,
-//! packed and loose objects, a shallow clone, a bare repository, a corrupt pack. Commit dates
+//! packed and loose objects, a shallow clone, a bare repository, a linked worktree, a corrupt
+//! pack. Commit dates
 //! and authors are fixed, so commit ids (and the snapshots) are the same on every machine.
 //! The tokens are made up here with a valid checksum: obviously fake, never a real credential.
 
@@ -457,6 +458,58 @@ fn bare_repository() {
     assert_eq!(f.len(), 1, "{}{}", run.stdout, run.stderr);
     assert_eq!(f[0]["path"], "bare.git/.npmrc");
     assert_eq!(f[0]["commit"]["in_head"], true);
+}
+
+/// A linked worktree (`git worktree add`) is scanned from its directory: the history is the
+/// main repository's (every ref, the worktree's branch included), "in HEAD" is the worktree's
+/// HEAD and the paths keep the worktree directory as typed.
+#[test]
+fn linked_worktree() {
+    let on_main = fake_token("WorktreeMain");
+    let on_feature = fake_token("WorktreeFeature");
+    let mut repo = Repo::new();
+    repo.write(
+        ".npmrc",
+        &format!("//registry.npmjs.org/:_authToken={on_main}\n"),
+    );
+    repo.commit("main token");
+    let outside = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let wt = outside.path().join("wt");
+    let wt_arg = wt.display().to_string();
+    repo.git(&["worktree", "add", "-q", "-b", "feature", &wt_arg]);
+    fs::write(
+        wt.join(".yarnrc.yml"),
+        format!("npmAuthToken: {on_feature}\n"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    git_in(&wt, &["add", "-A"], Some("2021-02-01T12:00:00+00:00"));
+    git_in(
+        &wt,
+        &["commit", "-q", "-m", "feature token"],
+        Some("2021-02-01T12:00:00+00:00"),
+    );
+    let run = run_in(outside.path(), &["--history", "-f", "json", "wt"]);
+    let f = findings(&run);
+    let mut paths: Vec<&str> = f.iter().filter_map(|x| x["path"].as_str()).collect();
+    paths.sort_unstable();
+    assert_eq!(
+        paths,
+        ["wt/.npmrc", "wt/.yarnrc.yml"],
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    assert!(
+        f.iter().all(|x| x["commit"]["in_head"] == true),
+        "{}",
+        run.stdout
+    );
+    for format in ["human", "json", "sarif", "github"] {
+        let run = run_in(outside.path(), &["--history", "-f", format, "wt"]);
+        for t in [&on_main, &on_feature] {
+            assert!(!run.stdout.contains(t.as_str()) && !run.stderr.contains(t.as_str()));
+        }
+    }
 }
 
 /// A corrupt pack: no crash, the problem named, what can be read is scanned.
