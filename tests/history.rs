@@ -1,8 +1,8 @@
 //! `--history` through the binary, on git repositories each test builds with the `git` CLI:
 //! a token added then removed, renamed, on an unmerged branch, in a tag only, in a merge commit,
 //! packed and loose objects, a shallow clone, a bare repository, a linked worktree, a corrupt
-//! pack. Commit dates
-//! and authors are fixed, so commit ids (and the snapshots) are the same on every machine.
+//! pack. Commit dates and authors are fixed, so commit ids (and the snapshots) are the same on
+//! every machine.
 //! The tokens are made up here with a valid checksum: obviously fake, never a real credential.
 
 mod common;
