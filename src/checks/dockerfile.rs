@@ -256,17 +256,33 @@ fn copied_npmrc_uses(ctx: &FileCtx<'_>, df: &Dockerfile) -> Vec<AuthUse> {
 
 /// A file of the build context (the Dockerfile's folder): from the model when there is one.
 fn context_file(ctx: &FileCtx<'_>, rel: &str) -> Option<std::sync::Arc<str>> {
-    if let Some((model, path)) = ctx.model() {
-        return model.support(&crate::model::join_rel(
-            &crate::model::parent_rel(path),
-            rel,
-        ));
-    }
     let dir = ctx.fs_path.parent()?;
-    if dir.as_os_str().is_empty() {
+    if ctx.model().is_none() && dir.as_os_str().is_empty() {
         return None;
     }
-    std::fs::read_to_string(dir.join(rel))
+    context_file_in(ctx, dir, rel)
+}
+
+/// A file of the build context `context`, the Dockerfile's folder or one of its ancestors:
+/// through the model when the scan has one (a file the scan read, or one another check asked
+/// for, is not read again), else from disk.
+fn context_file_in(ctx: &FileCtx<'_>, context: &Path, rel: &str) -> Option<std::sync::Arc<str>> {
+    if let Some((model, path)) = ctx.model() {
+        let mut dir = crate::model::parent_rel(path);
+        let mut here = ctx.fs_path.parent();
+        while let Some(at) = here {
+            if at == context {
+                return model.support(&crate::model::join_rel(&dir, rel));
+            }
+            if dir.is_empty() {
+                // The context lies above the repository the model covers.
+                break;
+            }
+            dir = crate::model::parent_rel(&dir);
+            here = at.parent();
+        }
+    }
+    std::fs::read_to_string(context.join(rel))
         .ok()
         .map(std::sync::Arc::from)
 }
@@ -671,8 +687,8 @@ impl Checker<'_> {
                     .and_then(|dir| find_context(dir, &rel))
                     .or_else(|| context.clone());
                 let content = context
-                    .as_ref()
-                    .and_then(|c| std::fs::read_to_string(c.join(&rel)).ok());
+                    .as_deref()
+                    .and_then(|c| context_file_in(ctx, c, &rel));
                 let ignored = context.as_ref().is_some_and(|c| dockerignored(c, &rel));
                 if ignored {
                     continue;
