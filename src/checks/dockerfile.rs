@@ -776,7 +776,9 @@ impl Checker<'_> {
                     FactKind::ConfigSet { .. } => "/root/.npmrc".to_string(),
                     _ => continue,
                 };
-                if Path::new(&written).file_name().and_then(|n| n.to_str()) != Some(".npmrc") {
+                if Path::new(&written).file_name().and_then(|n| n.to_str()) != Some(".npmrc")
+                    || self.writes_placeholder_only(fact)
+                {
                     continue;
                 }
                 let removed_here = run
@@ -1626,6 +1628,23 @@ mod tests {
         let literal =
             "FROM node\nRUN echo '//registry.npmjs.org/:_authToken=abcdef0123456789' >> ~/.npmrc\n";
         assert!(layer(literal));
+    }
+
+    #[test]
+    fn a_stage_placeholder_copied_into_the_image_is_no_credential() {
+        let copied = |write: &str| {
+            let text = format!(
+                "FROM node AS build\nARG NPM_TOKEN\nWORKDIR /app\n{write}\nRUN npm ci\n\
+                 FROM node\nCOPY --from=build /app/.npmrc ./\n"
+            );
+            scan(&text).iter().any(|(r, _)| r == COPY_RULE)
+        };
+        assert!(!copied(
+            "RUN echo '//registry.npmjs.org/:_authToken=${NPM_TOKEN}' > .npmrc"
+        ));
+        assert!(copied(
+            "RUN echo \"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\" > .npmrc"
+        ));
     }
 
     #[test]
