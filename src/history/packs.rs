@@ -237,17 +237,26 @@ impl SweptMap {
     fn note_read(&self, bytes: u64) {
         let before = self.touched.fetch_add(bytes, Ordering::Relaxed);
         if before / RESIDENT_PACK_BYTES != (before + bytes) / RESIDENT_PACK_BYTES {
-            // SAFETY: on a shared read-only file mapping MADV_DONTNEED only drops the page
-            // table entries; a later read faults the same bytes back in from the page cache,
-            // so slices other threads hold into the mapping keep their contents. Failing to
-            // advise only costs memory.
-            #[allow(unsafe_code)]
-            let _ = unsafe {
-                self.map
-                    .unchecked_advise(memmap2::UncheckedAdvice::DontNeed)
-            };
+            self.hand_back();
         }
     }
+
+    #[cfg(unix)]
+    fn hand_back(&self) {
+        // SAFETY: on a shared read-only file mapping MADV_DONTNEED only drops the page table
+        // entries; a later read faults the same bytes back in from the file (the page cache),
+        // so slices other threads hold into the mapping keep their contents. Failing to advise
+        // only costs memory.
+        #[allow(unsafe_code)]
+        let _ = unsafe {
+            self.map
+                .unchecked_advise(memmap2::UncheckedAdvice::DontNeed)
+        };
+    }
+
+    /// Elsewhere the system trims a mapping's working set itself.
+    #[cfg(not(unix))]
+    fn hand_back(&self) {}
 }
 
 impl std::ops::Deref for SweptMap {
