@@ -495,6 +495,36 @@ fn build_arg_read_through_a_copied_npmrc() {
     assert_eq!(found(&scan(dir.path(), &["."])), BTreeSet::new());
 }
 
+/// The same through an ancestor build context (`docker build -f docker/Dockerfile .`): the
+/// `.npmrc` at the repository root is the one `COPY . .` brings in; with the context's
+/// `.dockerignore` leaving it out (the good tree), the ARG reaches nothing.
+#[test]
+fn build_arg_read_through_an_npmrc_of_an_ancestor_context() {
+    let dir = copy_case("dockerfile-npmrc-arg-context", "bad");
+    let report = scan(dir.path(), &["."]);
+    let want: BTreeSet<_> = [(
+        "dockerfile-token-arg".to_string(),
+        "docker/Dockerfile".to_string(),
+        3,
+    )]
+    .into();
+    assert_eq!(found(&report), want, "{report}");
+    named_run_agrees(dir.path(), &report, &["docker/Dockerfile"]);
+    let fixed = run_in(
+        dir.path(),
+        &["--fix", "--unsafe-fixes", "--fail-on", "never", "."],
+    );
+    assert_eq!(fixed.code, 0, "{}", fixed.stderr);
+    let text = std::fs::read_to_string(dir.path().join("docker/Dockerfile")).unwrap_or_default();
+    assert!(
+        text.contains("RUN --mount=type=secret,id=token,env=TOKEN npm ci"),
+        "{text}"
+    );
+    assert_eq!(found(&scan(dir.path(), &["."])), BTreeSet::new());
+    let good = copy_case("dockerfile-npmrc-arg-context", "good");
+    assert_eq!(found(&scan(good.path(), &["."])), BTreeSet::new());
+}
+
 /// A package script running release-it is judged by release-it's own config: axios' release PR
 /// job (`npm run release`, `"npm": {"publish": false}`) publishes nothing (the good tree); with
 /// npm publishing on, the job relies on trusted publishing and cannot use it.

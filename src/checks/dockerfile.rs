@@ -225,7 +225,7 @@ fn copied_npmrc_uses(ctx: &FileCtx<'_>, df: &Dockerfile) -> Vec<AuthUse> {
             let Some((rel, _)) = copied_npmrc(&src.value) else {
                 continue;
             };
-            let Some(content) = context_file(ctx, rel) else {
+            let Some(Some(content)) = build_context_file(ctx, rel) else {
                 continue;
             };
             for line in content.lines() {
@@ -254,13 +254,18 @@ fn copied_npmrc_uses(ctx: &FileCtx<'_>, df: &Dockerfile) -> Vec<AuthUse> {
     out
 }
 
-/// A file of the build context (the Dockerfile's folder): from the model when there is one.
-fn context_file(ctx: &FileCtx<'_>, rel: &str) -> Option<std::sync::Arc<str>> {
+/// A file a `COPY` takes from the build context, `Some(None)` when no context holds it, `None`
+/// when the context's `.dockerignore` leaves it out. The context is usually the Dockerfile's
+/// folder; `docker build -f sub/Dockerfile .` makes it an ancestor, so the nearest folder up to
+/// the repository root that holds the file is taken.
+fn build_context_file(ctx: &FileCtx<'_>, rel: &str) -> Option<Option<std::sync::Arc<str>>> {
     let dir = ctx.fs_path.parent()?;
-    if ctx.model().is_none() && dir.as_os_str().is_empty() {
+    let context = find_context(dir, rel).unwrap_or_else(|| dir.to_path_buf());
+    let ignore = context_file_in(ctx, &context, ".dockerignore");
+    if ignore.is_some_and(|text| dockerignored(&text, rel)) {
         return None;
     }
-    context_file_in(ctx, dir, rel)
+    Some(context_file_in(ctx, &context, rel))
 }
 
 /// A file of the build context `context`, the Dockerfile's folder or one of its ancestors:
@@ -653,7 +658,6 @@ impl Checker<'_> {
     }
 
     fn copies(&self, ctx: &mut FileCtx<'_>) {
-        let context = ctx.fs_path.parent().map(Path::to_path_buf);
         for inst in &self.df.instructions {
             let Args::Copy { sources, dest } = &inst.args else {
                 continue;
@@ -680,19 +684,9 @@ impl Checker<'_> {
                     continue;
                 };
                 let rel = rel.to_string();
-                // The context is usually the Dockerfile's folder; `docker build -f sub/Dockerfile .`
-                // makes it an ancestor, so look up to the repository root.
-                let context = context
-                    .as_deref()
-                    .and_then(|dir| find_context(dir, &rel))
-                    .or_else(|| context.clone());
-                let content = context
-                    .as_deref()
-                    .and_then(|c| context_file_in(ctx, c, &rel));
-                let ignored = context.as_ref().is_some_and(|c| dockerignored(c, &rel));
-                if ignored {
+                let Some(content) = build_context_file(ctx, &rel) else {
                     continue;
-                }
+                };
                 let (key, confidence) = match (&content, whole_context) {
                     (Some(c), false) if npmrc_has_credential(c) => ("named", Confidence::High),
                     (Some(c), true) if npmrc_has_credential(c) => ("copy-all", Confidence::High),
@@ -1551,10 +1545,7 @@ fn find_context(dir: &Path, rel: &str) -> Option<std::path::PathBuf> {
 
 /// Whether `.dockerignore` in the build context excludes `rel` (last matching pattern wins,
 /// `!` re-includes).
-fn dockerignored(context: &Path, rel: &str) -> bool {
-    let Ok(ignore) = std::fs::read_to_string(context.join(".dockerignore")) else {
-        return false;
-    };
+fn dockerignored(ignore: &str, rel: &str) -> bool {
     let mut excluded = false;
     for line in ignore.lines() {
         let line = line.trim();
@@ -1826,22 +1817,12 @@ mod tests {
 
     #[test]
     fn dockerignore_patterns() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let write = |text: &str| {
-            std::fs::write(dir.path().join(".dockerignore"), text).unwrap_or_else(|e| panic!("{e}"))
-        };
-        write("node_modules\n");
-        assert!(!dockerignored(dir.path(), ".npmrc"));
-        write("# secrets\n.npmrc\n");
-        assert!(dockerignored(dir.path(), ".npmrc"));
-        write("**/.npmrc\n");
-        assert!(dockerignored(dir.path(), "sub/.npmrc"));
-        write("*\n!package.json\n");
-        assert!(dockerignored(dir.path(), ".npmrc"));
-        write(".*\n!.npmrc\n");
-        assert!(!dockerignored(dir.path(), ".npmrc"));
-        write("config\n");
-        assert!(dockerignored(dir.path(), "config/.npmrc"));
+        assert!(!dockerignored("node_modules\n", ".npmrc"));
+        assert!(dockerignored("# secrets\n.npmrc\n", ".npmrc"));
+        assert!(dockerignored("**/.npmrc\n", "sub/.npmrc"));
+        assert!(dockerignored("*\n!package.json\n", ".npmrc"));
+        assert!(!dockerignored(".*\n!.npmrc\n", ".npmrc"));
+        assert!(dockerignored("config\n", "config/.npmrc"));
     }
 
     #[test]
