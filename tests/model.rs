@@ -468,31 +468,40 @@ fn staged_files_are_judged_with_their_repository() {
     assert_eq!(found(&report), want, "{report}");
 }
 
-/// `ARG TOKEN` reaches npm through a copied `.npmrc` holding `${TOKEN}`; the rewrite mounts it as
-/// an `env=` secret on the RUN where npm reads it, and the result scans clean.
-#[test]
-fn build_arg_read_through_a_copied_npmrc() {
-    let dir = copy_case("dockerfile-npmrc-arg", "bad");
+/// A bad tree where `ARG TOKEN` reaches npm through a copied `.npmrc` holding `${TOKEN}`: one
+/// `dockerfile-token-arg` at `dockerfile:line`, the same from a named-file run, and a rewrite
+/// that mounts it as an `env=` secret on the RUN where npm reads it and scans clean.
+fn arg_through_copied_npmrc(case: &str, dockerfile: &str, line: u64) {
+    let dir = copy_case(case, "bad");
     let report = scan(dir.path(), &["."]);
     let want: BTreeSet<_> = [(
         "dockerfile-token-arg".to_string(),
-        "Dockerfile".to_string(),
-        2,
+        dockerfile.to_string(),
+        line,
     )]
     .into();
     assert_eq!(found(&report), want, "{report}");
-    named_run_agrees(dir.path(), &report, &["Dockerfile"]);
+    named_run_agrees(dir.path(), &report, &[dockerfile]);
     let fixed = run_in(
         dir.path(),
         &["--fix", "--unsafe-fixes", "--fail-on", "never", "."],
     );
     assert_eq!(fixed.code, 0, "{}", fixed.stderr);
-    let text = std::fs::read_to_string(dir.path().join("Dockerfile")).unwrap_or_default();
+    let text = std::fs::read_to_string(dir.path().join(dockerfile)).unwrap_or_default();
     assert!(
         text.contains("RUN --mount=type=secret,id=token,env=TOKEN npm ci"),
         "{text}"
     );
     assert_eq!(found(&scan(dir.path(), &["."])), BTreeSet::new());
+    let good = copy_case(case, "good");
+    assert_eq!(found(&scan(good.path(), &["."])), BTreeSet::new());
+}
+
+/// `COPY .npmrc package.json ./` of an `.npmrc` holding `${TOKEN}` beside the Dockerfile; the
+/// good tree already mounts the token as a secret.
+#[test]
+fn build_arg_read_through_a_copied_npmrc() {
+    arg_through_copied_npmrc("dockerfile-npmrc-arg", "Dockerfile", 2);
 }
 
 /// The same through an ancestor build context (`docker build -f docker/Dockerfile .`): the
@@ -500,29 +509,7 @@ fn build_arg_read_through_a_copied_npmrc() {
 /// `.dockerignore` leaving it out (the good tree), the ARG reaches nothing.
 #[test]
 fn build_arg_read_through_an_npmrc_of_an_ancestor_context() {
-    let dir = copy_case("dockerfile-npmrc-arg-context", "bad");
-    let report = scan(dir.path(), &["."]);
-    let want: BTreeSet<_> = [(
-        "dockerfile-token-arg".to_string(),
-        "docker/Dockerfile".to_string(),
-        3,
-    )]
-    .into();
-    assert_eq!(found(&report), want, "{report}");
-    named_run_agrees(dir.path(), &report, &["docker/Dockerfile"]);
-    let fixed = run_in(
-        dir.path(),
-        &["--fix", "--unsafe-fixes", "--fail-on", "never", "."],
-    );
-    assert_eq!(fixed.code, 0, "{}", fixed.stderr);
-    let text = std::fs::read_to_string(dir.path().join("docker/Dockerfile")).unwrap_or_default();
-    assert!(
-        text.contains("RUN --mount=type=secret,id=token,env=TOKEN npm ci"),
-        "{text}"
-    );
-    assert_eq!(found(&scan(dir.path(), &["."])), BTreeSet::new());
-    let good = copy_case("dockerfile-npmrc-arg-context", "good");
-    assert_eq!(found(&scan(good.path(), &["."])), BTreeSet::new());
+    arg_through_copied_npmrc("dockerfile-npmrc-arg-context", "docker/Dockerfile", 3);
 }
 
 /// A package script running release-it is judged by release-it's own config: axios' release PR
