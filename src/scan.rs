@@ -299,6 +299,17 @@ fn in_parallel<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync + Send
     }
 }
 
+/// One empty summary per scan root, named as typed.
+pub(crate) fn root_summaries(roots: &[PathBuf]) -> Vec<RootSummary> {
+    roots
+        .iter()
+        .map(|r| RootSummary {
+            root: discover::display_path(r),
+            ..RootSummary::default()
+        })
+        .collect()
+}
+
 /// Gathers per-file outcomes into one report, sorted.
 fn assemble(
     roots: &[PathBuf],
@@ -307,13 +318,7 @@ fn assemble(
 ) -> Report {
     let mut report = Report {
         errors: walk_errors,
-        roots: roots
-            .iter()
-            .map(|r| RootSummary {
-                root: discover::display_path(r),
-                ..RootSummary::default()
-            })
-            .collect(),
+        roots: root_summaries(roots),
         ..Report::default()
     };
     for (candidate, outcome) in outcomes {

@@ -107,8 +107,16 @@ fn findings(run: &Run) -> Vec<serde_json::Value> {
 
 /// No output of any format holds a token in full.
 fn assert_redacted(repo: &Repo, tokens: &[&str]) {
+    assert_redacted_in(repo.path(), &[], tokens);
+}
+
+/// The same for `--history -f FORMAT PATHS...` run in `dir`.
+fn assert_redacted_in(dir: &Path, paths: &[&str], tokens: &[&str]) {
     for format in ["human", "json", "sarif", "github"] {
-        let run = repo.scan(&["-f", format]);
+        let mut args = vec!["--history", "-f", format];
+        args.extend_from_slice(paths);
+        let run = run_in(dir, &args);
+        assert_ne!(run.code, 101, "panicked: {}", run.stderr);
         for t in tokens {
             assert!(
                 !run.stdout.contains(t) && !run.stderr.contains(t),
@@ -393,29 +401,39 @@ fn packed_and_loose_objects() {
     assert_eq!(paths, vec![".npmrc", "compose.yaml"], "{}", run.stdout);
 }
 
+/// A repository whose `.npmrc` held one token (`{tag}Old`), then another (`{tag}Current`),
+/// cloned over `file://` with `flags` into `name` in a new folder: the source, the folder and
+/// the two tokens.
+fn two_tokens_cloned(
+    tag: &str,
+    flags: &[&str],
+    name: &str,
+) -> (Repo, tempfile::TempDir, String, String) {
+    let old = fake_token(&format!("{tag}Old"));
+    let current = fake_token(&format!("{tag}Current"));
+    let mut repo = Repo::new();
+    for (token, msg) in [(&old, "old"), (&current, "current")] {
+        repo.write(
+            ".npmrc",
+            &format!("//registry.npmjs.org/:_authToken={token}\n"),
+        );
+        repo.commit(msg);
+    }
+    // A filtered clone needs the source to serve filters.
+    repo.git(&["config", "uploadpack.allowFilter", "true"]);
+    let clones = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("file://{}", repo.path().display());
+    let mut args = vec!["clone", "-q"];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&[&url, name]);
+    git_in(clones.path(), &args, None);
+    (repo, clones, old, current)
+}
+
 /// A shallow clone: a note, and what the clone holds is scanned.
 #[test]
 fn shallow_clone() {
-    let old = fake_token("ShallowOld");
-    let current = fake_token("ShallowCurrent");
-    let mut repo = Repo::new();
-    repo.write(
-        ".npmrc",
-        &format!("//registry.npmjs.org/:_authToken={old}\n"),
-    );
-    repo.commit("old");
-    repo.write(
-        ".npmrc",
-        &format!("//registry.npmjs.org/:_authToken={current}\n"),
-    );
-    repo.commit("current");
-    let clones = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let url = format!("file://{}", repo.path().display());
-    git_in(
-        clones.path(),
-        &["clone", "-q", "--depth", "1", &url, "shallow"],
-        None,
-    );
+    let (_repo, clones, _old, current) = two_tokens_cloned("Shallow", &["--depth", "1"], "shallow");
     let run = run_in(&clones.path().join("shallow"), &["--history", "-f", "json"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     let report = json(&run);
@@ -504,12 +522,7 @@ fn linked_worktree() {
         "{}",
         run.stdout
     );
-    for format in ["human", "json", "sarif", "github"] {
-        let run = run_in(outside.path(), &["--history", "-f", format, "wt"]);
-        for t in [&on_main, &on_feature] {
-            assert!(!run.stdout.contains(t.as_str()) && !run.stderr.contains(t.as_str()));
-        }
-    }
+    assert_redacted_in(outside.path(), &["wt"], &[&on_main, &on_feature]);
 }
 
 /// A corrupt pack: no crash, the problem named, what can be read is scanned.
@@ -710,27 +723,8 @@ fn submodule_gitlink_is_no_blob() {
 /// and names the first path; the blobs it has (those of the checkout) are scanned.
 #[test]
 fn partial_clone_note() {
-    let old = fake_token("PartialOld");
-    let current = fake_token("PartialCurrent");
-    let mut repo = Repo::new();
-    repo.write(
-        ".npmrc",
-        &format!("//registry.npmjs.org/:_authToken={old}\n"),
-    );
-    repo.commit("old");
-    repo.write(
-        ".npmrc",
-        &format!("//registry.npmjs.org/:_authToken={current}\n"),
-    );
-    repo.commit("current");
-    repo.git(&["config", "uploadpack.allowFilter", "true"]);
-    let clones = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let url = format!("file://{}", repo.path().display());
-    git_in(
-        clones.path(),
-        &["clone", "-q", "--filter=blob:none", &url, "partial"],
-        None,
-    );
+    let (_repo, clones, old, current) =
+        two_tokens_cloned("Partial", &["--filter=blob:none"], "partial");
     let run = run_in(&clones.path().join("partial"), &["--history", "-f", "json"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     let f = findings(&run);

@@ -33,7 +33,7 @@ use serde::Serialize;
 
 use crate::discover::{self, Candidate, FileError, FileKind};
 use crate::finding::{Applicability, Finding, Related, RenderedSuggestion};
-use crate::scan::{self, Report, RootSummary, ScanSettings};
+use crate::scan::{self, Report, ScanSettings};
 
 mod packs;
 
@@ -136,13 +136,7 @@ pub fn scan_history(
     settings: &ScanSettings,
 ) -> Report {
     let mut report = Report {
-        roots: roots
-            .iter()
-            .map(|r| RootSummary {
-                root: discover::display_path(r),
-                ..RootSummary::default()
-            })
-            .collect(),
+        roots: scan::root_summaries(roots),
         ..Report::default()
     };
     for (index, root) in roots.iter().enumerate() {
