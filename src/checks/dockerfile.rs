@@ -662,11 +662,11 @@ impl Checker<'_> {
             let Args::Copy { sources, dest } = &inst.args else {
                 continue;
             };
-            let (severity, note) = self.stage_adjust(inst.stage, Severity::High);
             if let Some(from) = inst.flag("from") {
                 self.copy_from_stage(ctx, inst, from.value.as_deref().unwrap_or(""), sources);
                 continue;
             }
+            let (severity, note) = self.stage_adjust(inst.stage, Severity::High);
             if let (Some(dest), Some(_)) = (dest, npmrc_heredoc(inst)) {
                 ctx.emit(
                     Draft::at(COPY_RULE, inst.span.clone())
